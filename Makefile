@@ -1,0 +1,93 @@
+# opsgraph: one Makefile, no autotools. `make` builds bin/opsgraph.
+#   make test [SAN=1]   install deps, build, run every test; last line "N passed, N failed"
+#   make demo           install deps, build, run the demo incident end to end
+#   make bench          benchmarks (print figures; never assert timings)
+#   make clean
+# SAN=1 builds with ASan+UBSan into its own tree so objects never mix.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+  BUILD := build/san
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  BIN := $(BUILD)/bin
+else
+  BUILD := build/rel
+  BIN := bin
+endif
+
+CC ?= cc
+PKGS := lua5.4 libcjson lmdb
+OPT ?= -O2 -g
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-missing-field-initializers $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+
+# Without pkg-config data the flags below would be empty and the errors cryptic.
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
+  MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
+  ifneq ($(MISSING),)
+    $(error missing pkg-config packages: $(MISSING); run scripts/install-deps.sh (or make test / make demo, which run it))
+  endif
+  PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+  PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+endif
+CFLAGS += $(PKG_CFLAGS)
+LDLIBS := $(PKG_LIBS) -lm -lpthread
+
+LIB_SRCS := $(filter-out engine/cli/%,$(wildcard engine/*/*.c))
+CLI_SRCS := $(wildcard engine/cli/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
+LIB := $(BUILD)/libopsgraph.a
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps test unit demo bench clean
+all: $(BIN)/opsgraph
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The Lua prelude is embedded in the binary so a node never needs a file path to it.
+$(BUILD)/engine/lua/prelude.inc: engine/lua/prelude.lua
+	@mkdir -p $(@D)
+	xxd -i < $< > $@.tmp && echo ', 0x00' >> $@.tmp && mv $@.tmp $@
+$(BUILD)/engine/lua/lvm.o: $(BUILD)/engine/lua/prelude.inc
+$(BUILD)/engine/lua/lvm.o: CFLAGS += -I$(BUILD)/engine/lua
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/opsgraph: $(CLI_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iengine -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+unit: $(UNIT_BINS) $(BIN)/opsgraph
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+	@BUILD=$(BUILD) BIN=$(BIN) SAN=$(SAN) tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) bench/run.sh
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+.DELETE_ON_ERROR:
+.SECONDARY:

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the Debian packages opsgraph needs to build and test.
+# Idempotent and non-interactive: asks dpkg which packages are missing and installs
+# only those, so a second run costs well under a second. Uses sudo only when not root.
+#   scripts/install-deps.sh            build + unit/Lua tests
+#   scripts/install-deps.sh --browser  also chromium (browser tests)
+set -euo pipefail
+
+PKGS=(gcc make pkg-config clang llvm
+      liblua5.4-dev libcjson-dev liblmdb-dev libevent-dev libcurl4-openssl-dev
+      libbpf-dev libelf-dev zlib1g-dev bpftool libssl-dev lmdb-utils xxd)
+for arg in "$@"; do
+	case "$arg" in
+	--browser) PKGS+=(chromium nodejs npm) ;;
+	--services) PKGS+=(prometheus prometheus-alertmanager) ;;
+	*) echo "install-deps.sh: unknown option '$arg' (use --browser or --services)" >&2; exit 2 ;;
+	esac
+done
+
+missing=()
+for p in "${PKGS[@]}"; do
+	# dpkg-query prints "install ok installed" only for a fully installed package
+	if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "install-deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	SUDO="sudo"
+fi
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
