@@ -22,7 +22,8 @@ int og_err_set(struct og_err *err, int code, const char *fmt, ...)
 
 int og_err_prefix(struct og_err *err, const char *fmt, ...)
 {
-	char pre[512], old[OG_ERR_MSG];
+	char pre[512];
+	size_t plen, mlen;
 	va_list ap;
 
 	if (!err)
@@ -30,8 +31,13 @@ int og_err_prefix(struct og_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s%s", pre, old);
+	plen = strlen(pre);
+	mlen = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (plen + mlen >= sizeof(err->msg))
+		mlen = sizeof(err->msg) - 1 - plen;	/* the tail goes, never the prefix */
+	memmove(err->msg + plen, err->msg, mlen);
+	memcpy(err->msg, pre, plen);
+	err->msg[plen + mlen] = '\0';
 	return err->code;
 }
 

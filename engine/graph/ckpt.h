@@ -1,0 +1,48 @@
+/*
+ * ckpt.h: the checkpoint record the runner produces after every superstep
+ * (and for the input, and when a step fails or pauses), and its JSON form.
+ * A record holds everything needed to continue the run in another process:
+ * channel values and versions, join progress, the tasks of the next step,
+ * and the writes of tasks that finished in a step that did not complete
+ * (so a resume does not run them again).
+ *
+ * Stores (store.h) receive the record with borrowed pointers; a store that
+ * keeps only changed channels compares `versions` with the parent's.
+ */
+#ifndef OG_CKPT_H
+#define OG_CKPT_H
+
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "channel.h"
+#include "graph.h"
+
+#define OG_CKPT_FORMAT 1
+
+struct og_ckpt {
+	const char *thread_id;
+	const char *graph;		/* graph name */
+	uint64_t id;			/* 1, 2, 3, ... per thread; never reused */
+	uint64_t parent_id;		/* 0 for the first */
+	int step;			/* -1 for the input checkpoint */
+	const char *source;		/* "input" | "loop" | "update" | "fork" */
+	const char *status;		/* "running" | "done" | "interrupted" | "error" */
+	int64_t created_ms;		/* wall clock */
+	const struct og_graph *g;	/* channel names, for the JSON form */
+	const struct og_state *state;	/* values and versions (borrowed) */
+	const uint64_t *join_seen;	/* bit k set: source k of join j finished */
+	int njoins;
+	const cJSON *next;		/* [{"id","node","input"?}] tasks of the next step */
+	const cJSON *pending;		/* [{"task","node","writes","next"}] finished tasks
+					 * of the step in progress; NULL when none */
+	const cJSON *interrupts;	/* [{"id","task","node","value"}] or NULL */
+	const cJSON *error;		/* {"message","node","step"} or NULL */
+	const cJSON *writes;		/* {"node": ["channel", ...]} written in this step */
+};
+
+/* The whole record as JSON (caller owns). Channel values are copied. */
+cJSON *og_ckpt_to_json(const struct og_ckpt *ck);
+
+#endif

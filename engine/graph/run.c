@@ -1,0 +1,797 @@
+/*
+ * run.c: the superstep loop (see run.h for the contract).
+ *
+ * One step: call every task against the same snapshot (retrying failed ones
+ * per their node's policy), check the writes, evaluate routes against the
+ * snapshot plus the task's own writes (LangGraph's "fresh" read), apply all
+ * writes at the barrier in task order, plan the next step's tasks, and hand a
+ * checkpoint to the store. A failure anywhere before the barrier leaves the
+ * state as it was: a superstep is all or nothing, and the writes of tasks that
+ * did finish are kept as pending writes so a resume does not run them again.
+ *
+ * Planning: a node runs in step N+1 when, in step N, a node with an edge to it
+ * finished, a route chose it, a Command sent it there, or the last missing
+ * source of a join it waits on finished. It runs once per step however many
+ * triggers it got. Sends each make their own task with their own input. Pull
+ * tasks are ordered by node declaration, Sends after them in creation order.
+ */
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/clock.h"
+#include "../core/id.h"
+#include "channel.h"
+
+struct og_task {
+	int node;
+	cJSON *input;			/* owned; a Send's input, NULL for pull tasks */
+	char id[17];
+	bool done;			/* res holds a finished result */
+	struct og_task_result res;
+};
+
+struct og_run {
+	const struct og_graph *g;
+	const struct og_exec_ops *ops;
+	void *exec;
+	struct og_run_opts opts;
+	char thread_id[128];
+	int limit;
+
+	enum og_run_status status;
+	struct og_state state;
+	uint64_t *join_seen;		/* per join: bit k = source k finished */
+	int step;			/* number of the step about to run */
+	uint64_t ckpt_id;		/* last checkpoint written */
+	cJSON *error;
+
+	struct og_task *tasks;		/* the step about to run */
+	int ntasks, cap;
+	struct og_task *next;		/* being planned */
+	int nnext, capnext;
+
+	/* per-step scratch, sized once */
+	char *pulled;			/* per node: pulled into the next step */
+	int *first_writer;		/* per channel: task that wrote it, -1 */
+	cJSON **fresh;			/* per channel: snapshot + own writes, for routes */
+};
+
+static void tasks_clear(struct og_task *t, int *n)
+{
+	int i;
+
+	for (i = 0; i < *n; i++) {
+		cJSON_Delete(t[i].input);
+		og_task_result_release(&t[i].res);
+	}
+	*n = 0;
+}
+
+static int task_push(struct og_task **arr, int *n, int *cap, int node, cJSON *input)
+{
+	struct og_task *t;
+
+	if (*n == *cap) {
+		int ncap = *cap ? *cap * 2 : 8;
+		struct og_task *p = realloc(*arr, sizeof(*p) * (size_t)ncap);
+		if (!p) {
+			cJSON_Delete(input);
+			return -OG_ENOMEM;
+		}
+		*arr = p;
+		*cap = ncap;
+	}
+	t = &(*arr)[(*n)++];
+	memset(t, 0, sizeof(*t));
+	t->node = node;
+	t->input = input;
+	return 0;
+}
+
+struct og_run *og_run_new(const struct og_graph *g, const struct og_exec_ops *ops, void *exec_self,
+			  const struct og_run_opts *opts, struct og_err *err)
+{
+	struct og_run *run;
+
+	if (!g->validated) {
+		og_err_set(err, -OG_ESTATE, "graph '%s' must be validated before it runs", g->name);
+		return NULL;
+	}
+	run = calloc(1, sizeof(*run));
+	if (!run)
+		goto nomem;
+	run->g = g;
+	run->ops = ops;
+	run->exec = exec_self;
+	if (opts)
+		run->opts = *opts;
+	run->opts.thread_id = NULL;	/* borrowed pointer; we keep our copy */
+	if (opts && opts->thread_id)
+		snprintf(run->thread_id, sizeof(run->thread_id), "%s", opts->thread_id);
+	else
+		og_id_thread(run->thread_id);
+	run->limit = opts && opts->recursion_limit > 0 ? opts->recursion_limit : g->recursion_limit;
+	run->join_seen = calloc((size_t)g->njoins + 1, sizeof(uint64_t));
+	run->pulled = calloc((size_t)g->nnodes + 1, 1);
+	run->first_writer = calloc((size_t)g->nchannels + 1, sizeof(int));
+	run->fresh = calloc((size_t)g->nchannels + 1, sizeof(cJSON *));
+	if (!run->join_seen || !run->pulled || !run->first_writer || !run->fresh)
+		goto nomem;
+	if (og_state_init(&run->state, g, err) < 0)
+		goto fail;
+	return run;
+nomem:
+	og_err_set(err, -OG_ENOMEM, "run: out of memory");
+fail:
+	og_run_free(run);
+	return NULL;
+}
+
+void og_run_free(struct og_run *run)
+{
+	if (!run)
+		return;
+	tasks_clear(run->tasks, &run->ntasks);
+	tasks_clear(run->next, &run->nnext);
+	free(run->tasks);
+	free(run->next);
+	og_state_release(&run->state);
+	cJSON_Delete(run->error);
+	free(run->join_seen);
+	free(run->pulled);
+	free(run->first_writer);
+	free(run->fresh);
+	free(run);
+}
+
+enum og_run_status og_run_status(const struct og_run *run) { return run->status; }
+const char *og_run_thread_id(const struct og_run *run) { return run->thread_id; }
+int og_run_step(const struct og_run *run) { return run->step; }
+const cJSON *og_run_error(const struct og_run *run) { return run->error; }
+
+const char *og_run_status_name(enum og_run_status st)
+{
+	switch (st) {
+	case OG_RUN_PENDING: return "pending";
+	case OG_RUN_RUNNING: return "running";
+	case OG_RUN_DONE: return "done";
+	case OG_RUN_INTERRUPTED: return "interrupted";
+	case OG_RUN_ERROR: return "error";
+	}
+	return "?";
+}
+
+cJSON *og_run_state_json(const struct og_run *run)
+{
+	cJSON *obj = cJSON_CreateObject();
+	int i;
+
+	if (!obj)
+		return NULL;
+	for (i = 0; i < run->state.n; i++) {
+		cJSON *v;
+		if (!run->state.vals[i])
+			continue;
+		if (!(v = cJSON_Duplicate(run->state.vals[i], 1))) {
+			cJSON_Delete(obj);
+			return NULL;
+		}
+		cJSON_AddItemToObject(obj, run->g->channels[i].name, v);
+	}
+	return obj;
+}
+
+/* ---- events and checkpoints ------------------------------------------- */
+
+static void emit(struct og_run *run, cJSON *ev)
+{
+	if (ev)
+		run->opts.on_event(run->opts.event_ud, ev);
+	cJSON_Delete(ev);
+}
+
+static cJSON *tasks_json(const struct og_run *run, const struct og_task *t, int n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	int i;
+
+	for (i = 0; arr && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		if (!o) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		cJSON_AddStringToObject(o, "id", t[i].id);
+		cJSON_AddStringToObject(o, "node", og_graph_node_name(run->g, t[i].node));
+		if (t[i].input)
+			cJSON_AddItemToObject(o, "input", cJSON_Duplicate(t[i].input, 1));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* Pending writes: the finished tasks of the step that is about to run again. */
+static cJSON *pending_json(const struct og_run *run)
+{
+	cJSON *arr = NULL;
+	int i;
+
+	for (i = 0; i < run->ntasks; i++) {
+		const struct og_task *t = &run->tasks[i];
+		cJSON *o;
+		if (!t->done)
+			continue;
+		if (!arr && !(arr = cJSON_CreateArray()))
+			return NULL;
+		if (!(o = cJSON_CreateObject()))
+			break;
+		cJSON_AddStringToObject(o, "task", t->id);
+		cJSON_AddStringToObject(o, "node", og_graph_node_name(run->g, t->node));
+		if (t->res.writes)
+			cJSON_AddItemToObject(o, "writes", cJSON_Duplicate(t->res.writes, 1));
+		if (t->res.next)
+			cJSON_AddItemToObject(o, "next", cJSON_Duplicate(t->res.next, 1));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+static int save(struct og_run *run, const char *source, cJSON *writes, struct og_err *err)
+{
+	struct og_ckpt ck;
+	cJSON *next = NULL, *pending = NULL;
+	int rc;
+
+	if (!run->opts.store) {
+		cJSON_Delete(writes);
+		return 0;
+	}
+	memset(&ck, 0, sizeof(ck));
+	next = tasks_json(run, run->tasks, run->ntasks);
+	if (run->status == OG_RUN_ERROR)
+		pending = pending_json(run);
+	ck.thread_id = run->thread_id;
+	ck.graph = run->g->name;
+	ck.parent_id = run->ckpt_id;
+	ck.id = run->ckpt_id + 1;
+	ck.step = run->step - 1;
+	ck.source = source;
+	ck.status = og_run_status_name(run->status);
+	ck.created_ms = og_clock_wall_ms();
+	ck.g = run->g;
+	ck.state = &run->state;
+	ck.join_seen = run->join_seen;
+	ck.njoins = run->g->njoins;
+	ck.next = next;
+	ck.pending = pending;
+	ck.error = run->error;
+	ck.writes = writes;
+	rc = run->opts.store->put(run->opts.store_self, &ck, err);
+	if (rc == 0)
+		run->ckpt_id = ck.id;
+	cJSON_Delete(next);
+	cJSON_Delete(pending);
+	cJSON_Delete(writes);
+	return rc;
+}
+
+/* Marks the run failed with a structured error and returns code. */
+static int fail_run(struct og_run *run, int code, int node, struct og_err *err)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	run->status = OG_RUN_ERROR;
+	cJSON_Delete(run->error);
+	run->error = e;
+	if (e) {
+		cJSON_AddStringToObject(e, "message", err ? err->msg : og_strerror(code));
+		cJSON_AddStringToObject(e, "kind", og_strerror(code));
+		if (node != OG_START)
+			cJSON_AddStringToObject(e, "node", og_graph_node_name(run->g, node));
+		cJSON_AddNumberToObject(e, "step", run->step);
+	}
+	if (run->opts.on_event) {
+		cJSON *ev = cJSON_CreateObject();
+		cJSON_AddStringToObject(ev, "event", "error");
+		cJSON_AddNumberToObject(ev, "step", run->step);
+		cJSON_AddItemToObject(ev, "error", cJSON_Duplicate(e, 1));
+		emit(run, ev);
+	}
+	return code;
+}
+
+/* ---- planning ------------------------------------------------------------ */
+
+/* Adds one item of a `next` list ("node" or {"node","input"}) produced by task
+ * `from`. allowed/nallowed restrict targets (routes); NULL = any node. */
+static int plan_item(struct og_run *run, int from, const cJSON *item, const int *allowed, int nallowed,
+		     const char *what, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	const char *name = NULL;
+	const cJSON *input = NULL;
+	int node, k, ok;
+	char where[300];
+
+	if (cJSON_IsString(item)) {
+		name = item->valuestring;
+	} else if (cJSON_IsObject(item)) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, "node");
+		input = cJSON_GetObjectItemCaseSensitive(item, "input");
+		if (cJSON_IsString(n))
+			name = n->valuestring;
+	}
+	if (!name)
+		return og_err_set(err, -OG_EINVAL,
+				  "%s of node '%s' returned something that is not a node name or og.send(node, input)",
+				  what, og_graph_node_name(g, from));
+	node = og_graph_find_node(g, name);
+	if (node < OG_END || node == OG_START)
+		return og_err_set(err, -OG_EINVAL, "%s of node '%s' sent to '%s', which is not a node of graph '%s'",
+				  what, og_graph_node_name(g, from), name, g->name);
+	if (allowed) {
+		for (ok = 0, k = 0; k < nallowed; k++)
+			ok |= allowed[k] == node;
+		if (!ok) {
+			const struct og_srcpos *pos = NULL;
+			int r;
+			for (r = 0; g->out_routes[from + 1][r] >= 0; r++)
+				if (g->routes[g->out_routes[from + 1][r]].targets == allowed)
+					pos = &g->routes[g->out_routes[from + 1][r]].pos;
+			return og_err_set(err, -OG_EINVAL,
+					  "%s: route from '%s' returned '%s', which is not among its declared targets; "
+					  "add it to the targets list of g:route",
+					  og_srcpos_str(pos, where, sizeof(where)), og_graph_node_name(g, from), name);
+		}
+	}
+	if (node == OG_END)
+		return 0;
+	if (input || cJSON_IsObject(item)) {
+		cJSON *copy = input ? cJSON_Duplicate(input, 1) : cJSON_CreateNull();
+		if (!copy || task_push(&run->next, &run->nnext, &run->capnext, node, copy) < 0)
+			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+		return 0;
+	}
+	run->pulled[node] = 1;
+	return 0;
+}
+
+static int plan_list(struct og_run *run, int from, const cJSON *list, const int *allowed, int nallowed,
+		     const char *what, struct og_err *err)
+{
+	const cJSON *item;
+	int rc;
+
+	if (cJSON_IsString(list) || (cJSON_IsObject(list) && cJSON_GetObjectItemCaseSensitive(list, "node")))
+		return plan_item(run, from, list, allowed, nallowed, what, err);
+	if (!cJSON_IsArray(list))
+		return og_err_set(err, -OG_EINVAL, "%s of node '%s' must be a node name, a list of names, or Sends",
+				  what, og_graph_node_name(run->g, from));
+	cJSON_ArrayForEach(item, list)
+		if ((rc = plan_item(run, from, item, allowed, nallowed, what, err)) < 0)
+			return rc;
+	return 0;
+}
+
+/* Static edges and joins leaving `from` (a node index or OG_START). */
+static void plan_edges(struct og_run *run, int from)
+{
+	const struct og_graph *g = run->g;
+	const int *out = g->out_edges[from + 1];
+	int i, j, k;
+
+	for (i = 0; out[i] >= 0; i++) {
+		const struct og_edge *e = &g->edges[out[i]];
+		if (e->nfrom == 1) {
+			if (e->to >= 0)
+				run->pulled[e->to] = 1;
+			continue;
+		}
+		for (j = 0; j < g->njoins && g->join_edge[j] != out[i]; j++)
+			;
+		for (k = 0; k < e->nfrom; k++)
+			if (e->from[k] == from)
+				run->join_seen[j] |= 1ULL << k;
+		if (run->join_seen[j] == (e->nfrom == 64 ? ~0ULL : (1ULL << e->nfrom) - 1)) {
+			run->join_seen[j] = 0;
+			if (e->to >= 0)
+				run->pulled[e->to] = 1;
+		}
+	}
+}
+
+/* Runs the routes leaving `from` against `view`. */
+static int plan_routes(struct og_run *run, int from, const struct og_view *view, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	const int *out = g->out_routes[from + 1];
+	int i, rc;
+
+	for (i = 0; out[i] >= 0; i++) {
+		const struct og_route *r = &g->routes[out[i]];
+		cJSON *targets = NULL;
+		char where[300];
+
+		rc = run->ops->call_route(run->exec, g, out[i], view, &targets, err);
+		if (rc < 0)
+			return og_err_prefix(err, "route from '%s' (%s): ", og_graph_node_name(g, from),
+					     og_srcpos_str(&r->pos, where, sizeof(where)));
+		rc = plan_list(run, from, targets, r->targets, r->ntargets, "route", err);
+		cJSON_Delete(targets);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Moves the planned tasks into run->tasks, pull tasks first in node order. */
+static int plan_commit(struct og_run *run, struct og_err *err)
+{
+	struct og_task *sends;
+	int nsends = run->nnext, i, rc;
+
+	tasks_clear(run->tasks, &run->ntasks);
+	for (i = 0; i < run->g->nnodes; i++) {
+		if (!run->pulled[i])
+			continue;
+		run->pulled[i] = 0;
+		if ((rc = task_push(&run->tasks, &run->ntasks, &run->cap, i, NULL)) < 0)
+			return og_err_set(err, rc, "run: out of memory");
+	}
+	sends = run->next;
+	for (i = 0; i < nsends; i++) {
+		if ((rc = task_push(&run->tasks, &run->ntasks, &run->cap, sends[i].node, sends[i].input)) < 0) {
+			sends[i].input = NULL;
+			return og_err_set(err, rc, "run: out of memory");
+		}
+		sends[i].input = NULL;	/* moved */
+	}
+	run->nnext = 0;
+	for (i = 0; i < run->ntasks; i++)
+		og_id_task(run->tasks[i].id, run->thread_id, run->step,
+			   og_graph_node_name(run->g, run->tasks[i].node), i);
+	run->status = run->ntasks ? OG_RUN_RUNNING : OG_RUN_DONE;
+	return 0;
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+static int unknown_channel(const struct og_graph *g, const char *who, const char *name, struct og_err *err)
+{
+	char list[1024];
+	size_t len = 0;
+	int i;
+
+	list[0] = '\0';
+	for (i = 0; i < g->nchannels && len + 2 < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+					g->channels[i].name);
+	return og_err_set(err, -OG_EINVAL, "%s wrote unknown channel '%s' (graph '%s' declares: %s)",
+			  who, name, g->name, list);
+}
+
+int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	const cJSON *item;
+	struct og_view view;
+	int rc, ch;
+
+	if (run->status != OG_RUN_PENDING)
+		return og_err_set(err, -OG_ESTATE, "run %s has already started", run->thread_id);
+	if (input && !cJSON_IsObject(input) && !cJSON_IsNull(input))
+		return og_err_set(err, -OG_EINVAL,
+				  "input must be a JSON object of state channels, e.g. {\"count\": 0}");
+	cJSON_ArrayForEach(item, input) {
+		if ((ch = og_graph_find_channel(g, item->string)) < 0)
+			return unknown_channel(g, "input", item->string, err);
+		if ((rc = og_channel_check(&g->channels[ch], item, err)) < 0)
+			return og_err_prefix(err, "input: ");
+	}
+	cJSON_ArrayForEach(item, input) {
+		cJSON *copy = cJSON_Duplicate(item, 1);
+		ch = og_graph_find_channel(g, item->string);
+		if (!copy)
+			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+		if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], copy, run->ops, run->exec, err)) < 0)
+			return og_err_prefix(err, "input: ");
+		run->state.versions[ch] = 1;	/* step -1 */
+	}
+	plan_edges(run, OG_START);
+	view = og_state_view(&run->state);
+	if ((rc = plan_routes(run, OG_START, &view, err)) < 0) {
+		tasks_clear(run->next, &run->nnext);
+		memset(run->pulled, 0, (size_t)g->nnodes);
+		return rc;
+	}
+	if ((rc = plan_commit(run, err)) < 0)
+		return rc;
+	return save(run, "input", NULL, err);
+}
+
+/* ---- one superstep -------------------------------------------------------- */
+
+static int call_task(struct og_run *run, struct og_task *t, const struct og_view *view, struct og_err *err)
+{
+	const struct og_node_def *nd = &run->g->nodes[t->node];
+	struct og_call call;
+	int attempt, rc, delay = nd->backoff_ms;
+	int64_t t0 = 0;
+
+	memset(&call, 0, sizeof(call));
+	call.g = run->g;
+	call.node = t->node;
+	call.view = view;
+	call.input = t->input;
+	call.step = run->step;
+	call.task_id = t->id;
+	call.thread_id = run->thread_id;
+	for (attempt = 1;; attempt++) {
+		call.attempt = attempt;
+		og_task_result_release(&t->res);
+		memset(&t->res, 0, sizeof(t->res));
+		if (run->opts.on_event)
+			t0 = og_clock_mono_us();
+		rc = run->ops->call_node(run->exec, &call, &t->res);
+		if (rc < 0) {
+			t->res.status = OG_TASK_ERROR;
+			t->res.err.code = rc;
+			snprintf(t->res.err.msg, sizeof(t->res.err.msg), "%s", err ? err->msg : "executor failed");
+		}
+		if (run->opts.on_event) {
+			cJSON *ev = cJSON_CreateObject();
+			static const char *const st[] = { "ok", "error", "budget", "invalid", "interrupt" };
+			cJSON_AddStringToObject(ev, "event", "task");
+			cJSON_AddNumberToObject(ev, "step", run->step);
+			cJSON_AddStringToObject(ev, "task", t->id);
+			cJSON_AddStringToObject(ev, "node", nd->name);
+			cJSON_AddNumberToObject(ev, "attempt", attempt);
+			cJSON_AddStringToObject(ev, "status", st[t->res.status]);
+			if (t->res.writes)
+				cJSON_AddItemToObject(ev, "writes", cJSON_Duplicate(t->res.writes, 1));
+			if (t->res.next)
+				cJSON_AddItemToObject(ev, "next", cJSON_Duplicate(t->res.next, 1));
+			if (t->res.status != OG_TASK_OK)
+				cJSON_AddStringToObject(ev, "error", t->res.err.msg);
+			cJSON_AddNumberToObject(ev, "duration_ms", (double)(og_clock_mono_us() - t0) / 1000.0);
+			emit(run, ev);
+		}
+		if (t->res.status != OG_TASK_ERROR || attempt >= nd->max_attempts)
+			break;
+		if (delay > 0)
+			og_clock_sleep_ms(delay);
+		delay = delay * 2 > 60000 ? 60000 : delay * 2;
+	}
+	if (t->res.status == OG_TASK_OK) {
+		t->done = true;
+		return 0;
+	}
+	if (t->res.status == OG_TASK_ERROR && nd->max_attempts > 1)
+		return og_err_set(err, -OG_ENODE, "node '%s' failed after %d attempts: %s", nd->name,
+				  nd->max_attempts, t->res.err.msg);
+	if (t->res.status == OG_TASK_BUDGET)
+		return og_err_set(err, -OG_EBUDGET, "%s", t->res.err.msg);
+	if (t->res.status == OG_TASK_INTERRUPT)
+		return og_err_set(err, -OG_ESTATE,
+				  "node '%s' called og.interrupt, which needs a durable thread (run with --db)",
+				  nd->name);
+	return og_err_set(err, -OG_ENODE, "node '%s' failed: %s", nd->name, t->res.err.msg);
+}
+
+/* Checks names and shapes of a finished task's writes; conflicts on og.last
+ * channels are caught here too, naming both writers. */
+static int check_writes(struct og_run *run, int ti, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	struct og_task *t = &run->tasks[ti];
+	const cJSON *w;
+	char who[300];
+	int ch, rc;
+
+	snprintf(who, sizeof(who), "node '%s'", g->nodes[t->node].name);
+	if (t->res.writes && !cJSON_IsObject(t->res.writes))
+		return og_err_set(err, -OG_EINVAL, "%s must return a table of channel writes", who);
+	cJSON_ArrayForEach(w, t->res.writes) {
+		if ((ch = og_graph_find_channel(g, w->string)) < 0)
+			return unknown_channel(g, who, w->string, err);
+		if ((rc = og_channel_check(&g->channels[ch], w, err)) < 0)
+			return og_err_prefix(err, "%s: ", who);
+		if (g->channels[ch].kind == OG_RED_LAST && run->first_writer[ch] >= 0)
+			return og_err_set(err, -OG_EINVAL,
+					  "concurrent writes to '%s' by %s and %s in step %d: og.last takes one "
+					  "write per step (use og.append, og.merge, og.sum or og.reducer to combine them)",
+					  w->string, g->nodes[run->tasks[run->first_writer[ch]].node].name,
+					  g->nodes[t->node].name, run->step);
+		if (run->first_writer[ch] < 0)
+			run->first_writer[ch] = ti;
+	}
+	return 0;
+}
+
+/* The snapshot with only task t's writes applied, for its routes. */
+static int route_task(struct og_run *run, struct og_task *t, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	const cJSON **vals = (const cJSON **)run->fresh;
+	struct og_view view = { run->state.n, (const cJSON *const *)run->fresh };
+	const cJSON *w;
+	int ch, rc = 0;
+
+	if (g->out_routes[t->node + 1][0] < 0)
+		return 0;
+	for (ch = 0; ch < run->state.n; ch++)
+		vals[ch] = run->state.vals[ch];
+	cJSON_ArrayForEach(w, t->res.writes) {
+		cJSON *slot, *upd;
+		ch = og_graph_find_channel(g, w->string);
+		slot = run->state.vals[ch] ? cJSON_Duplicate(run->state.vals[ch], 1) : NULL;
+		upd = cJSON_Duplicate(w, 1);
+		if ((run->state.vals[ch] && !slot) || !upd) {
+			cJSON_Delete(slot);
+			cJSON_Delete(upd);
+			rc = og_err_set(err, -OG_ENOMEM, "run: out of memory");
+			break;
+		}
+		if ((rc = og_channel_apply(g, ch, &slot, upd, run->ops, run->exec, err)) < 0) {
+			cJSON_Delete(slot);
+			break;
+		}
+		run->fresh[ch] = slot;	/* owned until the cleanup below */
+	}
+	if (rc == 0)
+		rc = plan_routes(run, t->node, &view, err);
+	cJSON_ArrayForEach(w, t->res.writes) {
+		ch = og_graph_find_channel(g, w->string);
+		if (ch >= 0 && run->fresh[ch] != run->state.vals[ch])
+			cJSON_Delete(run->fresh[ch]);
+		run->fresh[ch] = NULL;
+	}
+	return rc;
+}
+
+static void step_cancel(struct og_run *run)
+{
+	tasks_clear(run->next, &run->nnext);
+	memset(run->pulled, 0, (size_t)run->g->nnodes);
+}
+
+/* Writes summary for the checkpoint: {"node": ["channel", ...]}. */
+static cJSON *writes_summary(const struct og_run *run)
+{
+	cJSON *obj = cJSON_CreateObject();
+	int i;
+
+	for (i = 0; obj && i < run->ntasks; i++) {
+		const char *node = run->g->nodes[run->tasks[i].node].name;
+		const cJSON *w;
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(obj, node);
+		if (!list)
+			list = cJSON_AddArrayToObject(obj, node);
+		cJSON_ArrayForEach(w, run->tasks[i].res.writes)
+			cJSON_AddItemToArray(list, cJSON_CreateString(w->string));
+	}
+	return obj;
+}
+
+static int run_superstep(struct og_run *run, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	struct og_view view = og_state_view(&run->state);
+	int i, rc, ch;
+	int64_t t0 = run->opts.on_event ? og_clock_mono_us() : 0;
+
+	for (i = 0; i < run->ntasks; i++) {
+		struct og_task *t = &run->tasks[i];
+		if (t->done)
+			continue;	/* finished before a crash or a sibling's failure */
+		if ((rc = call_task(run, t, &view, err)) < 0) {
+			int code = fail_run(run, rc, t->node, err);
+			save(run, "loop", NULL, NULL);
+			return code;
+		}
+	}
+	for (ch = 0; ch < g->nchannels; ch++)
+		run->first_writer[ch] = -1;
+	for (i = 0; i < run->ntasks; i++) {
+		if ((rc = check_writes(run, i, err)) < 0)
+			goto fail;
+	}
+	for (i = 0; i < run->ntasks; i++) {
+		struct og_task *t = &run->tasks[i];
+		plan_edges(run, t->node);
+		if ((rc = route_task(run, t, err)) < 0)
+			goto fail;
+		if (t->res.next && (rc = plan_list(run, t->node, t->res.next, NULL, 0, "Command/Send", err)) < 0)
+			goto fail;
+	}
+	/* The barrier: from here on the step cannot fail but for memory. */
+	for (i = 0; i < run->ntasks; i++) {
+		struct og_task *t = &run->tasks[i];
+		cJSON *w;
+		while (t->res.writes && (w = t->res.writes->child)) {
+			cJSON_DetachItemViaPointer(t->res.writes, w);
+			ch = og_graph_find_channel(g, w->string);
+			if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], w, run->ops, run->exec, err)) < 0)
+				goto fail_barrier;
+			/* once per step, however many writes: the step's number */
+			run->state.versions[ch] = (uint64_t)(run->step + 2);
+		}
+	}
+	{
+		cJSON *summary = run->opts.store ? writes_summary(run) : NULL;
+		cJSON *ran = NULL;
+		if (run->opts.on_event) {
+			ran = cJSON_CreateArray();
+			for (i = 0; i < run->ntasks; i++)
+				cJSON_AddItemToArray(ran, cJSON_CreateString(g->nodes[run->tasks[i].node].name));
+		}
+		run->step++;
+		if ((rc = plan_commit(run, err)) < 0) {
+			cJSON_Delete(summary);
+			cJSON_Delete(ran);
+			return fail_run(run, rc, OG_START, err);
+		}
+		if (run->opts.on_event) {
+			cJSON *ev = cJSON_CreateObject();
+			cJSON_AddStringToObject(ev, "event", "step");
+			cJSON_AddNumberToObject(ev, "step", run->step - 1);
+			cJSON_AddItemToObject(ev, "ran", ran);
+			cJSON_AddItemToObject(ev, "next", tasks_json(run, run->tasks, run->ntasks));
+			cJSON_AddNumberToObject(ev, "duration_ms", (double)(og_clock_mono_us() - t0) / 1000.0);
+			emit(run, ev);
+		}
+		return save(run, "loop", summary, err);
+	}
+fail:
+	step_cancel(run);
+	rc = fail_run(run, rc, OG_START, err);
+	save(run, "loop", NULL, NULL);
+	return rc;
+fail_barrier:
+	/* Only a custom reducer or memory can fail here; the state may be half
+	 * updated, so nothing is saved for this step. */
+	step_cancel(run);
+	return fail_run(run, rc, OG_START, err);
+}
+
+int og_run_invoke(struct og_run *run, struct og_err *err)
+{
+	int steps = 0, rc;
+
+	if (run->status == OG_RUN_PENDING)
+		return og_err_set(err, -OG_ESTATE, "run %s has no input yet", run->thread_id);
+	if (run->status == OG_RUN_ERROR)
+		return og_err_set(err, -OG_ESTATE, "run %s has failed; fix the cause and resume it",
+				  run->thread_id);
+	while (run->status == OG_RUN_RUNNING) {
+		if (steps >= run->limit) {
+			char names[512];
+			size_t len = 0;
+			int i;
+			names[0] = '\0';
+			for (i = 0; i < run->ntasks && len + 2 < sizeof(names); i++)
+				len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+							og_graph_node_name(run->g, run->tasks[i].node));
+			og_err_set(err, -OG_ELIMIT,
+				   "recursion limit of %d supersteps reached without reaching END; next nodes: %s "
+				   "(raise it with --recursion-limit N or og.graph{recursion_limit = N} if the loop is meant to be this long)",
+				   run->limit, names);
+			rc = fail_run(run, -OG_ELIMIT, OG_START, err);
+			save(run, "loop", NULL, NULL);
+			return rc;
+		}
+		if ((rc = run_superstep(run, err)) < 0)
+			return rc;
+		steps++;
+	}
+	if (run->status == OG_RUN_DONE && run->opts.on_event) {
+		cJSON *ev = cJSON_CreateObject();
+		cJSON_AddStringToObject(ev, "event", "done");
+		cJSON_AddNumberToObject(ev, "steps", run->step);
+		emit(run, ev);
+	}
+	return 0;
+}
