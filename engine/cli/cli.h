@@ -1,0 +1,24 @@
+/*
+ * cli.h: the opsgraph command line. main.c dispatches; each cmd_* lives in
+ * the file of its family and returns the process exit status:
+ * 0 success (run done or paused at an interrupt), 1 the run or check failed,
+ * 2 bad usage or input.
+ */
+#ifndef OG_CLI_H
+#define OG_CLI_H
+
+#include <cJSON.h>
+
+#include "../core/err.h"
+
+int cmd_check(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+/* Parses a JSON argument: inline text or @file. Caller owns the result. */
+cJSON *cli_parse_json_arg(const char *flag, const char *arg, struct og_err *err);
+
+/* "opsgraph: <msg>" on stderr; returns status. */
+int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

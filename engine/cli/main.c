@@ -1,0 +1,59 @@
+/*
+ * main.c: the composition root of the opsgraph binary: the only file that
+ * sees every layer. It picks the subcommand; the commands wire the Lua
+ * executor and a store into the runner.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "check", cmd_check, "check GRAPH.lua                      validate a graph file" },
+	{ "graph", cmd_graph, "graph GRAPH.lua [--format mermaid|dot] print the graph as a diagram" },
+	{ "run", cmd_run, "run GRAPH.lua [--input JSON|@file] [--stream] [--output json]\n"
+			  "      [--recursion-limit N] [--thread ID]      run a graph to the end or to an interrupt" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: opsgraph COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %s\n", commands[i].help);
+	fprintf(out, "\nSee README.md for the graph authoring API.\n");
+}
+
+int cli_fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("opsgraph: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	usage(stderr);
+	return cli_fail(2, "unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,126 @@
+/*
+ * lapi.c: the ctx table nodes receive: ctx.json, ctx.log, ctx.now. This is
+ * the whole C<->Lua surface a node has in this release (README "Node API");
+ * later namespaces (http, llm, tools) are added here, one luaL_Reg table per
+ * namespace. Per-call fields (node, step, task_id, thread_id, attempt) are
+ * set by lexec.c before each call.
+ */
+#include "lvm_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "../core/clock.h"
+#include "lconv.h"
+
+/* ctx.json.encode(value) -> string | nil, err */
+static int lapi_json_encode(lua_State *L)
+{
+	struct og_err err = { 0 };
+	cJSON *v;
+	char *s;
+
+	luaL_checkany(L, 1);
+	if (!(v = og_lconv_to_json(L, 1, "value", &err))) {
+		luaL_pushfail(L);
+		lua_pushstring(L, err.msg);
+		return 2;
+	}
+	s = cJSON_PrintUnformatted(v);
+	cJSON_Delete(v);
+	if (!s)
+		return luaL_error(L, "ctx.json.encode: out of memory");
+	lua_pushstring(L, s);
+	free(s);
+	return 1;
+}
+
+/* ctx.json.decode(string) -> value | nil, err */
+static int lapi_json_decode(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	const char *end = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+
+	if (!v) {
+		luaL_pushfail(L);
+		lua_pushfstring(L, "invalid JSON near byte %d", end ? (int)(end - s) : 0);
+		return 2;
+	}
+	og_lconv_push(L, v);
+	cJSON_Delete(v);
+	return 1;
+}
+
+/* ctx.now() -> seconds since the epoch, with milliseconds */
+static int lapi_time_now(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)og_clock_wall_ms() / 1000.0);
+	return 1;
+}
+
+/* ctx.log.<level>(msg [, fields]): one JSON line on stderr with the node. */
+static int log_at(lua_State *L, const char *level)
+{
+	struct og_lvm *vm = lvm_from(L);
+	const char *msg = luaL_checkstring(L, 1);
+	cJSON *line = cJSON_CreateObject(), *fields = NULL;
+	struct og_err err = { 0 };
+	char ts[40], *s;
+
+	if (!line)
+		return luaL_error(L, "ctx.log: out of memory");
+	if (!lua_isnoneornil(L, 2) && !(fields = og_lconv_to_json(L, 2, "log fields", &err))) {
+		cJSON_Delete(line);
+		return luaL_error(L, "ctx.log: %s", err.msg);
+	}
+	cJSON_AddStringToObject(line, "ts", og_clock_iso8601(og_clock_wall_ms(), ts, sizeof(ts)));
+	cJSON_AddStringToObject(line, "level", level);
+	cJSON_AddStringToObject(line, "where", vm->what);
+	cJSON_AddStringToObject(line, "msg", msg);
+	if (fields)
+		cJSON_AddItemToObject(line, "fields", fields);
+	s = cJSON_PrintUnformatted(line);
+	cJSON_Delete(line);
+	if (s) {
+		fprintf(stderr, "%s\n", s);
+		free(s);
+	}
+	return 0;
+}
+
+static int lapi_log_debug(lua_State *L) { return log_at(L, "debug"); }
+static int lapi_log_info(lua_State *L) { return log_at(L, "info"); }
+static int lapi_log_warn(lua_State *L) { return log_at(L, "warn"); }
+static int lapi_log_error(lua_State *L) { return log_at(L, "error"); }
+
+#define LAPI_FN(ns, name) { #name, lapi_##ns##_##name }
+
+static const luaL_Reg lapi_json_fns[] = {
+	LAPI_FN(json, encode),
+	LAPI_FN(json, decode),
+	{ NULL, NULL }
+};
+
+static const luaL_Reg lapi_log_fns[] = {
+	LAPI_FN(log, debug),
+	LAPI_FN(log, info),
+	LAPI_FN(log, warn),
+	LAPI_FN(log, error),
+	{ NULL, NULL }
+};
+
+void lapi_push_ctx(lua_State *L)
+{
+	lua_createtable(L, 0, 10);			/* ctx */
+	luaL_newlib(L, lapi_json_fns);
+	lua_setfield(L, -2, "json");
+	luaL_newlib(L, lapi_log_fns);
+	lua_setfield(L, -2, "log");
+	lua_pushcfunction(L, lapi_time_now);
+	lua_setfield(L, -2, "now");
+}

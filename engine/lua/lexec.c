@@ -1,0 +1,266 @@
+/*
+ * lexec.c: og_exec_ops for Lua graphs. A node call is fn(state, ctx) under
+ * the node's budgets; its result is classified by og.__result (prelude.lua)
+ * into writes and next tasks, then converted to JSON. A malformed result is
+ * OG_TASK_INVALID (not retried: running it again gives the same answer).
+ */
+#include "lvm_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "lconv.h"
+
+/* [-0, +1, m] pushes the state view as a table of channel -> value */
+static void push_state(lua_State *L, const struct og_graph *g, const struct og_view *view)
+{
+	int i;
+
+	lua_createtable(L, 0, view->n);
+	for (i = 0; i < view->n; i++) {
+		if (!view->vals[i] || cJSON_IsNull(view->vals[i]))
+			continue;
+		og_lconv_push(L, view->vals[i]);
+		lua_setfield(L, -2, g->channels[i].name);
+	}
+}
+
+/* [-0, +1, -] pushes the function behind handle fn */
+static void push_fn(lua_State *L, int fn)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_fns);
+	lua_rawgeti(L, -1, fn);
+	lua_remove(L, -2);
+}
+
+struct push_args {
+	struct og_lvm *vm;
+	const struct og_call *call;
+};
+
+/* [-0, +3, e] under pcall: fn, state (or Send input), ctx */
+static int push_node_args(lua_State *L)
+{
+	const struct push_args *a = lua_touserdata(L, 1);
+	const struct og_call *c = a->call;
+
+	push_fn(L, c->g->nodes[c->node].fn);
+	if (c->input)
+		og_lconv_push(L, c->input);
+	else
+		push_state(L, c->g, c->view);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);
+	lua_pushstring(L, c->g->nodes[c->node].name);
+	lua_setfield(L, -2, "node");
+	lua_pushinteger(L, c->step);
+	lua_setfield(L, -2, "step");
+	lua_pushinteger(L, c->attempt);
+	lua_setfield(L, -2, "attempt");
+	lua_pushstring(L, c->task_id ? c->task_id : "");
+	lua_setfield(L, -2, "task_id");
+	lua_pushstring(L, c->thread_id ? c->thread_id : "");
+	lua_setfield(L, -2, "thread_id");
+	return 3;
+}
+
+/* [-1, +0, e] under pcall: classifies the result at 1, writes JSON into the
+ * result struct at 2 */
+static int classify_result(lua_State *L)
+{
+	struct og_task_result *res = lua_touserdata(L, 2);
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_og);
+	lua_getfield(L, -1, "__result");
+	lua_pushvalue(L, 1);
+	lua_call(L, 1, 2);				/* og writes next */
+	if (!lua_isnil(L, -2) && !(res->writes = og_lconv_to_json(L, -2, "writes", &res->err)))
+		return luaL_error(L, "%s", res->err.msg);
+	if (!lua_isnil(L, -1) && !(res->next = og_lconv_to_json(L, -1, "next", &res->err)))
+		return luaL_error(L, "%s", res->err.msg);
+	return 0;
+}
+
+static int lexec_call_node(void *self, const struct og_call *call, struct og_task_result *res)
+{
+	struct og_lvm *vm = self;
+	lua_State *L = vm->L;
+	const struct og_node_def *nd = &call->g->nodes[call->node];
+	struct push_args a = { vm, call };
+	enum og_task_status kind;
+	char what[300];
+	int top = lua_gettop(L);
+
+	memset(res, 0, sizeof(*res));
+	snprintf(what, sizeof(what), "node '%s'", nd->name);
+	lua_pushcfunction(L, push_node_args);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 1, 3, 0) != LUA_OK) {
+		res->status = OG_TASK_ERROR;
+		og_err_set(&res->err, -OG_ENOMEM, "%s: preparing the call: %s", what, lua_tostring(L, -1));
+		lua_settop(L, top);
+		return 0;
+	}
+	vm->resume = call->resume;
+	vm->resume_pos = 0;
+	lvm_call(vm, 2, 1, nd->budget_instructions, nd->budget_memory, what, &kind, &res->interrupt, &res->err);
+	vm->resume = NULL;
+	res->status = kind;
+	if (kind != OG_TASK_OK) {
+		lua_settop(L, top);
+		return 0;
+	}
+	lua_pushcfunction(L, classify_result);
+	lua_insert(L, -2);
+	lua_pushlightuserdata(L, res);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		char copy[OG_ERR_MSG];
+		snprintf(copy, sizeof(copy), "%s", msg ? msg : "invalid result");
+		og_task_result_release(res);
+		res->status = OG_TASK_INVALID;
+		og_err_set(&res->err, -OG_EINVAL, "%s (%s:%d) %s", what,
+			   nd->pos.file ? nd->pos.file : "?", nd->pos.line, copy);
+	}
+	lua_settop(L, top);
+	return 0;
+}
+
+struct route_args {
+	const struct og_graph *g;
+	int fn;
+	const struct og_view *view;
+};
+
+static int push_route_args(lua_State *L)
+{
+	const struct route_args *a = lua_touserdata(L, 1);
+
+	push_fn(L, a->fn);
+	push_state(L, a->g, a->view);
+	return 2;
+}
+
+/* [-1, +0, e] under pcall: og.__route(result) -> JSON list into *out */
+static int convert_route(lua_State *L)
+{
+	cJSON **out = lua_touserdata(L, 2);
+	struct og_err err = { 0 };
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_og);
+	lua_getfield(L, -1, "__route");
+	lua_pushvalue(L, 1);
+	lua_call(L, 1, 1);
+	if (!(*out = og_lconv_to_json(L, -1, "route", &err)))
+		return luaL_error(L, "%s", err.msg);
+	return 0;
+}
+
+static int lexec_call_route(void *self, const struct og_graph *g, int route, const struct og_view *view,
+			    cJSON **out, struct og_err *err)
+{
+	struct og_lvm *vm = self;
+	lua_State *L = vm->L;
+	struct route_args a = { g, g->routes[route].fn, view };
+	enum og_task_status kind;
+	char what[300];
+	int top = lua_gettop(L), rc;
+
+	*out = NULL;
+	snprintf(what, sizeof(what), "router of '%s'", g->routes[route].from_name);
+	lua_pushcfunction(L, push_route_args);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
+		rc = og_err_set(err, -OG_ENOMEM, "%s: %s", what, lua_tostring(L, -1));
+		lua_settop(L, top);
+		return rc;
+	}
+	rc = lvm_call(vm, 1, 1, 0, 0, what, &kind, NULL, err);
+	if (rc < 0 || kind != OG_TASK_OK) {
+		lua_settop(L, top);
+		return rc < 0 ? rc : og_err_set(err, -OG_EINVAL, "%s: og.interrupt is only allowed in nodes", what);
+	}
+	lua_pushcfunction(L, convert_route);
+	lua_insert(L, -2);
+	lua_pushlightuserdata(L, out);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		rc = og_err_set(err, -OG_EINVAL, "%s: %s", what, lua_tostring(L, -1));
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	lua_settop(L, top);
+	return rc;
+}
+
+struct reduce_args {
+	int fn;
+	const cJSON *old, *update;
+	cJSON **out;
+	struct og_err *err;
+};
+
+static int push_reduce_args(lua_State *L)
+{
+	const struct reduce_args *a = lua_touserdata(L, 1);
+
+	push_fn(L, a->fn);
+	og_lconv_push(L, a->old);
+	og_lconv_push(L, a->update);
+	return 3;
+}
+
+static int convert_reduced(lua_State *L)
+{
+	struct reduce_args *a = lua_touserdata(L, 2);
+
+	if (lua_isnil(L, 1)) {
+		*a->out = NULL;
+		return 0;
+	}
+	if (!(*a->out = og_lconv_to_json(L, 1, "reduced value", a->err)))
+		return luaL_error(L, "%s", a->err->msg);
+	return 0;
+}
+
+static int lexec_reduce(void *self, const struct og_graph *g, int channel, const cJSON *old,
+			const cJSON *update, cJSON **out, struct og_err *err)
+{
+	struct og_lvm *vm = self;
+	lua_State *L = vm->L;
+	struct reduce_args a = { g->channels[channel].fn, old, update, out, err };
+	enum og_task_status kind;
+	char what[300];
+	int top = lua_gettop(L), rc;
+
+	*out = NULL;
+	snprintf(what, sizeof(what), "reducer of '%s'", g->channels[channel].name);
+	lua_pushcfunction(L, push_reduce_args);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 1, 3, 0) != LUA_OK) {
+		rc = og_err_set(err, -OG_ENOMEM, "%s: %s", what, lua_tostring(L, -1));
+		lua_settop(L, top);
+		return rc;
+	}
+	rc = lvm_call(vm, 2, 1, 0, 0, what, &kind, NULL, err);
+	if (rc < 0 || kind != OG_TASK_OK) {
+		lua_settop(L, top);
+		return rc < 0 ? rc : og_err_set(err, -OG_EINVAL, "%s: og.interrupt is only allowed in nodes", what);
+	}
+	lua_pushcfunction(L, convert_reduced);
+	lua_insert(L, -2);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		if (!err || !err->code)
+			og_err_set(err, -OG_EINVAL, "%s: %s", what, lua_tostring(L, -1));
+		rc = -OG_EINVAL;
+	}
+	lua_settop(L, top);
+	return rc;
+}
+
+const struct og_exec_ops og_lvm_exec_ops = {
+	.call_node = lexec_call_node,
+	.call_route = lexec_call_route,
+	.reduce = lexec_reduce,
+};

@@ -1,0 +1,77 @@
+/*
+ * lvm_int.h: what the files of engine/lua/ share about a VM. Not for use
+ * outside engine/lua/.
+ */
+#ifndef OG_LVM_INT_H
+#define OG_LVM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <lua.h>
+
+#include "lvm.h"
+
+struct og_lvm {
+	lua_State *L;
+
+	/* allocator accounting (lvm_alloc) */
+	size_t mem_used;
+	size_t mem_limit;		/* 0 = none; set per budgeted call */
+	bool mem_hit;
+
+	/* instruction budget (lvm_hook) */
+	int64_t ticks_left;
+	bool instr_hit;
+	int64_t cur_instructions;	/* budgets of the call in progress, for messages */
+	int64_t cur_memory;
+
+	int64_t def_instructions, def_memory;
+	char root[1024];		/* require: nodes/ and graphs/ under it */
+	char graph_dir[1024];		/* require: the graph file's own directory */
+	char **extra;			/* more require directories */
+	int nextra;
+	int nfns;			/* handles handed out so far */
+
+	/* og.interrupt resume values of the task being called */
+	const cJSON *resume;
+	int resume_pos;
+
+	char what[320];			/* "node 'x'" while calling user code */
+};
+
+/* Registry keys: their addresses are the keys. */
+extern const char lvm_key_og;		/* the opsgraph module table */
+extern const char lvm_key_fns;		/* handle -> function */
+extern const char lvm_key_interrupt_mt;	/* metatable of og.interrupt's error */
+extern const char lvm_key_ctx;		/* the ctx table reused across calls */
+
+static inline struct og_lvm *lvm_from(lua_State *L)
+{
+	return *(struct og_lvm **)lua_getextraspace(L);
+}
+
+/* [-(nargs+1), +(nres|0), -] Calls the function below its nargs arguments
+ * with the budgets given (0 = the vm's defaults), setting what = "node 'x'"
+ * for messages. On success the nres results are on the stack and *kind is
+ * OG_TASK_OK. On failure nothing is left on the stack, *kind says why
+ * (ERROR, BUDGET, INTERRUPT) and err holds the message with traceback; for
+ * INTERRUPT, *interrupt receives the og.interrupt value as JSON. */
+int lvm_call(struct og_lvm *vm, int nargs, int nres, int64_t instructions, int64_t memory,
+	     const char *what, enum og_task_status *kind, cJSON **interrupt, struct og_err *err);
+
+/* [-0, +1, m] A new sandbox environment for one chunk (lsandbox.c). */
+void lvm_push_env(lua_State *L);
+
+/* [-0, +1, e] Loads file `path` (text only) with a fresh sandbox _ENV and
+ * pushes the chunk; raises on syntax errors. chunkname is shown in errors. */
+void lvm_load_file(lua_State *L, const char *path, const char *chunkname);
+
+/* [-0, +1, m] The ctx namespaces (json, log, now) in a new table (lapi.c). */
+void lapi_push_ctx(lua_State *L);
+
+/* Reads the Graph table at the top of the stack into a new og_graph
+ * (lgraph.c). Does not validate. */
+int lgraph_build(struct og_lvm *vm, struct og_graph **out, struct og_err *err);
+
+#endif
