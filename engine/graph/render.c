@@ -1,0 +1,349 @@
+/*
+ * render.c: draws a validated graph as Mermaid or Graphviz DOT text, for the
+ * CLI and the web UI. Every kind of link keeps its own look: plain edges are
+ * solid, routes (conditional edges) dashed to each declared target, declared
+ * Command goto / Send destinations dotted and labelled "goto", and a join is
+ * drawn as a small join point that each source feeds and that feeds the
+ * target, so a reader sees the target wait for all of them. Nodes get
+ * generated ids (n_<index>, join_<k> numbered like og_graph.join_edge) and
+ * carry their real names as escaped labels, so no node name can break the
+ * syntax or collide with a keyword. Output follows declaration order and is
+ * byte-for-byte deterministic.
+ */
+#include "render.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growable string. An allocation failure is sticky: later appends do
+ * nothing and the caller checks `oom` once at the end. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+static int sb_reserve(struct sbuf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->oom)
+		return -1;
+	if (extra > SIZE_MAX - b->len - 1)
+		goto oom;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	if (!(p = realloc(b->s, cap)))
+		goto oom;
+	b->s = p;
+	b->cap = cap;
+	return 0;
+oom:
+	b->oom = 1;
+	return -1;
+}
+
+static void sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	if (sb_reserve(b, n) < 0)
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3)))
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb_reserve(b, 64) < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = 1;
+		return;
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		if (sb_reserve(b, (size_t)n) < 0)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+/* Diagram id of a node index (or START/END) into buf. */
+static const char *node_id(int node, char *buf, size_t len)
+{
+	if (node == OG_START)
+		return OG_START_NAME;
+	if (node == OG_END)
+		return OG_END_NAME;
+	snprintf(buf, len, "n_%d", node);
+	return buf;
+}
+
+/* Text of a Mermaid quoted label: entity codes for the characters Mermaid
+ * would read as syntax or markup, spaces for control characters. */
+static void mermaid_text(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '"': sb_puts(b, "#quot;"); break;
+		case '#': sb_puts(b, "#35;"); break;
+		case '&': sb_puts(b, "#38;"); break;
+		case '<': sb_puts(b, "#60;"); break;
+		case '>': sb_puts(b, "#62;"); break;
+		case '`': sb_puts(b, "#96;"); break;
+		default: sb_putn(b, c < 0x20 || c == 0x7f ? " " : s, 1); break;
+		}
+	}
+}
+
+/* A DOT double-quoted string, quotes included. */
+static void dot_quoted(struct sbuf *b, const char *s)
+{
+	sb_putn(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			sb_putn(b, "\\", 1);
+			sb_putn(b, s, 1);
+		} else if (c == '\n') {
+			sb_puts(b, "\\n");
+		} else {
+			sb_putn(b, c < 0x20 || c == 0x7f ? " " : s, 1);
+		}
+	}
+	sb_putn(b, "\"", 1);
+}
+
+/* Where a declared destination leads: a node index, OG_START/OG_END, or
+ * < OG_END when unknown (validate rejects that; skipped defensively). */
+static int dest_node(const struct og_graph *g, const char *name)
+{
+	return og_graph_find_node(g, name);
+}
+
+static int end_is_used(const struct og_graph *g)
+{
+	int i, k;
+
+	for (i = 0; i < g->nedges; i++)
+		if (g->edges[i].to == OG_END)
+			return 1;
+	for (i = 0; i < g->nroutes; i++)
+		for (k = 0; k < g->routes[i].ntargets; k++)
+			if (g->routes[i].targets[k] == OG_END)
+				return 1;
+	for (i = 0; i < g->nnodes; i++)
+		for (k = 0; k < g->nodes[i].ndestinations; k++)
+			if (dest_node(g, g->nodes[i].destinations[k]) == OG_END)
+				return 1;
+	return 0;
+}
+
+/* The link styles both formats draw. */
+enum link { LINK_EDGE, LINK_ROUTE, LINK_GOTO };
+
+static void mermaid_link(struct sbuf *b, const char *from, const char *to, enum link kind)
+{
+	static const char *const arrow[] = { " --> ", " -.-> ", " -. goto .-> " };
+
+	sb_printf(b, "    %s%s%s\n", from, arrow[kind], to);
+}
+
+static void dot_link(struct sbuf *b, const char *from, const char *to, enum link kind)
+{
+	static const char *const attrs[] = { "", " [style=dashed]", " [style=dotted, label=\"goto\"]" };
+
+	sb_printf(b, "  \"%s\" -> \"%s\"%s;\n", from, to, attrs[kind]);
+}
+
+static void render_mermaid(struct sbuf *b, const struct og_graph *g, int show_end, int hl)
+{
+	char ia[32], ib[32];
+	int i, k, j;
+
+	sb_puts(b, "flowchart TD\n");
+	sb_puts(b, "    " OG_START_NAME "([START])\n");
+	for (i = 0; i < g->nnodes; i++) {
+		sb_printf(b, "    n_%d[\"", i);
+		mermaid_text(b, g->nodes[i].name);
+		sb_puts(b, "\"]\n");
+	}
+	if (show_end)
+		sb_puts(b, "    " OG_END_NAME "([END])\n");
+
+	for (i = 0, j = 0; i < g->nedges; i++) {
+		const struct og_edge *e = &g->edges[i];
+		if (e->nfrom == 1) {
+			mermaid_link(b, node_id(e->from[0], ia, sizeof(ia)), node_id(e->to, ib, sizeof(ib)),
+				     LINK_EDGE);
+			continue;
+		}
+		snprintf(ib, sizeof(ib), "join_%d", j++);
+		sb_printf(b, "    %s((\" \")):::join\n", ib);
+		for (k = 0; k < e->nfrom; k++)
+			mermaid_link(b, node_id(e->from[k], ia, sizeof(ia)), ib, LINK_EDGE);
+		mermaid_link(b, ib, node_id(e->to, ia, sizeof(ia)), LINK_EDGE);
+	}
+	for (i = 0; i < g->nroutes; i++) {
+		const struct og_route *r = &g->routes[i];
+		for (k = 0; k < r->ntargets; k++)
+			mermaid_link(b, node_id(r->from, ia, sizeof(ia)),
+				     node_id(r->targets[k], ib, sizeof(ib)), LINK_ROUTE);
+	}
+	for (i = 0; i < g->nnodes; i++) {
+		const struct og_node_def *n = &g->nodes[i];
+		for (k = 0; k < n->ndestinations; k++) {
+			int d = dest_node(g, n->destinations[k]);
+			if (d >= OG_END)
+				mermaid_link(b, node_id(i, ia, sizeof(ia)), node_id(d, ib, sizeof(ib)),
+					     LINK_GOTO);
+		}
+	}
+	if (j > 0)
+		sb_puts(b, "    classDef join fill:#424242,stroke:#424242;\n");
+	if (hl >= OG_END) {
+		sb_puts(b, "    classDef current fill:#ffd54f,stroke:#f57f17;\n");
+		sb_printf(b, "    class %s current;\n", node_id(hl, ia, sizeof(ia)));
+	}
+}
+
+/* One DOT node statement; the highlighted node is filled. */
+static void dot_node(struct sbuf *b, const char *id, const char *label, const char *shape,
+		     const char *style, int current)
+{
+	sb_printf(b, "  \"%s\" [label=", id);
+	dot_quoted(b, label);
+	sb_printf(b, ", shape=%s", shape);
+	if (current)
+		sb_printf(b, ", style=\"%s%sfilled\", fillcolor=\"#ffd54f\", color=\"#f57f17\"",
+			  style, *style ? "," : "");
+	else if (*style)
+		sb_printf(b, ", style=\"%s\"", style);
+	sb_puts(b, "];\n");
+}
+
+static void render_dot(struct sbuf *b, const struct og_graph *g, int show_end, int hl)
+{
+	char ia[32], ib[32];
+	int i, k, j;
+
+	sb_puts(b, "digraph ");
+	dot_quoted(b, g->name);
+	sb_puts(b, " {\n  rankdir=TB;\n");
+	dot_node(b, OG_START_NAME, "START", "ellipse", "", hl == OG_START);
+	for (i = 0; i < g->nnodes; i++)
+		dot_node(b, node_id(i, ia, sizeof(ia)), g->nodes[i].name, "box", "rounded", hl == i);
+	if (show_end)
+		dot_node(b, OG_END_NAME, "END", "doublecircle", "", hl == OG_END);
+
+	for (i = 0, j = 0; i < g->nedges; i++) {
+		const struct og_edge *e = &g->edges[i];
+		if (e->nfrom == 1) {
+			dot_link(b, node_id(e->from[0], ia, sizeof(ia)), node_id(e->to, ib, sizeof(ib)),
+				 LINK_EDGE);
+			continue;
+		}
+		snprintf(ib, sizeof(ib), "join_%d", j++);
+		sb_printf(b, "  \"%s\" [shape=point];\n", ib);
+		for (k = 0; k < e->nfrom; k++)
+			dot_link(b, node_id(e->from[k], ia, sizeof(ia)), ib, LINK_EDGE);
+		dot_link(b, ib, node_id(e->to, ia, sizeof(ia)), LINK_EDGE);
+	}
+	for (i = 0; i < g->nroutes; i++) {
+		const struct og_route *r = &g->routes[i];
+		for (k = 0; k < r->ntargets; k++)
+			dot_link(b, node_id(r->from, ia, sizeof(ia)),
+				 node_id(r->targets[k], ib, sizeof(ib)), LINK_ROUTE);
+	}
+	for (i = 0; i < g->nnodes; i++) {
+		const struct og_node_def *n = &g->nodes[i];
+		for (k = 0; k < n->ndestinations; k++) {
+			int d = dest_node(g, n->destinations[k]);
+			if (d >= OG_END)
+				dot_link(b, node_id(i, ia, sizeof(ia)), node_id(d, ib, sizeof(ib)),
+					 LINK_GOTO);
+		}
+	}
+	sb_puts(b, "}\n");
+}
+
+char *og_render_graph(const struct og_graph *g, enum og_render_format fmt, const char *highlight,
+		      struct og_err *err)
+{
+	struct sbuf b = { 0 };
+	int hl = OG_END - 1;	/* none */
+
+	if (!g) {
+		og_err_set(err, -OG_EINVAL, "render: no graph");
+		return NULL;
+	}
+	if (!g->validated) {
+		og_err_set(err, -OG_ESTATE, "render: graph '%s' is not validated; call og_graph_validate first",
+			   g->name);
+		return NULL;
+	}
+	if (fmt != OG_RENDER_MERMAID && fmt != OG_RENDER_DOT) {
+		og_err_set(err, -OG_EINVAL, "render: unknown format #%d (use mermaid or dot)", (int)fmt);
+		return NULL;
+	}
+	if (highlight && *highlight) {
+		hl = og_graph_find_node(g, highlight);
+		if (hl < OG_END) {
+			og_err_set(err, -OG_EINVAL, "render: cannot highlight '%s': graph '%s' has no such node",
+				   highlight, g->name);
+			return NULL;
+		}
+	}
+	if (fmt == OG_RENDER_MERMAID)
+		render_mermaid(&b, g, end_is_used(g) || hl == OG_END, hl);
+	else
+		render_dot(&b, g, end_is_used(g) || hl == OG_END, hl);
+	if (b.oom || !b.s) {
+		free(b.s);
+		og_err_set(err, -OG_ENOMEM, "render: out of memory");
+		return NULL;
+	}
+	return b.s;
+}
+
+int og_render_parse_format(const char *name, enum og_render_format *out, struct og_err *err)
+{
+	if (name && !strcmp(name, "mermaid")) {
+		*out = OG_RENDER_MERMAID;
+		return 0;
+	}
+	if (name && !strcmp(name, "dot")) {
+		*out = OG_RENDER_DOT;
+		return 0;
+	}
+	return og_err_set(err, -OG_EINVAL, "unknown render format '%s': valid formats are mermaid, dot",
+			  name ? name : "(none)");
+}
