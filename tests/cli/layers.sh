@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# layers.sh: the include rules of engine/README.md, checked. A module may
+# include only the layers below it; Lua, LMDB and the CLI stay in their corners.
+set -u
+cd "$(dirname "$0")/../.."
+pass=0 fail=0
+check() {	# dir, forbidden regex, reason
+	local hits
+	hits=$(grep -nE "$2" engine/$1/*.[ch] 2>/dev/null)
+	if [ -n "$hits" ]; then
+		fail=$((fail + 1)); echo "layer violation in engine/$1 ($3):"; echo "$hits" | sed 's/^/    /'
+	else
+		pass=$((pass + 1))
+	fi
+}
+check core  '#include "\.\./(graph|lua|store|cli)/|#include <(lua|lauxlib|lmdb|event)' "core includes nothing above it"
+check graph '#include "\.\./(lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb)\.h>' "the runtime core knows no Lua or LMDB"
+check lua   '#include "\.\./(store|cli)/|#include <lmdb\.h>' "the Lua host knows no store"
+check store '#include "\.\./(lua|cli)/|#include <(lua|lauxlib|lualib)\.h>' "stores know no Lua"
+# banned calls (unbounded writes)
+hits=$(grep -nE '\b(sprintf|strcpy|strcat|gets|atoi)\(' engine/*/*.c | grep -v snprintf)
+if [ -n "$hits" ]; then fail=$((fail + 1)); echo "banned calls:"; echo "$hits"; else pass=$((pass + 1)); fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
