@@ -143,13 +143,16 @@ static int reduce_merge(cJSON **slot, cJSON *update)
 		*slot = obj;
 	}
 	while ((item = update->child)) {
+		cJSON *old;
 		cJSON_DetachItemViaPointer(update, item);
 		if (!item->string) {	/* the empty list stands for the empty object */
 			cJSON_Delete(item);
 			continue;
 		}
-		if (cJSON_GetObjectItemCaseSensitive(*slot, item->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(*slot, item->string, item);
+		/* Not cJSON_ReplaceItemInObject(*slot, item->string, item): it frees
+		 * item->string before copying it (use after free in cJSON 1.7.15). */
+		if ((old = cJSON_GetObjectItemCaseSensitive(*slot, item->string)))
+			cJSON_ReplaceItemViaPointer(*slot, old, item);
 		else
 			cJSON_AddItemToObject(*slot, item->string, item);
 	}

@@ -426,6 +426,9 @@ int og_graph_validate(struct og_graph *g, struct og_err *err)
 	}
 	for (i = 0; i < g->nedges; i++) {
 		struct og_edge *e = &g->edges[i];
+		if (e->nfrom > 64)	/* join progress is one bit per source */
+			report(err, &problems, &e->pos, "a join waits for at most 64 nodes, this one for %d",
+			       e->nfrom);
 		for (k = 0; k < e->nfrom; k++) {
 			e->from[k] = og_graph_find_node(g, e->from_names[k]);
 			if (e->from[k] == OG_END)
@@ -504,9 +507,6 @@ int og_graph_validate(struct og_graph *g, struct og_err *err)
 	if (!g->out_edges || !g->out_routes || !g->join_edge)
 		return og_err_set(err, -OG_ENOMEM, "graph: out of memory");
 	for (i = 0; i < g->nedges; i++) {
-		if (g->edges[i].nfrom > 64)
-			return og_err_set(err, -OG_EGRAPH, "graph '%s': a join waits for at most 64 nodes",
-					  g->name);
 		if (g->edges[i].nfrom > 1)
 			g->join_edge[g->njoins++] = i;
 	}

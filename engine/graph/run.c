@@ -44,6 +44,7 @@ struct og_run {
 	enum og_run_status status;
 	struct og_state state;
 	uint64_t *join_seen;		/* per join: bit k = source k finished */
+	uint64_t *join_saved;		/* join_seen before the step, restored if it fails */
 	int step;			/* number of the step about to run */
 	uint64_t ckpt_id;		/* last checkpoint written */
 	cJSON *error;
@@ -115,10 +116,11 @@ struct og_run *og_run_new(const struct og_graph *g, const struct og_exec_ops *op
 		og_id_thread(run->thread_id);
 	run->limit = opts && opts->recursion_limit > 0 ? opts->recursion_limit : g->recursion_limit;
 	run->join_seen = calloc((size_t)g->njoins + 1, sizeof(uint64_t));
+	run->join_saved = calloc((size_t)g->njoins + 1, sizeof(uint64_t));
 	run->pulled = calloc((size_t)g->nnodes + 1, 1);
 	run->first_writer = calloc((size_t)g->nchannels + 1, sizeof(int));
 	run->fresh = calloc((size_t)g->nchannels + 1, sizeof(cJSON *));
-	if (!run->join_seen || !run->pulled || !run->first_writer || !run->fresh)
+	if (!run->join_seen || !run->join_saved || !run->pulled || !run->first_writer || !run->fresh)
 		goto nomem;
 	if (og_state_init(&run->state, g, err) < 0)
 		goto fail;
@@ -141,6 +143,7 @@ void og_run_free(struct og_run *run)
 	og_state_release(&run->state);
 	cJSON_Delete(run->error);
 	free(run->join_seen);
+	free(run->join_saved);
 	free(run->pulled);
 	free(run->first_writer);
 	free(run->fresh);
@@ -539,7 +542,10 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 		if (rc < 0) {
 			t->res.status = OG_TASK_ERROR;
 			t->res.err.code = rc;
-			snprintf(t->res.err.msg, sizeof(t->res.err.msg), "%s", err ? err->msg : "executor failed");
+			/* the executor's message is in res->err; err is the caller's */
+			if (!t->res.err.msg[0])
+				snprintf(t->res.err.msg, sizeof(t->res.err.msg), "executor failed: %s",
+					 og_strerror(rc));
 		}
 		if (run->opts.on_event) {
 			cJSON *ev = cJSON_CreateObject();
@@ -656,6 +662,8 @@ static void step_cancel(struct og_run *run)
 {
 	tasks_clear(run->next, &run->nnext);
 	memset(run->pulled, 0, (size_t)run->g->nnodes);
+	/* planning already advanced the joins; the step did not happen */
+	memcpy(run->join_seen, run->join_saved, sizeof(uint64_t) * (size_t)run->g->njoins);
 }
 
 /* Writes summary for the checkpoint: {"node": ["channel", ...]}. */
@@ -680,6 +688,7 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
 	struct og_view view = og_state_view(&run->state);
+	cJSON *summary = NULL;
 	int i, rc, ch;
 	int64_t t0 = run->opts.on_event ? og_clock_mono_us() : 0;
 
@@ -695,6 +704,7 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 	}
 	for (ch = 0; ch < g->nchannels; ch++)
 		run->first_writer[ch] = -1;
+	memcpy(run->join_saved, run->join_seen, sizeof(uint64_t) * (size_t)g->njoins);
 	for (i = 0; i < run->ntasks; i++) {
 		if ((rc = check_writes(run, i, err)) < 0)
 			goto fail;
@@ -707,6 +717,8 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 		if (t->res.next && (rc = plan_list(run, t->node, t->res.next, NULL, 0, "Command/Send", err)) < 0)
 			goto fail;
 	}
+	/* Before the barrier, which moves the writes out of the results. */
+	summary = run->opts.store ? writes_summary(run) : NULL;
 	/* The barrier: from here on the step cannot fail but for memory. */
 	for (i = 0; i < run->ntasks; i++) {
 		struct og_task *t = &run->tasks[i];
@@ -721,7 +733,6 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 		}
 	}
 	{
-		cJSON *summary = run->opts.store ? writes_summary(run) : NULL;
 		cJSON *ran = NULL;
 		if (run->opts.on_event) {
 			ran = cJSON_CreateArray();
@@ -753,6 +764,7 @@ fail:
 fail_barrier:
 	/* Only a custom reducer or memory can fail here; the state may be half
 	 * updated, so nothing is saved for this step. */
+	cJSON_Delete(summary);
 	step_cancel(run);
 	return fail_run(run, rc, OG_START, err);
 }

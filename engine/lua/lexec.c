@@ -120,7 +120,7 @@ static int lexec_call_node(void *self, const struct og_call *call, struct og_tas
 		snprintf(copy, sizeof(copy), "%s", msg ? msg : "invalid result");
 		og_task_result_release(res);
 		res->status = OG_TASK_INVALID;
-		og_err_set(&res->err, -OG_EINVAL, "%s (%s:%d) %s", what,
+		og_err_set(&res->err, -OG_EINVAL, "%s:%d: %s",
 			   nd->pos.file ? nd->pos.file : "?", nd->pos.line, copy);
 	}
 	lua_settop(L, top);
