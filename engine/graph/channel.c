@@ -236,5 +236,6 @@ void og_task_result_release(struct og_task_result *res)
 	cJSON_Delete(res->writes);
 	cJSON_Delete(res->next);
 	cJSON_Delete(res->interrupt);
-	res->writes = res->next = res->interrupt = NULL;
+	cJSON_Delete(res->journal);
+	res->writes = res->next = res->interrupt = res->journal = NULL;
 }

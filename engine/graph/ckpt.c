@@ -49,5 +49,6 @@ cJSON *og_ckpt_to_json(const struct og_ckpt *ck)
 	cJSON_AddItemToObject(o, "interrupts", dup_or_null(ck->interrupts));
 	cJSON_AddItemToObject(o, "error", dup_or_null(ck->error));
 	cJSON_AddItemToObject(o, "writes", dup_or_null(ck->writes));
+	cJSON_AddItemToObject(o, "resumed", dup_or_null(ck->resumed));
 	return o;
 }

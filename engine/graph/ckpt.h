@@ -21,6 +21,10 @@
 
 #define OG_CKPT_FORMAT 1
 
+/* Channel versions are the id of the checkpoint whose step wrote the channel:
+ * unique across the branches of a thread, so a store can key values by
+ * (thread, channel, version) and share unchanged ones between checkpoints. */
+
 struct og_ckpt {
 	const char *thread_id;
 	const char *graph;		/* graph name */
@@ -40,6 +44,8 @@ struct og_ckpt {
 	const cJSON *interrupts;	/* [{"id","task","node","value"}] or NULL */
 	const cJSON *error;		/* {"message","node","step"} or NULL */
 	const cJSON *writes;		/* {"node": ["channel", ...]} written in this step */
+	const cJSON *resumed;		/* [{"interrupt_id","by","at","value"}] resumes that led
+					 * to this checkpoint, or NULL */
 };
 
 /* The whole record as JSON (caller owns). Channel values are copied. */

@@ -37,6 +37,9 @@ struct og_call {
 	const char *task_id;
 	const char *thread_id;
 	const cJSON *resume;		/* resume values for og.interrupt, in call order, or NULL */
+	const cJSON *journal;		/* results of the side-effecting ctx calls an earlier
+					 * execution of this task made, in order, or NULL:
+					 * a re-execution gets them back instead of calling again */
 };
 
 /* What a node call produced. The executor fills it; the runner owns it after
@@ -47,6 +50,8 @@ struct og_task_result {
 	cJSON *next;		/* array of "node" names and {"node":..., "input":...}
 				 * Sends (from og.send and Command goto); NULL = none */
 	cJSON *interrupt;	/* the og.interrupt value when status is INTERRUPT */
+	cJSON *journal;		/* every side-effecting ctx call of this execution, in
+				 * order (replayed ones included); NULL = none */
 	struct og_err err;	/* message (with file:line and traceback) on failure */
 };
 

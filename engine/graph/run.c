@@ -30,6 +30,10 @@ struct og_task {
 	cJSON *input;			/* owned; a Send's input, NULL for pull tasks */
 	char id[17];
 	bool done;			/* res holds a finished result */
+	bool waiting;			/* paused in og.interrupt, waiting for a resume */
+	cJSON *resume;			/* owned; resume values given so far, in order */
+	cJSON *journal;			/* owned; side-effect journal of the paused execution */
+	cJSON *interrupt;		/* owned; the value of the pending og.interrupt */
 	struct og_task_result res;
 };
 
@@ -46,8 +50,13 @@ struct og_run {
 	uint64_t *join_seen;		/* per join: bit k = source k finished */
 	uint64_t *join_saved;		/* join_seen before the step, restored if it fails */
 	int step;			/* number of the step about to run */
-	uint64_t ckpt_id;		/* last checkpoint written */
+	uint64_t ckpt_id;		/* last checkpoint written or loaded */
+	uint64_t next_id;		/* id of the next checkpoint (> every id of the thread) */
 	cJSON *error;
+	cJSON *resumed;			/* resumes since the last checkpoint, for its record */
+	char breakpoint;		/* 'b'/'a': paused at a static breakpoint before/after */
+	bool pass_before;		/* resumed from a before-breakpoint: run the step */
+	char *bp_before, *bp_after;	/* per node: static breakpoints of this run */
 
 	struct og_task *tasks;		/* the step about to run */
 	int ntasks, cap;
@@ -60,14 +69,21 @@ struct og_run {
 	cJSON **fresh;			/* per channel: snapshot + own writes, for routes */
 };
 
+static void task_release(struct og_task *t)
+{
+	cJSON_Delete(t->input);
+	cJSON_Delete(t->resume);
+	cJSON_Delete(t->journal);
+	cJSON_Delete(t->interrupt);
+	og_task_result_release(&t->res);
+}
+
 static void tasks_clear(struct og_task *t, int *n)
 {
 	int i;
 
-	for (i = 0; i < *n; i++) {
-		cJSON_Delete(t[i].input);
-		og_task_result_release(&t[i].res);
-	}
+	for (i = 0; i < *n; i++)
+		task_release(&t[i]);
 	*n = 0;
 }
 
@@ -120,8 +136,35 @@ struct og_run *og_run_new(const struct og_graph *g, const struct og_exec_ops *op
 	run->pulled = calloc((size_t)g->nnodes + 1, 1);
 	run->first_writer = calloc((size_t)g->nchannels + 1, sizeof(int));
 	run->fresh = calloc((size_t)g->nchannels + 1, sizeof(cJSON *));
-	if (!run->join_seen || !run->join_saved || !run->pulled || !run->first_writer || !run->fresh)
+	run->bp_before = calloc((size_t)g->nnodes + 1, 1);
+	run->bp_after = calloc((size_t)g->nnodes + 1, 1);
+	run->next_id = 1;
+	if (!run->join_seen || !run->join_saved || !run->pulled || !run->first_writer || !run->fresh ||
+	    !run->bp_before || !run->bp_after)
 		goto nomem;
+	{
+		int i, k;
+		for (i = 0; i < g->nnodes; i++) {
+			run->bp_before[i] = g->nodes[i].interrupt_before;
+			run->bp_after[i] = g->nodes[i].interrupt_after;
+		}
+		for (k = 0; k < 2; k++) {
+			const char *const *names = opts ? (k ? opts->interrupt_after : opts->interrupt_before) : NULL;
+			for (i = 0; names && names[i]; i++) {
+				int node = og_graph_find_node(g, names[i]);
+				if (!strcmp(names[i], "*")) {
+					memset(k ? run->bp_after : run->bp_before, 1, (size_t)g->nnodes);
+					continue;
+				}
+				if (node < 0) {
+					og_err_set(err, -OG_EINVAL, "interrupt_%s: '%s' is not a node of graph '%s'",
+						   k ? "after" : "before", names[i], g->name);
+					goto fail;
+				}
+				(k ? run->bp_after : run->bp_before)[node] = 1;
+			}
+		}
+	}
 	if (og_state_init(&run->state, g, err) < 0)
 		goto fail;
 	return run;
@@ -147,6 +190,9 @@ void og_run_free(struct og_run *run)
 	free(run->pulled);
 	free(run->first_writer);
 	free(run->fresh);
+	free(run->bp_before);
+	free(run->bp_after);
+	cJSON_Delete(run->resumed);
 	free(run);
 }
 
@@ -216,7 +262,9 @@ static cJSON *tasks_json(const struct og_run *run, const struct og_task *t, int 
 	return arr;
 }
 
-/* Pending writes: the finished tasks of the step that is about to run again. */
+/* Pending writes: what the tasks of the step in progress have done so far:
+ * finished tasks' results (not run again on resume) and paused tasks' resume
+ * values and side-effect journals (replayed when they run again). */
 static cJSON *pending_json(const struct og_run *run)
 {
 	cJSON *arr = NULL;
@@ -225,7 +273,7 @@ static cJSON *pending_json(const struct og_run *run)
 	for (i = 0; i < run->ntasks; i++) {
 		const struct og_task *t = &run->tasks[i];
 		cJSON *o;
-		if (!t->done)
+		if (!t->done && !t->waiting && !t->resume)
 			continue;
 		if (!arr && !(arr = cJSON_CreateArray()))
 			return NULL;
@@ -233,10 +281,71 @@ static cJSON *pending_json(const struct og_run *run)
 			break;
 		cJSON_AddStringToObject(o, "task", t->id);
 		cJSON_AddStringToObject(o, "node", og_graph_node_name(run->g, t->node));
-		if (t->res.writes)
-			cJSON_AddItemToObject(o, "writes", cJSON_Duplicate(t->res.writes, 1));
-		if (t->res.next)
-			cJSON_AddItemToObject(o, "next", cJSON_Duplicate(t->res.next, 1));
+		if (t->done) {
+			if (t->res.writes)
+				cJSON_AddItemToObject(o, "writes", cJSON_Duplicate(t->res.writes, 1));
+			if (t->res.next)
+				cJSON_AddItemToObject(o, "next", cJSON_Duplicate(t->res.next, 1));
+			if (t->res.journal)
+				cJSON_AddItemToObject(o, "journal", cJSON_Duplicate(t->res.journal, 1));
+		} else {
+			if (t->resume)
+				cJSON_AddItemToObject(o, "resume", cJSON_Duplicate(t->resume, 1));
+			if (t->journal)
+				cJSON_AddItemToObject(o, "journal", cJSON_Duplicate(t->journal, 1));
+			if (t->waiting)
+				cJSON_AddItemToObject(o, "interrupt", cJSON_Duplicate(t->interrupt, 1));
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* The id of the k-th og.interrupt of a task: stable across re-executions. */
+static void interrupt_id(char buf[17], const char *task_id, int k)
+{
+	uint64_t h = og_id_hash(task_id, strlen(task_id) + 1, OG_ID_HASH_SEED);
+
+	h = og_id_hash(&k, sizeof(k), h);
+	snprintf(buf, 17, "%016llx", (unsigned long long)h);
+}
+
+/* [{"id","task","node","value","step"}] of the paused tasks, or the static
+ * breakpoint the run stopped at; NULL when not interrupted. */
+static cJSON *interrupts_json(const struct og_run *run)
+{
+	cJSON *arr;
+	int i;
+
+	if (run->status != OG_RUN_INTERRUPTED || !(arr = cJSON_CreateArray()))
+		return NULL;
+	if (run->breakpoint) {
+		cJSON *o = cJSON_CreateObject(), *nodes;
+		char id[40];
+		snprintf(id, sizeof(id), "%s-%d", run->breakpoint == 'b' ? "before" : "after", run->step);
+		cJSON_AddStringToObject(o, "id", id);
+		cJSON_AddStringToObject(o, "kind", run->breakpoint == 'b' ? "interrupt_before" : "interrupt_after");
+		nodes = cJSON_AddArrayToObject(o, "nodes");
+		for (i = 0; i < run->ntasks; i++)
+			cJSON_AddItemToArray(nodes, cJSON_CreateString(og_graph_node_name(run->g, run->tasks[i].node)));
+		cJSON_AddNumberToObject(o, "step", run->step);
+		cJSON_AddItemToArray(arr, o);
+		return arr;
+	}
+	for (i = 0; i < run->ntasks; i++) {
+		const struct og_task *t = &run->tasks[i];
+		cJSON *o;
+		char id[17];
+		if (!t->waiting)
+			continue;
+		o = cJSON_CreateObject();
+		interrupt_id(id, t->id, cJSON_GetArraySize(t->resume));
+		cJSON_AddStringToObject(o, "id", id);
+		cJSON_AddStringToObject(o, "kind", "interrupt");
+		cJSON_AddStringToObject(o, "task", t->id);
+		cJSON_AddStringToObject(o, "node", og_graph_node_name(run->g, t->node));
+		cJSON_AddItemToObject(o, "value", t->interrupt ? cJSON_Duplicate(t->interrupt, 1) : cJSON_CreateNull());
+		cJSON_AddNumberToObject(o, "step", run->step);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -245,21 +354,25 @@ static cJSON *pending_json(const struct og_run *run)
 static int save(struct og_run *run, const char *source, cJSON *writes, struct og_err *err)
 {
 	struct og_ckpt ck;
-	cJSON *next = NULL, *pending = NULL;
+	cJSON *next = NULL, *pending = NULL, *interrupts = NULL;
 	int rc;
 
 	if (!run->opts.store) {
 		cJSON_Delete(writes);
+		run->ckpt_id = run->next_id++;
+		cJSON_Delete(run->resumed);
+		run->resumed = NULL;
 		return 0;
 	}
 	memset(&ck, 0, sizeof(ck));
 	next = tasks_json(run, run->tasks, run->ntasks);
-	if (run->status == OG_RUN_ERROR)
+	if (run->status == OG_RUN_ERROR || run->status == OG_RUN_INTERRUPTED)
 		pending = pending_json(run);
+	interrupts = interrupts_json(run);
 	ck.thread_id = run->thread_id;
 	ck.graph = run->g->name;
 	ck.parent_id = run->ckpt_id;
-	ck.id = run->ckpt_id + 1;
+	ck.id = run->next_id;
 	ck.step = run->step - 1;
 	ck.source = source;
 	ck.status = og_run_status_name(run->status);
@@ -270,13 +383,20 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 	ck.njoins = run->g->njoins;
 	ck.next = next;
 	ck.pending = pending;
+	ck.interrupts = interrupts;
 	ck.error = run->error;
 	ck.writes = writes;
+	ck.resumed = run->resumed;
 	rc = run->opts.store->put(run->opts.store_self, &ck, err);
-	if (rc == 0)
+	if (rc == 0) {
 		run->ckpt_id = ck.id;
+		run->next_id = ck.id + 1;
+		cJSON_Delete(run->resumed);
+		run->resumed = NULL;
+	}
 	cJSON_Delete(next);
 	cJSON_Delete(pending);
+	cJSON_Delete(interrupts);
 	cJSON_Delete(writes);
 	return rc;
 }
@@ -501,7 +621,7 @@ int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err)
 			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
 		if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], copy, run->ops, run->exec, err)) < 0)
 			return og_err_prefix(err, "input: ");
-		run->state.versions[ch] = 1;	/* step -1 */
+		run->state.versions[ch] = run->next_id;	/* the input checkpoint's id */
 	}
 	plan_edges(run, OG_START);
 	view = og_state_view(&run->state);
@@ -532,6 +652,8 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 	call.step = run->step;
 	call.task_id = t->id;
 	call.thread_id = run->thread_id;
+	call.resume = t->resume;
+	call.journal = t->journal;
 	for (attempt = 1;; attempt++) {
 		call.attempt = attempt;
 		og_task_result_release(&t->res);
@@ -575,15 +697,22 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 		t->done = true;
 		return 0;
 	}
+	if (t->res.status == OG_TASK_INTERRUPT) {
+		/* paused: keep what a re-execution needs, drop the rest */
+		cJSON_Delete(t->interrupt);
+		cJSON_Delete(t->journal);
+		t->interrupt = t->res.interrupt;
+		t->journal = t->res.journal;
+		t->res.interrupt = t->res.journal = NULL;
+		og_task_result_release(&t->res);
+		t->waiting = true;
+		return 1;
+	}
 	if (t->res.status == OG_TASK_ERROR && nd->max_attempts > 1)
 		return og_err_set(err, -OG_ENODE, "node '%s' failed after %d attempts: %s", nd->name,
 				  nd->max_attempts, t->res.err.msg);
 	if (t->res.status == OG_TASK_BUDGET)
 		return og_err_set(err, -OG_EBUDGET, "%s", t->res.err.msg);
-	if (t->res.status == OG_TASK_INTERRUPT)
-		return og_err_set(err, -OG_ESTATE,
-				  "node '%s' called og.interrupt, which needs a durable thread (run with --db)",
-				  nd->name);
 	return og_err_set(err, -OG_ENODE, "node '%s' failed: %s", nd->name, t->res.err.msg);
 }
 
@@ -684,6 +813,33 @@ static cJSON *writes_summary(const struct og_run *run)
 	return obj;
 }
 
+static void emit_interrupts(struct og_run *run)
+{
+	cJSON *ev;
+
+	if (!run->opts.on_event)
+		return;
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "event", "interrupt");
+	cJSON_AddNumberToObject(ev, "step", run->step);
+	cJSON_AddItemToObject(ev, "interrupts", interrupts_json(run));
+	emit(run, ev);
+}
+
+/* Stops the run at an og.interrupt (kind 0) or a static breakpoint before
+ * the step ('b'); the step's finished tasks are kept as pending writes. */
+static int pause(struct og_run *run, char kind, struct og_err *err)
+{
+	int rc;
+
+	run->status = OG_RUN_INTERRUPTED;
+	run->breakpoint = kind;
+	rc = save(run, "loop", NULL, err);
+	if (rc == 0)
+		emit_interrupts(run);
+	return rc;
+}
+
 static int run_superstep(struct og_run *run, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
@@ -692,16 +848,30 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 	int i, rc, ch;
 	int64_t t0 = run->opts.on_event ? og_clock_mono_us() : 0;
 
+	/* a static breakpoint before any of this step's nodes */
+	if (!run->pass_before) {
+		for (i = 0; i < run->ntasks; i++)
+			if (run->bp_before[run->tasks[i].node] && !run->tasks[i].done)
+				break;
+		if (i < run->ntasks)
+			return pause(run, 'b', err);
+	}
+	run->pass_before = false;
+	run->breakpoint = 0;
 	for (i = 0; i < run->ntasks; i++) {
 		struct og_task *t = &run->tasks[i];
-		if (t->done)
-			continue;	/* finished before a crash or a sibling's failure */
+		if (t->done || t->waiting)
+			continue;	/* finished before a crash or a sibling's failure,
+					 * or still waiting for its own resume */
 		if ((rc = call_task(run, t, &view, err)) < 0) {
 			int code = fail_run(run, rc, t->node, err);
 			save(run, "loop", NULL, NULL);
 			return code;
 		}
 	}
+	for (i = 0; i < run->ntasks; i++)
+		if (run->tasks[i].waiting)
+			return pause(run, 0, err);
 	for (ch = 0; ch < g->nchannels; ch++)
 		run->first_writer[ch] = -1;
 	memcpy(run->join_saved, run->join_seen, sizeof(uint64_t) * (size_t)g->njoins);
@@ -728,8 +898,8 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 			ch = og_graph_find_channel(g, w->string);
 			if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], w, run->ops, run->exec, err)) < 0)
 				goto fail_barrier;
-			/* once per step, however many writes: the step's number */
-			run->state.versions[ch] = (uint64_t)(run->step + 2);
+			/* the id of the checkpoint this step produces (ckpt.h) */
+			run->state.versions[ch] = run->next_id;
 		}
 	}
 	{
@@ -739,11 +909,18 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 			for (i = 0; i < run->ntasks; i++)
 				cJSON_AddItemToArray(ran, cJSON_CreateString(g->nodes[run->tasks[i].node].name));
 		}
+		int bp_after = 0;
+		for (i = 0; i < run->ntasks; i++)
+			bp_after |= run->bp_after[run->tasks[i].node];
 		run->step++;
 		if ((rc = plan_commit(run, err)) < 0) {
 			cJSON_Delete(summary);
 			cJSON_Delete(ran);
 			return fail_run(run, rc, OG_START, err);
+		}
+		if (bp_after && run->status == OG_RUN_RUNNING) {
+			run->status = OG_RUN_INTERRUPTED;
+			run->breakpoint = 'a';
 		}
 		if (run->opts.on_event) {
 			cJSON *ev = cJSON_CreateObject();
@@ -754,7 +931,10 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 			cJSON_AddNumberToObject(ev, "duration_ms", (double)(og_clock_mono_us() - t0) / 1000.0);
 			emit(run, ev);
 		}
-		return save(run, "loop", summary, err);
+		rc = save(run, "loop", summary, err);
+		if (rc == 0 && run->status == OG_RUN_INTERRUPTED)
+			emit_interrupts(run);
+		return rc;
 	}
 fail:
 	step_cancel(run);
@@ -805,5 +985,322 @@ int og_run_invoke(struct og_run *run, struct og_err *err)
 		cJSON_AddNumberToObject(ev, "steps", run->step);
 		emit(run, ev);
 	}
+	return 0;
+}
+
+/* ---- resume, fork, replay ------------------------------------------------- */
+
+cJSON *og_run_interrupts(const struct og_run *run) { return interrupts_json(run); }
+uint64_t og_run_checkpoint_id(const struct og_run *run) { return run->ckpt_id; }
+
+static const cJSON *field(const cJSON *o, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, name);
+}
+
+static int load_fail(struct og_err *err, const char *what)
+{
+	return og_err_set(err, -OG_EINVAL, "checkpoint record: %s is missing or malformed "
+			  "(was it written by another opsgraph version?)", what);
+}
+
+static enum og_run_status status_from_name(const char *name)
+{
+	static const enum og_run_status all[] = { OG_RUN_PENDING, OG_RUN_RUNNING, OG_RUN_DONE,
+						  OG_RUN_INTERRUPTED, OG_RUN_ERROR };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(og_run_status_name(all[i]), name))
+			return all[i];
+	return OG_RUN_PENDING;
+}
+
+int og_run_load(struct og_run *run, const cJSON *ck, uint64_t next_id, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	const cJSON *vals = field(ck, "values"), *vers = field(ck, "versions"), *joins = field(ck, "joins");
+	const cJSON *next = field(ck, "next"), *pending = field(ck, "pending"), *item;
+	const cJSON *status = field(ck, "status"), *step = field(ck, "step"), *id = field(ck, "id");
+	const cJSON *ints = field(ck, "interrupts"), *graph = field(ck, "graph"), *thread = field(ck, "thread_id");
+	int i, rc;
+
+	if (run->status != OG_RUN_PENDING)
+		return og_err_set(err, -OG_ESTATE, "run %s is already in progress", run->thread_id);
+	if (!cJSON_IsObject(vals) || !cJSON_IsObject(vers) || !cJSON_IsArray(next) || !cJSON_IsString(status) ||
+	    !cJSON_IsNumber(step) || !cJSON_IsNumber(id) || !cJSON_IsString(thread))
+		return load_fail(err, "values, versions, next, status, step, id or thread_id");
+	if (cJSON_IsString(graph) && strcmp(graph->valuestring, g->name))
+		return og_err_set(err, -OG_EINVAL, "thread %s ran graph '%s', not '%s': pass the graph file it "
+				  "was started with", thread->valuestring, graph->valuestring, g->name);
+	snprintf(run->thread_id, sizeof(run->thread_id), "%s", thread->valuestring);
+	cJSON_ArrayForEach(item, vals) {
+		int ch = og_graph_find_channel(g, item->string);
+		if (ch < 0)
+			return og_err_set(err, -OG_EINVAL, "checkpoint of thread %s has channel '%s', which graph '%s' "
+					  "no longer declares; restore it in the graph's state to resume",
+					  run->thread_id, item->string, g->name);
+		cJSON_Delete(run->state.vals[ch]);
+		if (!(run->state.vals[ch] = cJSON_Duplicate(item, 1)))
+			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+	}
+	for (i = 0; i < g->nchannels; i++) {
+		const cJSON *v = field(vers, g->channels[i].name);
+		if (!field(vals, g->channels[i].name)) {
+			/* unset in the checkpoint: not the graph's initial value */
+			cJSON_Delete(run->state.vals[i]);
+			run->state.vals[i] = NULL;
+		}
+		run->state.versions[i] = cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : 0;
+	}
+	if (cJSON_GetArraySize(joins) != g->njoins && cJSON_GetArraySize(joins) != 0)
+		return og_err_set(err, -OG_EINVAL, "checkpoint of thread %s has %d joins, graph '%s' has %d: "
+				  "the graph changed shape since the thread ran", run->thread_id,
+				  cJSON_GetArraySize(joins), g->name, g->njoins);
+	for (i = 0; i < cJSON_GetArraySize(joins); i++) {
+		const cJSON *j = cJSON_GetArrayItem(joins, i);
+		run->join_seen[i] = cJSON_IsString(j) ? strtoull(j->valuestring, NULL, 10) : 0;
+	}
+	tasks_clear(run->tasks, &run->ntasks);
+	cJSON_ArrayForEach(item, next) {
+		const cJSON *node = field(item, "node"), *tid = field(item, "id"), *input = field(item, "input");
+		int n = cJSON_IsString(node) ? og_graph_find_node(g, node->valuestring) : -1;
+		cJSON *copy = NULL;
+		if (n < 0 || !cJSON_IsString(tid))
+			return og_err_set(err, -OG_EINVAL, "checkpoint of thread %s schedules node '%s', which graph "
+					  "'%s' does not have", run->thread_id,
+					  cJSON_IsString(node) ? node->valuestring : "?", g->name);
+		if (input && !(copy = cJSON_Duplicate(input, 1)))
+			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+		if ((rc = task_push(&run->tasks, &run->ntasks, &run->cap, n, copy)) < 0)
+			return og_err_set(err, rc, "run: out of memory");
+		snprintf(run->tasks[run->ntasks - 1].id, sizeof(run->tasks[0].id), "%s", tid->valuestring);
+	}
+	cJSON_ArrayForEach(item, pending) {
+		const cJSON *tid = field(item, "task");
+		struct og_task *t = NULL;
+		for (i = 0; cJSON_IsString(tid) && i < run->ntasks; i++)
+			if (!strcmp(run->tasks[i].id, tid->valuestring))
+				t = &run->tasks[i];
+		if (!t)
+			continue;	/* a record of a task that is no longer scheduled */
+		if (field(item, "interrupt") || field(item, "resume")) {
+			t->waiting = field(item, "interrupt") != NULL;
+			t->resume = cJSON_Duplicate(field(item, "resume"), 1);
+			t->journal = cJSON_Duplicate(field(item, "journal"), 1);
+			t->interrupt = cJSON_Duplicate(field(item, "interrupt"), 1);
+		} else {
+			t->done = true;
+			t->res.writes = cJSON_Duplicate(field(item, "writes"), 1);
+			t->res.next = cJSON_Duplicate(field(item, "next"), 1);
+			t->res.journal = cJSON_Duplicate(field(item, "journal"), 1);
+		}
+	}
+	run->step = (int)step->valuedouble + 1;
+	run->ckpt_id = (uint64_t)id->valuedouble;
+	run->next_id = next_id > run->ckpt_id ? next_id : run->ckpt_id + 1;
+	run->status = status_from_name(status->valuestring);
+	run->breakpoint = 0;
+	cJSON_ArrayForEach(item, ints) {
+		const cJSON *kind = field(item, "kind");
+		if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "interrupt_before"))
+			run->breakpoint = 'b';
+		else if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "interrupt_after"))
+			run->breakpoint = 'a';
+	}
+	if (run->status == OG_RUN_PENDING)
+		return load_fail(err, "status");
+	cJSON_Delete(run->error);
+	run->error = cJSON_Duplicate(field(ck, "error"), 1);
+	if (cJSON_IsNull(run->error)) {
+		cJSON_Delete(run->error);
+		run->error = NULL;
+	}
+	return 0;
+}
+
+static int add_resume(struct og_run *run, struct og_task *t, const cJSON *value, const char *by)
+{
+	cJSON *rec, *v = cJSON_Duplicate(value, 1);
+	char id[17], ts[40];
+
+	if (!v || (!t->resume && !(t->resume = cJSON_CreateArray()))) {
+		cJSON_Delete(v);
+		return -OG_ENOMEM;
+	}
+	interrupt_id(id, t->id, cJSON_GetArraySize(t->resume));
+	cJSON_AddItemToArray(t->resume, v);
+	t->waiting = false;
+	cJSON_Delete(t->interrupt);
+	t->interrupt = NULL;
+	if (!run->resumed && !(run->resumed = cJSON_CreateArray()))
+		return -OG_ENOMEM;
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "interrupt_id", id);
+	cJSON_AddStringToObject(rec, "node", og_graph_node_name(run->g, t->node));
+	cJSON_AddStringToObject(rec, "by", by ? by : "unknown");
+	cJSON_AddStringToObject(rec, "at", og_clock_iso8601(og_clock_wall_ms(), ts, sizeof(ts)));
+	cJSON_AddItemToObject(rec, "value", cJSON_Duplicate(value, 1));
+	cJSON_AddItemToArray(run->resumed, rec);
+	return 0;
+}
+
+int og_run_resume(struct og_run *run, const cJSON *resume, const char *by, struct og_err *err)
+{
+	const cJSON *value = field(resume, "value"), *by_id = field(resume, "by_id"), *item;
+	char ids[512], id[17];
+	size_t len = 0;
+	int i, waiting = 0, rc;
+
+	if (run->status != OG_RUN_INTERRUPTED)
+		return og_err_set(err, -OG_ESTATE, "thread %s is not waiting at an interrupt (status: %s)",
+				  run->thread_id, og_run_status_name(run->status));
+	if (!value && !cJSON_IsObject(by_id))
+		return og_err_set(err, -OG_EINVAL, "resume takes {\"value\": V} or {\"by_id\": {ID: V}}");
+	if (run->breakpoint) {
+		if (run->breakpoint == 'b')
+			run->pass_before = true;
+		run->breakpoint = 0;
+		run->status = OG_RUN_RUNNING;
+		if (!run->resumed)
+			run->resumed = cJSON_CreateArray();
+		if (run->resumed) {
+			cJSON *rec = cJSON_CreateObject();
+			char ts[40];
+			cJSON_AddStringToObject(rec, "breakpoint", run->pass_before ? "before" : "after");
+			cJSON_AddStringToObject(rec, "by", by ? by : "unknown");
+			cJSON_AddStringToObject(rec, "at", og_clock_iso8601(og_clock_wall_ms(), ts, sizeof(ts)));
+			cJSON_AddItemToArray(run->resumed, rec);
+		}
+		return 0;
+	}
+	ids[0] = '\0';
+	for (i = 0; i < run->ntasks; i++) {
+		if (!run->tasks[i].waiting)
+			continue;
+		waiting++;
+		interrupt_id(id, run->tasks[i].id, cJSON_GetArraySize(run->tasks[i].resume));
+		if (len + 40 < sizeof(ids))
+			len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%s (node %s)", len ? ", " : "", id,
+						og_graph_node_name(run->g, run->tasks[i].node));
+	}
+	if (value) {
+		if (waiting != 1)
+			return og_err_set(err, -OG_EINVAL, "%d interrupts are pending (%s): answer each by its id, "
+					  "e.g. --command '{\"resume\": {\"<id>\": VALUE}}'", waiting, ids);
+		for (i = 0; !run->tasks[i].waiting; i++)
+			;
+		if ((rc = add_resume(run, &run->tasks[i], value, by)) < 0)
+			return og_err_set(err, rc, "run: out of memory");
+	} else {
+		/* check every id first: all or nothing */
+		cJSON_ArrayForEach(item, by_id) {
+			for (i = 0; i < run->ntasks; i++) {
+				if (!run->tasks[i].waiting)
+					continue;
+				interrupt_id(id, run->tasks[i].id, cJSON_GetArraySize(run->tasks[i].resume));
+				if (!strcmp(id, item->string))
+					break;
+			}
+			if (i == run->ntasks)
+				return og_err_set(err, -OG_ENOENT, "no pending interrupt '%s' in thread %s (pending: %s)",
+						  item->string, run->thread_id, ids[0] ? ids : "none");
+		}
+		cJSON_ArrayForEach(item, by_id) {
+			for (i = 0; i < run->ntasks; i++) {
+				if (!run->tasks[i].waiting)
+					continue;
+				interrupt_id(id, run->tasks[i].id, cJSON_GetArraySize(run->tasks[i].resume));
+				if (!strcmp(id, item->string))
+					break;
+			}
+			if ((rc = add_resume(run, &run->tasks[i], item, by)) < 0)
+				return og_err_set(err, rc, "run: out of memory");
+		}
+	}
+	run->status = OG_RUN_RUNNING;
+	return 0;
+}
+
+int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, const char *source,
+		  struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	const cJSON *item;
+	struct og_view view;
+	int node = OG_START, ch, rc;
+	char who[300];
+
+	if (run->status == OG_RUN_PENDING)
+		return og_err_set(err, -OG_ESTATE, "load a checkpoint before updating it");
+	if (values && !cJSON_IsObject(values))
+		return og_err_set(err, -OG_EINVAL, "the update must be a JSON object of channel writes, "
+				  "e.g. {\"decision\": {\"choice\": \"2\"}}");
+	if (as_node) {
+		node = og_graph_find_node(g, as_node);
+		if (node < 0)
+			return og_err_set(err, -OG_EINVAL, "--as-node '%s' is not a node of graph '%s'", as_node, g->name);
+	}
+	snprintf(who, sizeof(who), "update as '%s'", as_node ? as_node : "(no node)");
+	cJSON_ArrayForEach(item, values) {
+		if ((ch = og_graph_find_channel(g, item->string)) < 0)
+			return unknown_channel(g, who, item->string, err);
+		if ((rc = og_channel_check(&g->channels[ch], item, err)) < 0)
+			return og_err_prefix(err, "%s: ", who);
+	}
+	cJSON_ArrayForEach(item, values) {
+		cJSON *copy = cJSON_Duplicate(item, 1);
+		ch = og_graph_find_channel(g, item->string);
+		if (!copy)
+			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+		if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], copy, run->ops, run->exec, err)) < 0)
+			return og_err_prefix(err, "%s: ", who);
+		run->state.versions[ch] = run->next_id;
+	}
+	cJSON_Delete(run->error);
+	run->error = NULL;
+	if (as_node) {
+		tasks_clear(run->tasks, &run->ntasks);
+		plan_edges(run, node);
+		view = og_state_view(&run->state);
+		if ((rc = plan_routes(run, node, &view, err)) < 0) {
+			step_cancel(run);
+			return rc;
+		}
+		if ((rc = plan_commit(run, err)) < 0)
+			return rc;
+	} else {
+		run->status = run->ntasks ? OG_RUN_RUNNING : OG_RUN_DONE;
+		for (ch = 0; ch < run->ntasks; ch++)
+			if (run->tasks[ch].waiting)
+				run->status = OG_RUN_INTERRUPTED;
+	}
+	run->breakpoint = 0;
+	return save(run, source ? source : "update", NULL, err);
+}
+
+int og_run_replay(struct og_run *run, struct og_err *err)
+{
+	int i;
+
+	if (run->status == OG_RUN_PENDING)
+		return og_err_set(err, -OG_ESTATE, "load a checkpoint before replaying from it");
+	for (i = 0; i < run->ntasks; i++) {
+		struct og_task *t = &run->tasks[i];
+		int node = t->node;
+		cJSON *input = t->input;
+		char id[17];
+		memcpy(id, t->id, sizeof(id));
+		t->input = NULL;
+		task_release(t);
+		memset(t, 0, sizeof(*t));
+		t->node = node;
+		t->input = input;
+		memcpy(t->id, id, sizeof(id));
+	}
+	cJSON_Delete(run->error);
+	run->error = NULL;
+	run->breakpoint = 0;
+	run->status = run->ntasks ? OG_RUN_RUNNING : OG_RUN_DONE;
 	return 0;
 }

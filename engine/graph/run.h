@@ -34,6 +34,8 @@ struct og_run_opts {
 	void *store_self;
 	og_event_fn on_event;		/* NULL: no events are built */
 	void *event_ud;
+	const char *const *interrupt_before;	/* NULL-terminated node names ("*" = all) */
+	const char *const *interrupt_after;	/* added to the graph's own breakpoints */
 };
 
 struct og_run;
@@ -52,6 +54,38 @@ int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err);
  * run's status is OG_RUN_ERROR and its state is that of the last completed
  * step). */
 int og_run_invoke(struct og_run *run, struct og_err *err);
+
+/* Restores a run from a checkpoint in og_ckpt_to_json form (from a store),
+ * for resume, fork or replay. The run must be new (no start). next_id must
+ * exceed every checkpoint id of the thread (the store's latest id + 1). */
+int og_run_load(struct og_run *run, const cJSON *ckpt, uint64_t next_id, struct og_err *err);
+
+/* Answers pending interrupts so that og_run_invoke continues. `resume` is
+ * {"value": V} (there must be exactly one pending interrupt) or
+ * {"by_id": {"<interrupt id>": V, ...}}. The interrupted node re-runs from
+ * its first line and its k-th og.interrupt call returns the k-th value. A
+ * static breakpoint is passed with any value. `by` names who decided (kept
+ * in the next checkpoint's record). -OG_ESTATE when not interrupted,
+ * -OG_ENOENT for an unknown interrupt id. */
+int og_run_resume(struct og_run *run, const cJSON *resume, const char *by, struct og_err *err);
+
+/* Writes `values` (an object of channel writes) through the reducers as if
+ * node `as_node` had returned them, and plans the next step from that node's
+ * edges and routes; with as_node NULL the next step stays as it was. Saves a
+ * checkpoint with the given source ("update" or "fork") whose parent is the
+ * loaded checkpoint. Paused tasks are dropped when as_node is given. */
+int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, const char *source,
+		  struct og_err *err);
+
+/* Prepares a loaded run to re-execute from its checkpoint: pending writes
+ * and resume values are dropped, so every later step runs again (and
+ * interrupts fire again) on a new branch. */
+int og_run_replay(struct og_run *run, struct og_err *err);
+
+/* The pending interrupts as [{"id","kind","task","node","value","step"}], or
+ * NULL when the run is not interrupted; caller owns. */
+cJSON *og_run_interrupts(const struct og_run *run);
+uint64_t og_run_checkpoint_id(const struct og_run *run);
 
 enum og_run_status og_run_status(const struct og_run *run);
 const char *og_run_status_name(enum og_run_status st);

@@ -56,10 +56,56 @@ static int lapi_json_decode(lua_State *L)
 	return 1;
 }
 
-/* ctx.now() -> seconds since the epoch, with milliseconds */
+int lapi_journal_replay(lua_State *L, const char *kind)
+{
+	struct og_lvm *vm = lvm_from(L);
+	const cJSON *e, *k;
+
+	if (!vm->journal_in || vm->journal_pos >= cJSON_GetArraySize(vm->journal_in))
+		return 0;
+	e = cJSON_GetArrayItem(vm->journal_in, vm->journal_pos);
+	k = cJSON_GetObjectItemCaseSensitive(e, "k");
+	if (!cJSON_IsString(k) || strcmp(k->valuestring, kind))
+		return luaL_error(L, "%s re-ran differently: call #%d was ctx.%s, now it is ctx.%s; a node must "
+				  "make the same ctx calls in the same order when it re-runs after an interrupt "
+				  "(move the varying part after og.interrupt or into another node)",
+				  vm->what, vm->journal_pos + 1, cJSON_IsString(k) ? k->valuestring : "?", kind);
+	vm->journal_pos++;
+	og_lconv_push(L, cJSON_GetObjectItemCaseSensitive(e, "v"));
+	/* keep the replayed entry: the journal of this execution is complete */
+	lapi_journal_record(L, kind, -1);
+	return 1;
+}
+
+void lapi_journal_record(lua_State *L, const char *kind, int idx)
+{
+	struct og_lvm *vm = lvm_from(L);
+	struct og_err err = { 0 };
+	cJSON *e, *v = og_lconv_to_json(L, idx, "journal", &err);
+
+	if (!v)
+		return;		/* unrecordable: the call is simply made again on re-run */
+	if (!vm->journal_out && !(vm->journal_out = cJSON_CreateArray())) {
+		cJSON_Delete(v);
+		return;
+	}
+	if (!(e = cJSON_CreateObject())) {
+		cJSON_Delete(v);
+		return;
+	}
+	cJSON_AddStringToObject(e, "k", kind);
+	cJSON_AddItemToObject(e, "v", v);
+	cJSON_AddItemToArray(vm->journal_out, e);
+}
+
+/* ctx.now() -> seconds since the epoch, with milliseconds. Journaled: a
+ * re-executed node sees the time of its first execution. */
 static int lapi_time_now(lua_State *L)
 {
+	if (lapi_journal_replay(L, "now"))
+		return 1;
 	lua_pushnumber(L, (lua_Number)og_clock_wall_ms() / 1000.0);
+	lapi_journal_record(L, "now", -1);
 	return 1;
 }
 

@@ -104,8 +104,14 @@ static int lexec_call_node(void *self, const struct og_call *call, struct og_tas
 	}
 	vm->resume = call->resume;
 	vm->resume_pos = 0;
+	vm->journal_in = call->journal;
+	vm->journal_pos = 0;
+	vm->journal_out = NULL;
 	lvm_call(vm, 2, 1, nd->budget_instructions, nd->budget_memory, what, &kind, &res->interrupt, &res->err);
 	vm->resume = NULL;
+	vm->journal_in = NULL;
+	res->journal = vm->journal_out;		/* the result owns it now */
+	vm->journal_out = NULL;
 	res->status = kind;
 	if (kind != OG_TASK_OK) {
 		lua_settop(L, top);
@@ -120,6 +126,7 @@ static int lexec_call_node(void *self, const struct og_call *call, struct og_tas
 		snprintf(copy, sizeof(copy), "%s", msg ? msg : "invalid result");
 		og_task_result_release(res);
 		res->status = OG_TASK_INVALID;
+		/* release cleared the journal too; an invalid result is not kept */
 		og_err_set(&res->err, -OG_EINVAL, "%s:%d: %s",
 			   nd->pos.file ? nd->pos.file : "?", nd->pos.line, copy);
 	}

@@ -37,6 +37,11 @@ struct og_lvm {
 	const cJSON *resume;
 	int resume_pos;
 
+	/* side-effect journal of the task being called (see lapi_journal_*) */
+	const cJSON *journal_in;	/* recorded by an earlier execution */
+	int journal_pos;
+	cJSON *journal_out;		/* this execution's, handed to the result */
+
 	char what[320];			/* "node 'x'" while calling user code */
 };
 
@@ -69,6 +74,15 @@ void lvm_load_file(lua_State *L, const char *path, const char *chunkname);
 
 /* [-0, +1, m] The ctx namespaces (json, log, now) in a new table (lapi.c). */
 void lapi_push_ctx(lua_State *L);
+
+/* [-0, +(0|1), m] Side-effecting ctx calls go through these two, so that a
+ * re-executed task (after an interrupt or a crash) gets the recorded results
+ * back instead of acting again. replay pushes the recorded result of the next
+ * call and returns 1 when there is one (0 when the call must really happen);
+ * it raises if the recorded call was of another kind (the node is not
+ * deterministic). record appends the result at stack index idx. */
+int lapi_journal_replay(lua_State *L, const char *kind);
+void lapi_journal_record(lua_State *L, const char *kind, int idx);
 
 /* Reads the Graph table at the top of the stack into a new og_graph
  * (lgraph.c). Does not validate. */

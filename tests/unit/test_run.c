@@ -1206,13 +1206,21 @@ static void test_retry(void)
 	CHECK_CONTAINS(err.msg, "executor: state view could not be built");
 	done(run);
 
-	/* og.interrupt without a durable thread */
+	/* og.interrupt pauses the run; the interrupt is listed with its node */
 	graph("interrupt");
 	node("x", N_INTERRUPT);
 	edge(OG_START_NAME, "x");
 	compile();
-	CHECK_INT(run_graph(NULL, NULL, &run, &err), ==, -OG_ESTATE);
-	CHECK_CONTAINS(err.msg, "node 'x' called og.interrupt");
+	CHECK_INT(run_graph(NULL, NULL, &run, &err), ==, 0);
+	CHECK_INT(og_run_status(run), ==, OG_RUN_INTERRUPTED);
+	{
+		cJSON *ints = og_run_interrupts(run);
+		char *s = cJSON_PrintUnformatted(ints);
+		CHECK_INT(cJSON_GetArraySize(ints), ==, 1);
+		CHECK_CONTAINS(s, "\"node\":\"x\"");
+		free(s);
+		cJSON_Delete(ints);
+	}
 	done(run);
 }
 
