@@ -25,6 +25,8 @@ cJSON *og_ckpt_to_json(const struct og_ckpt *ck)
 	cJSON_AddNumberToObject(o, "format", OG_CKPT_FORMAT);
 	cJSON_AddStringToObject(o, "thread_id", ck->thread_id);
 	cJSON_AddStringToObject(o, "graph", ck->graph ? ck->graph : "");
+	if (ck->graph_file)
+		cJSON_AddStringToObject(o, "graph_file", ck->graph_file);
 	cJSON_AddNumberToObject(o, "id", (double)ck->id);
 	cJSON_AddNumberToObject(o, "parent_id", (double)ck->parent_id);
 	cJSON_AddNumberToObject(o, "step", ck->step);

@@ -28,6 +28,7 @@
 struct og_ckpt {
 	const char *thread_id;
 	const char *graph;		/* graph name */
+	const char *graph_file;		/* the graph file the thread runs, for resume; may be NULL */
 	uint64_t id;			/* 1, 2, 3, ... per thread; never reused */
 	uint64_t parent_id;		/* 0 for the first */
 	int step;			/* -1 for the input checkpoint */

@@ -137,8 +137,9 @@ int og_graph_add_destination(struct og_graph *g, int node, const char *to, struc
  * err->msg, each starting with "file:line: ". Returns 0 or -OG_EGRAPH. */
 int og_graph_validate(struct og_graph *g, struct og_err *err);
 
-/* Index of the node or channel called `name`, or -1. START/END names give
- * OG_START/OG_END for nodes. */
+/* Index of the channel called `name`, or -1. For nodes: the index, OG_START
+ * or OG_END for their names, and a value below OG_END (never a valid index)
+ * for an unknown name: test with `< 0` for "not a real node". */
 int og_graph_find_node(const struct og_graph *g, const char *name);
 int og_graph_find_channel(const struct og_graph *g, const char *name);
 

@@ -126,6 +126,7 @@ struct og_run *og_run_new(const struct og_graph *g, const struct og_exec_ops *op
 	if (opts)
 		run->opts = *opts;
 	run->opts.thread_id = NULL;	/* borrowed pointer; we keep our copy */
+	run->opts.interrupt_before = run->opts.interrupt_after = NULL;	/* read once, below */
 	if (opts && opts->thread_id)
 		snprintf(run->thread_id, sizeof(run->thread_id), "%s", opts->thread_id);
 	else
@@ -371,6 +372,7 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 	interrupts = interrupts_json(run);
 	ck.thread_id = run->thread_id;
 	ck.graph = run->g->name;
+	ck.graph_file = run->opts.graph_file;
 	ck.parent_id = run->ckpt_id;
 	ck.id = run->next_id;
 	ck.step = run->step - 1;
@@ -626,9 +628,8 @@ int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err)
 	plan_edges(run, OG_START);
 	view = og_state_view(&run->state);
 	if ((rc = plan_routes(run, OG_START, &view, err)) < 0) {
-		tasks_clear(run->next, &run->nnext);
-		memset(run->pulled, 0, (size_t)g->nnodes);
-		return rc;
+		step_cancel(run);
+		return fail_run(run, rc, OG_START, err);	/* the input is applied: no second start */
 	}
 	if ((rc = plan_commit(run, err)) < 0)
 		return rc;
@@ -813,6 +814,31 @@ static cJSON *writes_summary(const struct og_run *run)
 	return obj;
 }
 
+/* A finished task's writes, committed before its siblings finish, so that a
+ * crash mid-step does not run it again (a step of one task needs no such
+ * record: its checkpoint follows at once). */
+static int save_task(struct og_run *run, const struct og_task *t, struct og_err *err)
+{
+	cJSON *rec;
+	int rc;
+
+	if (!run->opts.store || !run->opts.store->put_writes)
+		return 0;
+	if (!(rec = cJSON_CreateObject()))
+		return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+	cJSON_AddStringToObject(rec, "task", t->id);
+	cJSON_AddStringToObject(rec, "node", og_graph_node_name(run->g, t->node));
+	if (t->res.writes)
+		cJSON_AddItemToObject(rec, "writes", cJSON_Duplicate(t->res.writes, 1));
+	if (t->res.next)
+		cJSON_AddItemToObject(rec, "next", cJSON_Duplicate(t->res.next, 1));
+	if (t->res.journal)
+		cJSON_AddItemToObject(rec, "journal", cJSON_Duplicate(t->res.journal, 1));
+	rc = run->opts.store->put_writes(run->opts.store_self, run->thread_id, run->ckpt_id, rec, err);
+	cJSON_Delete(rec);
+	return rc;
+}
+
 static void emit_interrupts(struct og_run *run)
 {
 	cJSON *ev;
@@ -868,6 +894,8 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 			save(run, "loop", NULL, NULL);
 			return code;
 		}
+		if (t->done && run->ntasks > 1 && (rc = save_task(run, t, err)) < 0)
+			return fail_run(run, rc, t->node, err);
 	}
 	for (i = 0; i < run->ntasks; i++)
 		if (run->tasks[i].waiting)
@@ -1152,11 +1180,32 @@ int og_run_resume(struct og_run *run, const cJSON *resume, const char *by, struc
 	size_t len = 0;
 	int i, waiting = 0, rc;
 
+	if (!resume) {
+		/* continue: after a crash, a fork, a failed step, or past a breakpoint */
+		if (run->status == OG_RUN_ERROR) {
+			cJSON_Delete(run->error);
+			run->error = NULL;
+			run->status = OG_RUN_RUNNING;
+			return 0;
+		}
+		if (run->status == OG_RUN_RUNNING)
+			return 0;
+		if (run->status == OG_RUN_INTERRUPTED && !run->breakpoint)
+			return og_err_set(err, -OG_EINVAL, "thread %s is waiting for a decision: give one with "
+					  "--value JSON (or --command)", run->thread_id);
+		if (run->status != OG_RUN_INTERRUPTED)
+			return og_err_set(err, -OG_ESTATE, "thread %s has nothing to continue (status: %s)",
+					  run->thread_id, og_run_status_name(run->status));
+		goto breakpoint;
+	}
 	if (run->status != OG_RUN_INTERRUPTED)
 		return og_err_set(err, -OG_ESTATE, "thread %s is not waiting at an interrupt (status: %s)",
 				  run->thread_id, og_run_status_name(run->status));
+	if (run->breakpoint)
+		goto breakpoint;
 	if (!value && !cJSON_IsObject(by_id))
 		return og_err_set(err, -OG_EINVAL, "resume takes {\"value\": V} or {\"by_id\": {ID: V}}");
+breakpoint:
 	if (run->breakpoint) {
 		if (run->breakpoint == 'b')
 			run->pass_before = true;
@@ -1303,4 +1352,19 @@ int og_run_replay(struct og_run *run, struct og_err *err)
 	run->breakpoint = 0;
 	run->status = run->ntasks ? OG_RUN_RUNNING : OG_RUN_DONE;
 	return 0;
+}
+
+int og_run_goto(struct og_run *run, const cJSON *targets, struct og_err *err)
+{
+	int rc;
+
+	if (run->status == OG_RUN_PENDING)
+		return og_err_set(err, -OG_ESTATE, "load a checkpoint before choosing where it goes");
+	tasks_clear(run->tasks, &run->ntasks);
+	if ((rc = plan_list(run, OG_START, targets, NULL, 0, "goto", err)) < 0) {
+		step_cancel(run);
+		return rc;
+	}
+	run->breakpoint = 0;
+	return plan_commit(run, err);
 }

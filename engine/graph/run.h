@@ -29,6 +29,7 @@ typedef void (*og_event_fn)(void *ud, const cJSON *ev);
 
 struct og_run_opts {
 	const char *thread_id;		/* NULL: a new id is generated */
+	const char *graph_file;		/* recorded in checkpoints so `resume` can find the graph */
 	int recursion_limit;		/* supersteps per invocation; 0: the graph's */
 	const struct og_store_ops *store;	/* NULL: nothing is persisted */
 	void *store_self;
@@ -64,7 +65,9 @@ int og_run_load(struct og_run *run, const cJSON *ckpt, uint64_t next_id, struct 
  * {"value": V} (there must be exactly one pending interrupt) or
  * {"by_id": {"<interrupt id>": V, ...}}. The interrupted node re-runs from
  * its first line and its k-th og.interrupt call returns the k-th value. A
- * static breakpoint is passed with any value. `by` names who decided (kept
+ * static breakpoint is passed with any value. resume NULL continues a run that
+ * needs no answer: after a crash or a fork, past a breakpoint, or retrying
+ * a failed step. `by` names who decided (kept
  * in the next checkpoint's record). -OG_ESTATE when not interrupted,
  * -OG_ENOENT for an unknown interrupt id. */
 int og_run_resume(struct og_run *run, const cJSON *resume, const char *by, struct og_err *err);
@@ -76,6 +79,10 @@ int og_run_resume(struct og_run *run, const cJSON *resume, const char *by, struc
  * loaded checkpoint. Paused tasks are dropped when as_node is given. */
 int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, const char *source,
 		  struct og_err *err);
+
+/* Replaces the next step's tasks by `targets` (a node name, a list of names,
+ * or Sends), as Command(goto=...) does on resume; paused tasks are dropped. */
+int og_run_goto(struct og_run *run, const cJSON *targets, struct og_err *err);
 
 /* Prepares a loaded run to re-execute from its checkpoint: pending writes
  * and resume values are dropped, so every later step runs again (and
