@@ -552,6 +552,14 @@ static int plan_routes(struct og_run *run, int from, const struct og_view *view,
 	return 0;
 }
 
+static void step_cancel(struct og_run *run)
+{
+	tasks_clear(run->next, &run->nnext);
+	memset(run->pulled, 0, (size_t)run->g->nnodes);
+	/* planning already advanced the joins; the step did not happen */
+	memcpy(run->join_seen, run->join_saved, sizeof(uint64_t) * (size_t)run->g->njoins);
+}
+
 /* Moves the planned tasks into run->tasks, pull tasks first in node order. */
 static int plan_commit(struct og_run *run, struct og_err *err)
 {
@@ -788,13 +796,6 @@ static int route_task(struct og_run *run, struct og_task *t, struct og_err *err)
 	return rc;
 }
 
-static void step_cancel(struct og_run *run)
-{
-	tasks_clear(run->next, &run->nnext);
-	memset(run->pulled, 0, (size_t)run->g->nnodes);
-	/* planning already advanced the joins; the step did not happen */
-	memcpy(run->join_seen, run->join_saved, sizeof(uint64_t) * (size_t)run->g->njoins);
-}
 
 /* Writes summary for the checkpoint: {"node": ["channel", ...]}. */
 static cJSON *writes_summary(const struct og_run *run)
