@@ -14,6 +14,13 @@
 int cmd_check(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_fork(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_threads(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 
 /* Parses a JSON argument: inline text or @file. Caller owns the result. */
 cJSON *cli_parse_json_arg(const char *flag, const char *arg, struct og_err *err);

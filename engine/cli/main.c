@@ -17,8 +17,18 @@ static const struct {
 } commands[] = {
 	{ "check", cmd_check, "check GRAPH.lua                      validate a graph file" },
 	{ "graph", cmd_graph, "graph GRAPH.lua [--format mermaid|dot] print the graph as a diagram" },
-	{ "run", cmd_run, "run GRAPH.lua [--input JSON|@file] [--stream] [--output json]\n"
-			  "      [--recursion-limit N] [--thread ID]      run a graph to the end or to an interrupt" },
+	{ "run", cmd_run, "run GRAPH.lua [--input JSON|@file] [--thread ID] [--stream] [--output json]\n"
+			  "      [--recursion-limit N] [--interrupt-before a,b] [--interrupt-after a,b]\n"
+			  "                                       run a graph to the end or to an interrupt" },
+	{ "resume", cmd_resume, "resume THREAD [--value JSON | --command JSON] [--by NAME]\n"
+				"                                       answer an interrupt, or continue a thread" },
+	{ "threads", cmd_threads, "threads [--status S]                  list threads" },
+	{ "state", cmd_state, "state THREAD [--checkpoint ID]        show a checkpoint" },
+	{ "history", cmd_history, "history THREAD [--limit N] [--before ID]  checkpoints, newest first" },
+	{ "fork", cmd_fork, "fork THREAD --checkpoint ID [--as-node N] --update JSON\n"
+			    "                                       branch from a checkpoint with edited state" },
+	{ "replay", cmd_replay, "replay THREAD --checkpoint ID         re-execute from a checkpoint on a new branch" },
+	{ "gc", cmd_gc, "gc [--keep-last N] [--older-than 30d]  prune old checkpoints" },
 };
 
 static void usage(FILE *out)
@@ -28,7 +38,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: opsgraph COMMAND [ARGS]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %s\n", commands[i].help);
-	fprintf(out, "\nSee README.md for the graph authoring API.\n");
+	fprintf(out, "\nThread commands take --db DIR (default ./var/opsgraph.db) and --output json.\n"
+		     "See README.md for the graph authoring API.\n");
 }
 
 int cli_fail(int status, const char *fmt, ...)

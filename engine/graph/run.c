@@ -454,24 +454,24 @@ static int plan_item(struct og_run *run, int from, const cJSON *item, const int 
 				  "%s of node '%s' returned something that is not a node name or og.send(node, input)",
 				  what, og_graph_node_name(g, from));
 	node = og_graph_find_node(g, name);
-	if (node < OG_END || node == OG_START)
-		return og_err_set(err, -OG_EINVAL, "%s of node '%s' sent to '%s', which is not a node of graph '%s'",
-				  what, og_graph_node_name(g, from), name, g->name);
 	if (allowed) {
+		const struct og_srcpos *pos = NULL;
+		int r;
+		for (r = 0; g->out_routes[from + 1][r] >= 0; r++)
+			if (g->routes[g->out_routes[from + 1][r]].targets == allowed)
+				pos = &g->routes[g->out_routes[from + 1][r]].pos;
 		for (ok = 0, k = 0; k < nallowed; k++)
 			ok |= allowed[k] == node;
 		if (!ok) {
-			const struct og_srcpos *pos = NULL;
-			int r;
-			for (r = 0; g->out_routes[from + 1][r] >= 0; r++)
-				if (g->routes[g->out_routes[from + 1][r]].targets == allowed)
-					pos = &g->routes[g->out_routes[from + 1][r]].pos;
 			return og_err_set(err, -OG_EINVAL,
 					  "%s: route from '%s' returned '%s', which is not among its declared targets; "
 					  "add it to the targets list of g:route",
 					  og_srcpos_str(pos, where, sizeof(where)), og_graph_node_name(g, from), name);
 		}
 	}
+	if (node < OG_END || node == OG_START)
+		return og_err_set(err, -OG_EINVAL, "%s of node '%s' sent to '%s', which is not a node of graph '%s'",
+				  what, og_graph_node_name(g, from), name, g->name);
 	if (node == OG_END)
 		return 0;
 	if (input || cJSON_IsObject(item)) {
@@ -867,6 +867,43 @@ static int pause(struct og_run *run, char kind, struct og_err *err)
 	return rc;
 }
 
+/* Folds the step's writes to channels with a custom reducer into copies
+ * (run->fresh[ch]), in task order; the barrier swaps them in. */
+static int fold_custom(struct og_run *run, struct og_err *err)
+{
+	const struct og_graph *g = run->g;
+	int ch, i, rc;
+
+	for (ch = 0; ch < g->nchannels; ch++) {
+		if (g->channels[ch].kind != OG_RED_CUSTOM || run->first_writer[ch] < 0)
+			continue;
+		run->fresh[ch] = run->state.vals[ch] ? cJSON_Duplicate(run->state.vals[ch], 1) : NULL;
+		if (run->state.vals[ch] && !run->fresh[ch])
+			goto nomem;
+		for (i = 0; i < run->ntasks; i++) {
+			const cJSON *w = cJSON_GetObjectItemCaseSensitive(run->tasks[i].res.writes, g->channels[ch].name);
+			cJSON *copy;
+			if (!w)
+				continue;
+			if (!(copy = cJSON_Duplicate(w, 1)))
+				goto nomem;
+			if ((rc = og_channel_apply(g, ch, &run->fresh[ch], copy, run->ops, run->exec, err)) < 0) {
+				og_err_prefix(err, "node '%s' wrote it: ", g->nodes[run->tasks[i].node].name);
+				goto fail;
+			}
+		}
+	}
+	return 0;
+nomem:
+	rc = og_err_set(err, -OG_ENOMEM, "run: out of memory");
+fail:
+	for (ch = 0; ch < g->nchannels; ch++) {
+		cJSON_Delete(run->fresh[ch]);
+		run->fresh[ch] = NULL;
+	}
+	return rc;
+}
+
 static int run_superstep(struct og_run *run, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
@@ -918,6 +955,10 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 	}
 	/* Before the barrier, which moves the writes out of the results. */
 	summary = run->opts.store ? writes_summary(run) : NULL;
+	/* Custom reducers are user code and may fail: fold them on copies
+	 * first, so that a failure leaves the state untouched. */
+	if ((rc = fold_custom(run, err)) < 0)
+		goto fail;
 	/* The barrier: from here on the step cannot fail but for memory. */
 	for (i = 0; i < run->ntasks; i++) {
 		struct og_task *t = &run->tasks[i];
@@ -925,11 +966,22 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 		while (t->res.writes && (w = t->res.writes->child)) {
 			cJSON_DetachItemViaPointer(t->res.writes, w);
 			ch = og_graph_find_channel(g, w->string);
-			if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], w, run->ops, run->exec, err)) < 0)
-				goto fail_barrier;
 			/* the id of the checkpoint this step produces (ckpt.h) */
 			run->state.versions[ch] = run->next_id;
+			if (g->channels[ch].kind == OG_RED_CUSTOM) {
+				cJSON_Delete(w);	/* folded already */
+				continue;
+			}
+			if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], w, run->ops, run->exec, err)) < 0)
+				goto fail_barrier;
 		}
+	}
+	for (ch = 0; ch < g->nchannels; ch++) {
+		if (g->channels[ch].kind != OG_RED_CUSTOM || run->first_writer[ch] < 0)
+			continue;
+		cJSON_Delete(run->state.vals[ch]);
+		run->state.vals[ch] = run->fresh[ch];
+		run->fresh[ch] = NULL;
 	}
 	{
 		cJSON *ran = NULL;

@@ -2,8 +2,10 @@
  * lapi.c: the ctx table nodes receive: ctx.json, ctx.log, ctx.now. This is
  * the whole C<->Lua surface a node has in this release (README "Node API");
  * later namespaces (http, llm, tools) are added here, one luaL_Reg table per
- * namespace. Per-call fields (node, step, task_id, thread_id, attempt) are
- * set by lexec.c before each call.
+ * namespace. Every call gets a fresh ctx table (so a node cannot leave
+ * things for the next one) holding the shared, read-only namespaces; the
+ * per-call fields (node, step, task_id, thread_id, attempt) are set by
+ * lexec.c.
  */
 #include "lvm_int.h"
 
@@ -160,13 +162,49 @@ static const luaL_Reg lapi_log_fns[] = {
 	{ NULL, NULL }
 };
 
+static int lapi_readonly(lua_State *L)
+{
+	return luaL_error(L, "ctx namespaces are read-only (tried to set '%s')", luaL_optstring(L, 2, "?"));
+}
+
+/* [-1, +1, m] replaces the table on top by a read-only view of it */
+static void push_readonly(lua_State *L)
+{
+	lua_newtable(L);				/* t view */
+	lua_createtable(L, 0, 3);			/* t view mt */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, lapi_readonly);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);			/* t view */
+	lua_remove(L, -2);				/* view */
+}
+
 void lapi_push_ctx(lua_State *L)
 {
-	lua_createtable(L, 0, 10);			/* ctx */
+	lua_createtable(L, 0, 4);			/* base */
 	luaL_newlib(L, lapi_json_fns);
+	push_readonly(L);
 	lua_setfield(L, -2, "json");
 	luaL_newlib(L, lapi_log_fns);
+	push_readonly(L);
 	lua_setfield(L, -2, "log");
 	lua_pushcfunction(L, lapi_time_now);
 	lua_setfield(L, -2, "now");
+}
+
+void lapi_push_call_ctx(lua_State *L)
+{
+	static const char *const shared[] = { "json", "log", "now", NULL };
+	int i;
+
+	lua_createtable(L, 0, 8);			/* ctx */
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);	/* ctx base */
+	for (i = 0; shared[i]; i++) {
+		lua_getfield(L, -1, shared[i]);
+		lua_setfield(L, -3, shared[i]);
+	}
+	lua_pop(L, 1);					/* ctx */
 }

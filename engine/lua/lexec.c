@@ -1,6 +1,6 @@
 /*
  * lexec.c: og_exec_ops for Lua graphs. A node call is fn(state, ctx) under
- * the node's budgets; its result is classified by og.__result (prelude.lua)
+ * the node's budgets; its result is classified by the prelude's classifier
  * into writes and next tasks, then converted to JSON. A malformed result is
  * OG_TASK_INVALID (not retried: running it again gives the same answer).
  */
@@ -51,7 +51,7 @@ static int push_node_args(lua_State *L)
 		og_lconv_push(L, c->input);
 	else
 		push_state(L, c->g, c->view);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);
+	lapi_push_call_ctx(L);
 	lua_pushstring(L, c->g->nodes[c->node].name);
 	lua_setfield(L, -2, "node");
 	lua_pushinteger(L, c->step);
@@ -71,10 +71,9 @@ static int classify_result(lua_State *L)
 {
 	struct og_task_result *res = lua_touserdata(L, 2);
 
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_og);
-	lua_getfield(L, -1, "__result");
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_result);
 	lua_pushvalue(L, 1);
-	lua_call(L, 1, 2);				/* og writes next */
+	lua_call(L, 1, 2);				/* writes next */
 	if (!lua_isnil(L, -2) && !(res->writes = og_lconv_to_json(L, -2, "writes", &res->err)))
 		return luaL_error(L, "%s", res->err.msg);
 	if (!lua_isnil(L, -1) && !(res->next = og_lconv_to_json(L, -1, "next", &res->err)))
@@ -149,14 +148,13 @@ static int push_route_args(lua_State *L)
 	return 2;
 }
 
-/* [-1, +0, e] under pcall: og.__route(result) -> JSON list into *out */
+/* [-1, +0, e] under pcall: classify the router's result -> JSON list into *out */
 static int convert_route(lua_State *L)
 {
 	cJSON **out = lua_touserdata(L, 2);
 	struct og_err err = { 0 };
 
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_og);
-	lua_getfield(L, -1, "__route");
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_route);
 	lua_pushvalue(L, 1);
 	lua_call(L, 1, 1);
 	if (!(*out = og_lconv_to_json(L, -1, "route", &err)))

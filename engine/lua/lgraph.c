@@ -14,6 +14,15 @@
 
 #include "lconv.h"
 
+/* [-0, +1, -] t[k] without metamethods: reading the description must not
+ * run graph code (it would run outside any budget). */
+static int og_rawfield(lua_State *L, int idx, const char *k)
+{
+	idx = lua_absindex(L, idx);
+	lua_pushstring(L, k);
+	return lua_rawget(L, idx);
+}
+
 struct build {
 	struct og_lvm *vm;
 	struct og_graph *g;
@@ -36,13 +45,13 @@ static void read_src(lua_State *L, int idx, struct og_srcpos *pos, char *file, s
 {
 	pos->file = NULL;
 	pos->line = 0;
-	if (lua_getfield(L, idx, "src") == LUA_TTABLE) {
-		if (lua_getfield(L, -1, "file") == LUA_TSTRING) {
+	if (og_rawfield(L, idx, "src") == LUA_TTABLE) {
+		if (og_rawfield(L, -1, "file") == LUA_TSTRING) {
 			snprintf(file, len, "%s", lua_tostring(L, -1));
 			pos->file = file;
 		}
 		lua_pop(L, 1);
-		lua_getfield(L, -1, "line");
+		og_rawfield(L, -1, "line");
 		pos->line = (int)lua_tointeger(L, -1);
 		lua_pop(L, 1);
 	}
@@ -56,7 +65,7 @@ static int read_names(lua_State *L, int idx, const char *field, const char ***ou
 
 	*out = NULL;
 	*n = 0;
-	if (lua_getfield(L, idx, field) != LUA_TTABLE) {
+	if (og_rawfield(L, idx, field) != LUA_TTABLE) {
 		lua_pop(L, 1);
 		return 0;
 	}
@@ -78,7 +87,7 @@ static int read_names(lua_State *L, int idx, const char *field, const char ***ou
 
 static int opt_int(lua_State *L, int idx, const char *field, lua_Integer *out, bool *present)
 {
-	int t = lua_getfield(L, idx, field);
+	int t = og_rawfield(L, idx, field);
 	int isnum;
 
 	*present = t != LUA_TNIL;
@@ -108,7 +117,7 @@ static int read_node_opts(lua_State *L, int opts, struct build *b, int ni, const
 	bool present;
 	int i;
 
-	if (lua_getfield(L, opts, "retry") == LUA_TTABLE) {
+	if (og_rawfield(L, opts, "retry") == LUA_TTABLE) {
 		int t = lua_gettop(L);
 		if (opt_int(L, t, "max_attempts", &v, &present) < 0 || (present && (v < 1 || v > 100)))
 			return og_err_set(b->err, -OG_EGRAPH, "%s: node '%s': retry.max_attempts must be an integer from 1 to 100",
@@ -126,11 +135,11 @@ static int read_node_opts(lua_State *L, int opts, struct build *b, int ni, const
 	}
 	lua_pop(L, 1);
 
-	if (lua_getfield(L, opts, "budget") == LUA_TTABLE) {
+	if (og_rawfield(L, opts, "budget") == LUA_TTABLE) {
 		int t = lua_gettop(L);
 		lua_Number d;
 		int isnum;
-		if (lua_getfield(L, t, "instructions") != LUA_TNIL) {
+		if (og_rawfield(L, t, "instructions") != LUA_TNIL) {
 			d = lua_tonumberx(L, -1, &isnum);
 			if (!isnum || d < 1000 || d > 1e12)
 				return og_err_set(b->err, -OG_EGRAPH, "%s: node '%s': budget.instructions must be a number from 1000 to 1e12",
@@ -138,7 +147,7 @@ static int read_node_opts(lua_State *L, int opts, struct build *b, int ni, const
 			n->budget_instructions = (int64_t)d;
 		}
 		lua_pop(L, 1);
-		if (lua_getfield(L, t, "memory_mb") != LUA_TNIL) {
+		if (og_rawfield(L, t, "memory_mb") != LUA_TNIL) {
 			d = lua_tonumberx(L, -1, &isnum);
 			if (!isnum || d < 1 || d > 65536)
 				return og_err_set(b->err, -OG_EGRAPH, "%s: node '%s': budget.memory_mb must be a number from 1 to 65536",
@@ -152,9 +161,9 @@ static int read_node_opts(lua_State *L, int opts, struct build *b, int ni, const
 	}
 	lua_pop(L, 1);
 
-	lua_getfield(L, opts, "interrupt_before");
+	og_rawfield(L, opts, "interrupt_before");
 	n->interrupt_before = lua_toboolean(L, -1);
-	lua_getfield(L, opts, "interrupt_after");
+	og_rawfield(L, opts, "interrupt_after");
 	n->interrupt_after = lua_toboolean(L, -1);
 	lua_pop(L, 2);
 
@@ -207,8 +216,7 @@ static int build_graph(lua_State *L)
 	const char *name;
 	int i, len, t;
 
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_og);
-	lua_getfield(L, -1, "__Graph");
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_graph_mt);
 	if (!lua_getmetatable(L, 1) || !lua_rawequal(L, -1, -2)) {
 		b->rc = og_err_set(b->err, -OG_EGRAPH,
 				   "the graph file must end with `return g`, where g = og.graph{...} (it returned a %s)",
@@ -217,7 +225,7 @@ static int build_graph(lua_State *L)
 	}
 	lua_settop(L, 2);
 
-	lua_getfield(L, 1, "name");
+	og_rawfield(L, 1, "name");
 	name = lua_tostring(L, -1);
 	if (!(b->g = og_graph_new(name, b->err))) {
 		b->rc = -OG_ENOMEM;
@@ -227,13 +235,13 @@ static int build_graph(lua_State *L)
 	read_src(L, 1, &pos, file, sizeof(file));
 	b->g->pos.file = pos.file ? strdup(pos.file) : NULL;
 	b->g->pos.line = pos.line;
-	lua_getfield(L, 1, "recursion_limit");
+	og_rawfield(L, 1, "recursion_limit");
 	if (lua_isinteger(L, -1))
 		b->g->recursion_limit = (int)lua_tointeger(L, -1);
 	lua_pop(L, 1);
 
 	/* channels: already sorted by name in the prelude */
-	lua_getfield(L, 1, "channels");
+	og_rawfield(L, 1, "channels");
 	t = lua_gettop(L);
 	len = (int)lua_rawlen(L, t);
 	for (i = 1; i <= len; i++) {
@@ -244,21 +252,21 @@ static int build_graph(lua_State *L)
 		int fn = -1, k;
 
 		lua_rawgeti(L, t, i);
-		lua_getfield(L, -1, "name");
+		og_rawfield(L, -1, "name");
 		name = lua_tostring(L, -1);
-		lua_getfield(L, -2, "kind");
+		og_rawfield(L, -2, "kind");
 		ks = lua_tostring(L, -1);
 		for (k = 0; kinds[k] && strcmp(kinds[k], ks); k++)
 			;
 		kind = (enum og_reducer)k;
-		if (lua_getfield(L, -3, "init") != LUA_TNIL &&
+		if (og_rawfield(L, -3, "init") != LUA_TNIL &&
 		    !(init = og_lconv_to_json(L, -1, name, b->err))) {
 			b->rc = og_err_prefix(b->err, "graph '%s': initial value of state.%s: ", b->g->name, name);
 			return 0;
 		}
 		lua_pop(L, 1);
 		if (kind == OG_RED_CUSTOM) {
-			lua_getfield(L, t + 1, "fn");
+			og_rawfield(L, t + 1, "fn");
 			fn = take_fn(L, vm);
 		}
 		read_src(L, t + 1, &pos, file, sizeof(file));
@@ -268,15 +276,15 @@ static int build_graph(lua_State *L)
 	}
 	lua_settop(L, 2);
 
-	lua_getfield(L, 1, "nodes");
+	og_rawfield(L, 1, "nodes");
 	t = lua_gettop(L);
 	len = (int)lua_rawlen(L, t);
 	for (i = 1; i <= len; i++) {
 		int ni, fn;
 		lua_rawgeti(L, t, i);				/* node */
-		lua_getfield(L, -1, "name");
+		og_rawfield(L, -1, "name");
 		name = lua_tostring(L, -1);
-		lua_getfield(L, -2, "fn");
+		og_rawfield(L, -2, "fn");
 		fn = take_fn(L, vm);
 		read_src(L, t + 1, &pos, file, sizeof(file));
 		og_srcpos_str(&pos, where, sizeof(where));
@@ -284,14 +292,14 @@ static int build_graph(lua_State *L)
 			b->rc = og_err_prefix(b->err, "%s: ", where);
 			return 0;
 		}
-		lua_getfield(L, t + 1, "opts");
+		og_rawfield(L, t + 1, "opts");
 		if ((b->rc = read_node_opts(L, lua_gettop(L), b, ni, where)) < 0)
 			return 0;
 		lua_settop(L, t);
 	}
 	lua_settop(L, 2);
 
-	lua_getfield(L, 1, "edges");
+	og_rawfield(L, 1, "edges");
 	t = lua_gettop(L);
 	len = (int)lua_rawlen(L, t);
 	for (i = 1; i <= len; i++) {
@@ -299,7 +307,7 @@ static int build_graph(lua_State *L)
 		int nfrom;
 		lua_rawgeti(L, t, i);
 		read_names(L, t + 1, "from", &from, &nfrom);
-		lua_getfield(L, t + 1, "to");
+		og_rawfield(L, t + 1, "to");
 		read_src(L, t + 1, &pos, file, sizeof(file));
 		if ((b->rc = og_graph_add_edge(b->g, from, nfrom, lua_tostring(L, -1), &pos, b->err)) < 0)
 			return 0;
@@ -307,7 +315,7 @@ static int build_graph(lua_State *L)
 	}
 	lua_settop(L, 2);
 
-	lua_getfield(L, 1, "routes");
+	og_rawfield(L, 1, "routes");
 	t = lua_gettop(L);
 	len = (int)lua_rawlen(L, t);
 	for (i = 1; i <= len; i++) {
@@ -320,9 +328,9 @@ static int build_graph(lua_State *L)
 					   og_srcpos_str(&pos, where, sizeof(where)));
 			return 0;
 		}
-		lua_getfield(L, t + 1, "fn");
+		og_rawfield(L, t + 1, "fn");
 		fn = take_fn(L, vm);
-		lua_getfield(L, t + 1, "from");
+		og_rawfield(L, t + 1, "from");
 		if ((b->rc = og_graph_add_route(b->g, lua_tostring(L, -1), fn, targets, ntargets, &pos, b->err)) < 0)
 			return 0;
 		lua_settop(L, t);

@@ -23,6 +23,9 @@
 #include "lconv.h"
 
 const char lvm_key_og;
+const char lvm_key_graph_mt;
+const char lvm_key_result;
+const char lvm_key_route;
 const char lvm_key_fns;
 const char lvm_key_interrupt_mt;
 const char lvm_key_ctx;
@@ -244,9 +247,16 @@ static int lvm_setup(lua_State *L)
 	lua_setfield(L, -2, "getinfo");
 	lua_pushcfunction(L, lvm_c_resume_next);
 	lua_setfield(L, -2, "resume_next");
-	lua_call(L, 1, 1);				/* og */
-	lua_getfield(L, -1, "__Interrupt");
+	lua_call(L, 1, 2);				/* og internal */
+	lua_getfield(L, -1, "Interrupt");
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_interrupt_mt);
+	lua_getfield(L, -1, "Graph");
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_graph_mt);
+	lua_getfield(L, -1, "result");
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_result);
+	lua_getfield(L, -1, "route");
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_route);
+	lua_pop(L, 1);					/* og */
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_og);
 
 	lapi_push_ctx(L);

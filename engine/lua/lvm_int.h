@@ -46,10 +46,13 @@ struct og_lvm {
 };
 
 /* Registry keys: their addresses are the keys. */
-extern const char lvm_key_og;		/* the opsgraph module table */
+extern const char lvm_key_og;		/* the read-only opsgraph module graph code sees */
+extern const char lvm_key_graph_mt;	/* metatable of Graph objects */
+extern const char lvm_key_result;	/* classify a node's return value */
+extern const char lvm_key_route;	/* classify a router's return value */
 extern const char lvm_key_fns;		/* handle -> function */
 extern const char lvm_key_interrupt_mt;	/* metatable of og.interrupt's error */
-extern const char lvm_key_ctx;		/* the ctx table reused across calls */
+extern const char lvm_key_ctx;		/* the shared ctx namespaces */
 
 static inline struct og_lvm *lvm_from(lua_State *L)
 {
@@ -72,8 +75,11 @@ void lvm_push_env(lua_State *L);
  * pushes the chunk; raises on syntax errors. chunkname is shown in errors. */
 void lvm_load_file(lua_State *L, const char *path, const char *chunkname);
 
-/* [-0, +1, m] The ctx namespaces (json, log, now) in a new table (lapi.c). */
+/* [-0, +1, m] The shared ctx namespaces (json, log, now), read-only, in a
+ * new table; stored once per VM under lvm_key_ctx (lapi.c). */
 void lapi_push_ctx(lua_State *L);
+/* [-0, +1, m] A fresh ctx for one call, holding the shared namespaces. */
+void lapi_push_call_ctx(lua_State *L);
 
 /* [-0, +(0|1), m] Side-effecting ctx calls go through these two, so that a
  * re-executed task (after an interrupt or a crash) gets the recorded results

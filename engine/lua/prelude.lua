@@ -2,7 +2,8 @@
 -- Runs once per VM in the trusted host environment (it may use debug.getinfo to
 -- record where things were declared); graph and node code only ever see the
 -- table it returns. The C side (lgraph.c) reads the description a Graph holds;
--- lexec.c calls og.__node / og.__route / og.__reduce to run user code.
+-- lexec.c calls the classifiers in `internal` (never reachable from graph code)
+-- after user code runs.
 local C = ...                    -- C primitives: null, array_mt, getinfo, resume_next
 local getinfo = C.getinfo
 local type, error, pairs, ipairs, select = type, error, pairs, ipairs, select
@@ -86,7 +87,6 @@ function og.is_command(v) return getmetatable(v) == Command end
 
 -- Interrupts: the C side catches this object (lexec.c) and pauses the task.
 local Interrupt = { __name = "og.interrupt" }
-og.__Interrupt = Interrupt
 -- A node that is resumed re-runs from its first line; the k-th og.interrupt
 -- call then returns the k-th resume value instead of pausing again.
 function og.interrupt(value)
@@ -187,7 +187,7 @@ local function next_list(go, what)
   if go == nil then return nil end
   if type(go) == "string" or getmetatable(go) == Send then go = { go } end
   if type(go) ~= "table" then error(fmt("%s must be a node name, a list of names or og.send(...)", what), 0) end
-  local out = {}
+  local out = setmetatable({}, C.array_mt)   -- a JSON list even when empty (no Sends)
   for i, v in ipairs(go) do
     if getmetatable(v) == Send then
       out[i] = { node = v.node, input = v.input == nil and og.null or v.input }
@@ -200,7 +200,7 @@ local function next_list(go, what)
   return out
 end
 
-function og.__result(r)
+local function classify_result(r)
   if r == nil then return nil, nil end
   local mt = getmetatable(r)
   if mt == Command then
@@ -215,9 +215,17 @@ function og.__result(r)
   return r, nil
 end
 
-function og.__route(r)
+local function classify_route(r)
   return next_list(r, "the router's result") or {}
 end
 
-og.__Graph = Graph
-return og
+-- Graph code gets a read-only view of og; the metatables and classifiers
+-- stay with the C side.
+local internal = { Graph = Graph, Interrupt = Interrupt, result = classify_result, route = classify_route }
+local view = setmetatable({}, {
+  __index = og,
+  __newindex = function(_, k) error(fmt("the opsgraph module is read-only (tried to set og.%s)", tostring(k)), 2) end,
+  __metatable = false,
+  __pairs = function() return next, og, nil end,
+})
+return view, internal

@@ -1,0 +1,64 @@
+/*
+ * cli_run.h: what the run-advancing commands (run, resume, fork, replay)
+ * share: opening the checkpoint database, taking a thread's lease, loading
+ * the graph a thread runs, and printing a run's outcome.
+ */
+#ifndef OG_CLI_RUN_H
+#define OG_CLI_RUN_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "../graph/run.h"
+#include "../lua/lvm.h"
+#include "../store/store_lmdb.h"
+#include "../store/store_mem.h"
+
+#define CLI_DEFAULT_DB "./var/opsgraph.db"
+
+/* Flags every thread command accepts. */
+struct cli_db_flags {
+	const char *db;			/* --db DIR; ":memory:" keeps checkpoints in memory */
+	enum og_durability durability;	/* --durability sync|async */
+	bool json;			/* --output json */
+	bool stream;			/* --stream */
+	const char *by;			/* --by NAME: who decides (default user@host) */
+};
+
+/* Consumes argv[*i] (and its value) when it is one of the shared flags.
+ * Returns 1 when consumed, 0 when not one of ours, -1 on a bad value
+ * (message printed). */
+int cli_db_flag(int argc, char **argv, int *i, struct cli_db_flags *f);
+
+struct cli_session {
+	struct cli_db_flags flags;
+	struct og_store_lmdb *db;
+	struct og_store_mem *mem;
+	struct og_lvm *vm;
+	struct og_graph *g;
+	struct og_run *run;
+	char owner[192];		/* lease owner: host:pid */
+	char thread[128];		/* leased thread, "" when none */
+	char graph_file[PATH_MAX];
+};
+
+/* Opens the store named by the flags (read_only for inspection commands). */
+int cli_session_open(struct cli_session *s, bool read_only);
+/* Loads and validates the graph file (recorded as an absolute path). */
+int cli_session_graph(struct cli_session *s, const char *path);
+/* Takes the thread's lease, waiting up to wait_ms for another runner, and
+ * taking it over at once when its owner is a dead process on this host. */
+int cli_session_lease(struct cli_session *s, const char *thread, int wait_ms);
+/* A new run wired to the store, with the shared flags' event printing. */
+int cli_session_run_new(struct cli_session *s, const char *thread, int limit,
+			const char *const *bp_before, const char *const *bp_after);
+void cli_session_close(struct cli_session *s);
+
+/* The checkpoint as stored (caller owns); id 0 = latest. */
+int cli_get_ckpt(struct cli_session *s, const char *thread, uint64_t id, cJSON **out, struct og_err *err);
+uint64_t cli_latest_id(struct cli_session *s, const char *thread);
+
+/* Prints the outcome of a run (text or JSON) and returns the exit status. */
+int cli_report(struct cli_session *s, int rc, const struct og_err *err);
+
+#endif

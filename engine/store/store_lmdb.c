@@ -1,0 +1,980 @@
+/*
+ * store_lmdb.c: the LMDB implementation of og_store (see graph/store.h and
+ * store_lmdb.h): the environment (open, checks, sharing, map growth, async
+ * flushing), transaction wrappers, leases and statistics. Checkpoint records
+ * are in store_lmdb_ckpt.c, retention in store_lmdb_gc.c. Knows nothing about
+ * Lua, HTTP or what a graph means.
+ *
+ * KEY LAYOUT. One environment (a directory with data.mdb and lock.mdb), seven
+ * databases. `T` is a thread id, `N` a checkpoint namespace ("" for the root
+ * graph; subgraphs will use their path), `be64` an 8-byte big-endian number,
+ * so memcmp order is numeric order. Neither T nor N contains a NUL byte, so
+ * "T\0N\0" is a prefix that no other thread's or namespace's keys share, and
+ * one cursor range holds exactly one thread's rows.
+ *
+ *   meta      "format"                 -> "opsgraph-store/1"
+ *             Written when the environment is created; checked on every open
+ *             so a foreign LMDB environment is refused before anything is
+ *             written to it.
+ *   threads   T                        -> thread row
+ *             The per-thread index: graph, status, step, latest id, current
+ *             interrupts and error, created/updated times. Rewritten by every
+ *             put, so listing threads never touches checkpoints.
+ *   ckpts     T \0 N \0 be64(id)       -> checkpoint record
+ *             Ordered by thread, namespace, id: history is one backward
+ *             cursor walk, the latest is the last key of the range. The record
+ *             holds the parent link and, per channel, (name, version, origin)
+ *             where origin is the id of the checkpoint whose put stored the
+ *             value: never the value itself.
+ *   values    T \0 N \0 be64(origin) C -> JSON text of channel C's value
+ *             Written only by the put whose channel version differs from the
+ *             parent's (the version changes only in a step that wrote the
+ *             channel), so a 7-channel state where one channel changed costs
+ *             one value row, not seven (pain point B1: O(N^2) bloat). Keying
+ *             by origin id rather than version keeps forks apart: two branches
+ *             that both reach version v of C after a fork store two rows.
+ *             Ordered by origin so a thread's rows are appended at the end.
+ *   writes    T \0 N \0 be64(id) task  -> JSON {"task","node","writes","next"}
+ *             Pending writes: a task of the step that started from checkpoint
+ *             `id` finished before its siblings. One row per task, so a retry
+ *             of the same task replaces its row (idempotent).
+ *   leases    T                        -> lease row (owner, until)
+ *   (main)    LMDB's catalogue of the named databases above.
+ *
+ * Records are a small binary format (the codec in store_lmdb_int.h: varints,
+ * length-prefixed strings, optional JSON texts), each starting with a version
+ * byte. Free-form JSON parts (next tasks, pending, interrupts, error, writes
+ * summary, channel values) are cJSON's unformatted text.
+ *
+ *   checkpoint v1: u8 1, varint parent_id, zigzag step, zigzag created_ms,
+ *     bytes graph, opt graph_file, bytes source, bytes status,
+ *     varint nch, nch * (bytes name, varint version, varint oref),
+ *     varint njoins, njoins * varint seen,
+ *     opt next, opt pending, opt interrupts, opt error, opt writes
+ *     where oref 0 = no value, 1 = origin is the version (the runner's
+ *     versions are checkpoint ids, so that is the usual case), n = origin n-2;
+ *     opt = varint 0 for null, else varint len+1 and the text.
+ *   thread row v1: u8 1, zigzag created_ms, zigzag updated_ms,
+ *     varint latest_id, zigzag step, bytes graph, opt graph_file,
+ *     bytes status, opt interrupts, opt error
+ *   lease row v1: u8 1, zigzag until_ms, bytes owner
+ *
+ * TRANSACTIONS. put is one write transaction: values, record and thread row
+ * commit together or not at all. The map is opened MDB_WRITEMAP (commits do
+ * not copy dirty pages through write(2)) and MDB_NOTLS (read transactions are
+ * not tied to a thread). Async durability begins its write transactions with
+ * MDB_NOSYNC and a flusher thread calls mdb_env_sync every flush_ms and at
+ * close. MDB_MAP_FULL aborts, doubles the map and reruns the transaction;
+ * MDB_MAP_RESIZED (another process grew it) adopts the new size and reruns.
+ * Resizing needs no transaction of this process active, so every transaction
+ * holds map_lock shared and a resize holds it exclusive.
+ */
+#include "store_lmdb_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/clock.h"
+
+#define OGL_FORMAT_KEY "format"
+#define OGL_FORMAT_MAGIC "opsgraph-store/"
+#define OGL_FORMAT_VERSION 1
+#define OGL_DEFAULT_MAP ((size_t)64 << 20)
+#define OGL_DEFAULT_FLUSH_MS 100
+#define OGL_LMDB_MAGIC 0xBEEFC0DEu	/* mm_magic of an LMDB meta page */
+#define OGL_MAX_TRIES 64		/* map growths per transaction */
+
+/* ---- buffers, codec and JSON helpers -------------------------------------- */
+
+int ogl_buf_reserve(struct ogl_buf *b, size_t extra)
+{
+	size_t cap = b->cap ? b->cap : 256;
+	uint8_t *p;
+
+	if (b->failed)
+		return -1;
+	if (extra > OGL_MAX_RECORD || b->len > OGL_MAX_RECORD - extra)
+		goto fail;
+	while (cap - b->len < extra)
+		cap *= 2;
+	if (cap == b->cap)
+		return 0;
+	if (!(p = realloc(b->p, cap)))
+		goto fail;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+fail:
+	b->failed = true;
+	return -1;
+}
+
+void ogl_buf_release(struct ogl_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+int ogl_print_json(struct ogl_buf *b, const cJSON *v)
+{
+	char *text;
+	size_t n;
+
+	ogl_buf_reset(b);
+	if (b->cap < 256 && ogl_buf_reserve(b, 256) < 0)
+		return -OG_ENOMEM;
+	/* cJSON asks for 5 spare bytes; below 1 MiB retry in the buffer, above
+	 * let cJSON size it once rather than print many times. */
+	while (b->cap < ((size_t)1 << 20)) {
+		if (cJSON_PrintPreallocated((cJSON *)v, (char *)b->p, (int)b->cap, 0)) {
+			b->len = strlen((char *)b->p);
+			return 0;
+		}
+		if (ogl_buf_reserve(b, b->cap * 2) < 0)
+			return -OG_ENOMEM;
+	}
+	if (!(text = cJSON_PrintUnformatted(v)))
+		return -OG_ENOMEM;
+	n = strlen(text);
+	ogl_put_raw(b, text, n);
+	free(text);
+	return b->failed ? -OG_ENOMEM : 0;
+}
+
+int ogl_put_opt_json(struct ogl_buf *b, struct ogl_buf *tmp, const cJSON *v)
+{
+	int rc;
+
+	if (!v) {
+		ogl_put_varint(b, 0);
+		return 0;
+	}
+	if ((rc = ogl_print_json(tmp, v)) < 0)
+		return rc;
+	ogl_put_varint(b, tmp->len + 1);
+	ogl_put_raw(b, tmp->p, tmp->len);
+	return 0;
+}
+
+void ogl_key_prefix(struct ogl_buf *k, const char *thread)
+{
+	ogl_buf_reset(k);
+	ogl_put_raw(k, thread, strlen(thread) + 1);	/* with its NUL */
+	ogl_put_u8(k, 0);				/* namespace "" and its NUL */
+}
+
+void ogl_key_ckpt(struct ogl_buf *k, const char *thread, uint64_t id)
+{
+	ogl_key_prefix(k, thread);
+	ogl_put_be64(k, id);
+}
+
+cJSON *ogl_json_str(struct ogl_span s)
+{
+	char small[256], *z = small;
+	cJSON *v;
+
+	if (s.n >= sizeof(small) && !(z = malloc(s.n + 1)))
+		return NULL;
+	memcpy(z, s.p, s.n);
+	z[s.n] = '\0';
+	v = cJSON_CreateString(z);
+	if (z != small)
+		free(z);
+	return v;
+}
+
+cJSON *ogl_json_parse(struct ogl_span s)
+{
+	if (!s.present)
+		return cJSON_CreateNull();
+	return cJSON_ParseWithLength(s.p, s.n);
+}
+
+int ogl_add(cJSON *o, const char *k, cJSON *v)
+{
+	if (!v)
+		return -1;
+	if (!cJSON_AddItemToObject(o, k, v)) {
+		cJSON_Delete(v);
+		return -1;
+	}
+	return 0;
+}
+
+int ogl_push(cJSON *a, cJSON *v)
+{
+	if (!v)
+		return -1;
+	if (!cJSON_AddItemToArray(a, v)) {
+		cJSON_Delete(v);
+		return -1;
+	}
+	return 0;
+}
+
+int ogl_check_name(const char *kind, const char *s, struct og_err *err)
+{
+	if (!s || !*s)
+		return og_err_set(err, -OG_EINVAL, "store: %s is empty", kind);
+	if (strlen(s) > OGL_MAX_NAME)
+		return og_err_set(err, -OG_EINVAL, "store: %s '%.40s...' is %zu bytes; the limit is %d",
+				  kind, s, strlen(s), OGL_MAX_NAME);
+	return 0;
+}
+
+int ogl_fail(int rc, const char *what, struct og_err *err)
+{
+	if (!ogl_is_mdb(rc))
+		return rc;
+	if (rc == MDB_MAP_FULL || rc == ENOSPC)
+		return og_err_set(err, -OG_ESTORE, "store: %s: %s; free disk space (or run `opsgraph gc`)",
+				  what, mdb_strerror(rc));
+	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_PANIC)
+		return og_err_set(err, -OG_ESTORE, "store: %s: %s; the database file is damaged: restore "
+				  "a copy (mdb_copy) or move it away", what, mdb_strerror(rc));
+	return og_err_set(err, -OG_ESTORE, "store: %s: %s", what, mdb_strerror(rc));
+}
+
+/* ---- transactions ---------------------------------------------------------- */
+
+/* Grows the map (full) or adopts another process's size (resized). Needs no
+ * transaction of this process active: takes map_lock exclusive. */
+static int map_grow(struct ogl_env *e, bool full)
+{
+	MDB_envinfo before, after;
+	int rc;
+
+	pthread_rwlock_wrlock(&e->map_lock);
+	mdb_env_info(e->env, &before);
+	rc = mdb_env_set_mapsize(e->env, 0);	/* the size another process set, if larger */
+	if (rc == 0 && full) {
+		mdb_env_info(e->env, &after);
+		if (after.me_mapsize <= before.me_mapsize)
+			rc = mdb_env_set_mapsize(e->env, before.me_mapsize * 2);
+	}
+	pthread_rwlock_unlock(&e->map_lock);
+	return rc;
+}
+
+static void mark_dirty(struct ogl_env *e)
+{
+	pthread_mutex_lock(&e->flush_mu);
+	e->dirty = true;
+	pthread_mutex_unlock(&e->flush_mu);
+}
+
+int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err)
+{
+	struct ogl_env *e = s->e;
+	unsigned flags = s->durability == OG_DURABLE_ASYNC ? MDB_NOSYNC : 0;
+	int rc, tries;
+
+	if (s->read_only)
+		return og_err_set(err, -OG_ESTATE, "store: %s: '%s' was opened read-only", what, e->path);
+	pthread_mutex_lock(&e->write_lock);
+	for (tries = 0;; tries++) {
+		MDB_txn *txn = NULL;
+
+		pthread_rwlock_rdlock(&e->map_lock);
+		rc = mdb_txn_begin(e->env, NULL, flags, &txn);
+		if (rc == 0) {
+			rc = fn(e, txn, ctx, err);
+			if (rc == 0)
+				rc = mdb_txn_commit(txn);	/* frees txn, even on failure */
+			else
+				mdb_txn_abort(txn);
+		}
+		pthread_rwlock_unlock(&e->map_lock);
+		if ((rc != MDB_MAP_FULL && rc != MDB_MAP_RESIZED) || tries >= OGL_MAX_TRIES)
+			break;
+		if ((rc = map_grow(e, rc == MDB_MAP_FULL)) != 0)
+			break;
+	}
+	if (rc == 0 && flags)
+		mark_dirty(e);
+	pthread_mutex_unlock(&e->write_lock);
+	return rc ? ogl_fail(rc, what, err) : 0;
+}
+
+int ogl_read(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err)
+{
+	struct ogl_env *e = s->e;
+	int rc, tries;
+
+	for (tries = 0;; tries++) {
+		MDB_txn *txn = NULL;
+
+		pthread_rwlock_rdlock(&e->map_lock);
+		rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+		if (rc == 0) {
+			rc = fn(e, txn, ctx, err);
+			mdb_txn_abort(txn);
+		}
+		pthread_rwlock_unlock(&e->map_lock);
+		if (rc != MDB_MAP_RESIZED || tries >= OGL_MAX_TRIES)
+			break;
+		if ((rc = map_grow(e, false)) != 0)
+			break;
+	}
+	return rc ? ogl_fail(rc, what, err) : 0;
+}
+
+/* ---- the async flusher ----------------------------------------------------- */
+
+static void flush_now(struct ogl_env *e)
+{
+	bool dirty;
+
+	pthread_mutex_lock(&e->flush_mu);
+	dirty = e->dirty;
+	e->dirty = false;
+	pthread_mutex_unlock(&e->flush_mu);
+	if (!dirty)
+		return;
+	pthread_rwlock_rdlock(&e->map_lock);
+	mdb_env_sync(e->env, 1);
+	pthread_rwlock_unlock(&e->map_lock);
+}
+
+static void *flusher_main(void *arg)
+{
+	struct ogl_env *e = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&e->flush_mu);
+	while (!e->flush_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += e->flush_ms / 1000;
+		ts.tv_nsec += (long)(e->flush_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&e->flush_cv, &e->flush_mu, &ts);
+		if (e->dirty && !e->flush_stop) {
+			pthread_mutex_unlock(&e->flush_mu);
+			flush_now(e);
+			pthread_mutex_lock(&e->flush_mu);
+		}
+	}
+	pthread_mutex_unlock(&e->flush_mu);
+	return NULL;
+}
+
+/* Starts the flusher, or makes it flush at least every flush_ms. */
+static int flusher_start(struct ogl_env *e, int flush_ms, struct og_err *err)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (flush_ms <= 0)
+		flush_ms = OGL_DEFAULT_FLUSH_MS;
+	pthread_mutex_lock(&e->flush_mu);
+	if (!e->flush_ms || flush_ms < e->flush_ms)
+		e->flush_ms = flush_ms;
+	pthread_mutex_unlock(&e->flush_mu);
+	if (e->flusher_on)
+		return 0;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&e->flush_cv);
+	rc = pthread_cond_init(&e->flush_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc == 0)
+		rc = pthread_create(&e->flusher, NULL, flusher_main, e);
+	if (rc != 0) {
+		pthread_cond_init(&e->flush_cv, NULL);
+		return og_err_set(err, -OG_ENOMEM, "store: cannot start the flusher thread: %s", strerror(rc));
+	}
+	e->flusher_on = true;
+	return 0;
+}
+
+/* ---- opening ----------------------------------------------------------------- */
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ogl_env *reg_head;
+
+static int not_ours(const char *path, const char *why, struct og_err *err)
+{
+	return og_err_set(err, -OG_EINVAL, "'%s' is not an opsgraph database (%s); move it away or pass "
+			  "another --db", path, why);
+}
+
+static int cannot_open(const char *path, const char *doing, int e, struct og_err *err)
+{
+	return og_err_set(err, -OG_EIO, "cannot %s '%s': %s; check its permissions or pass another --db",
+			  doing, path, strerror(e));
+}
+
+static int mkdir_p(const char *path, struct og_err *err)
+{
+	char *p = strdup(path), *q;
+	int rc = 0;
+
+	if (!p)
+		return og_err_set(err, -OG_ENOMEM, "store: out of memory");
+	for (q = p + 1;; q++) {
+		if (*q != '/' && *q != '\0')
+			continue;
+		char c = *q;
+		*q = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			rc = cannot_open(p, "create the directory", errno, err);
+			break;
+		}
+		*q = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/* "DIR/NAME" into buf. */
+static int join_path(char *buf, size_t len, const char *dir, const char *name, struct og_err *err)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, name) >= len)
+		return og_err_set(err, -OG_EINVAL, "store: path '%s' is too long", dir);
+	return 0;
+}
+
+/* Checks what is at `path` before LMDB touches anything: a directory that is
+ * missing (created unless ro), empty, or holds an LMDB data.mdb. *fresh is
+ * set when there is no data yet. */
+static int check_path(const char *path, bool ro, bool *fresh, off_t *data_size, struct og_err *err)
+{
+	char data[4096];
+	struct stat st;
+	unsigned char head[24];
+	uint32_t magic;
+	DIR *d;
+	struct dirent *de;
+	int fd, rc;
+	ssize_t n;
+
+	*fresh = false;
+	*data_size = 0;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return cannot_open(path, "open", errno, err);
+		if (ro)
+			return og_err_set(err, -OG_ENOENT, "no opsgraph database at '%s' (nothing has run "
+					  "with this --db yet)", path);
+		*fresh = true;
+		return mkdir_p(path, err);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return not_ours(path, S_ISREG(st.st_mode) ? "it is a regular file, and a database is a "
+				"directory" : "it is not a directory", err);
+	if ((rc = join_path(data, sizeof(data), path, "data.mdb", err)) < 0)
+		return rc;
+	if (stat(data, &st) < 0) {
+		if (errno != ENOENT)
+			return cannot_open(data, "open", errno, err);
+		if (!(d = opendir(path)))
+			return cannot_open(path, "list", errno, err);
+		while ((de = readdir(d))) {
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, "lock.mdb"))
+				break;
+		}
+		closedir(d);
+		if (de)
+			return not_ours(path, "a directory that holds other files and no data.mdb", err);
+		if (ro)
+			return og_err_set(err, -OG_ENOENT, "no opsgraph database at '%s' (the directory is "
+					  "empty)", path);
+		*fresh = true;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return not_ours(path, "its data.mdb is not a regular file", err);
+	*data_size = st.st_size;
+	if (st.st_size == 0) {
+		if (ro)
+			return og_err_set(err, -OG_ENOENT, "no opsgraph database at '%s' (data.mdb is "
+					  "empty)", path);
+		*fresh = true;
+		return 0;
+	}
+	if ((fd = open(data, O_RDONLY | O_CLOEXEC)) < 0)
+		return cannot_open(data, "open", errno, err);
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n != (ssize_t)sizeof(head))
+		return not_ours(path, "data.mdb is too short to be an LMDB file", err);
+	memcpy(&magic, head + 16, sizeof(magic));	/* page header, then mm_magic */
+	if (magic != OGL_LMDB_MAGIC)
+		return not_ours(path, "data.mdb is not an LMDB file", err);
+	return 0;
+}
+
+/* Opens the named databases; creates them and the format record when `create`. */
+static int open_dbis(struct ogl_env *e, MDB_txn *txn, bool create)
+{
+	unsigned f = create ? MDB_CREATE : 0;
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "threads", f, &e->db_threads)) ||
+	    (rc = mdb_dbi_open(txn, "ckpts", f, &e->db_ckpts)) ||
+	    (rc = mdb_dbi_open(txn, "values", f, &e->db_values)) ||
+	    (rc = mdb_dbi_open(txn, "writes", f, &e->db_writes)) ||
+	    (rc = mdb_dbi_open(txn, "leases", f, &e->db_leases)))
+		return rc;
+	return 0;
+}
+
+/* Checks the format record, or creates the databases in an empty
+ * environment. Anything else is a foreign environment: -OG_EINVAL, and the
+ * transaction is aborted so nothing changes. */
+static int check_format(struct ogl_env *e, bool ro, struct og_err *err)
+{
+	char want[32], why[160];
+	MDB_txn *txn = NULL;
+	MDB_stat ms;
+	MDB_val k = { strlen(OGL_FORMAT_KEY), (void *)OGL_FORMAT_KEY }, v;
+	size_t ml = strlen(OGL_FORMAT_MAGIC);
+	long ver;
+	int rc;
+
+	snprintf(want, sizeof(want), "%s%d", OGL_FORMAT_MAGIC, OGL_FORMAT_VERSION);
+	if ((rc = mdb_txn_begin(e->env, NULL, ro ? MDB_RDONLY : 0, &txn)))
+		return ogl_fail(rc, "open", err);
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &e->db_main)))
+		goto lmdb_fail;
+	rc = mdb_dbi_open(txn, "meta", 0, &e->db_meta);
+	if (rc == MDB_NOTFOUND) {
+		if ((rc = mdb_stat(txn, e->db_main, &ms)))
+			goto lmdb_fail;
+		if (ms.ms_entries) {
+			rc = not_ours(e->path, "an LMDB environment of another program: it has no "
+				      "opsgraph format record", err);
+			goto fail;
+		}
+		if (ro) {
+			rc = og_err_set(err, -OG_ENOENT, "no opsgraph database at '%s' (the environment "
+					"is empty)", e->path);
+			goto fail;
+		}
+		v.mv_size = strlen(want);
+		v.mv_data = want;
+		if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &e->db_meta)) ||
+		    (rc = mdb_put(txn, e->db_meta, &k, &v, 0)) || (rc = open_dbis(e, txn, true)))
+			goto lmdb_fail;
+		if ((rc = mdb_txn_commit(txn)))
+			return ogl_fail(rc, "create the database", err);
+		return 0;
+	}
+	if (rc == MDB_INCOMPATIBLE) {
+		rc = not_ours(e->path, "an LMDB environment of another program", err);
+		goto fail;
+	}
+	if (rc)
+		goto lmdb_fail;
+	if ((rc = mdb_get(txn, e->db_meta, &k, &v))) {
+		if (rc != MDB_NOTFOUND)
+			goto lmdb_fail;
+		rc = not_ours(e->path, "an LMDB environment of another program: its \"meta\" database "
+			      "has no opsgraph format record", err);
+		goto fail;
+	}
+	if (v.mv_size <= ml || v.mv_size > 24 || memcmp(v.mv_data, OGL_FORMAT_MAGIC, ml)) {
+		rc = not_ours(e->path, "an LMDB environment of another program: its format record "
+			      "is not opsgraph's", err);
+		goto fail;
+	}
+	memcpy(why, (char *)v.mv_data + ml, v.mv_size - ml);
+	why[v.mv_size - ml] = '\0';
+	ver = strtol(why, NULL, 10);
+	if (ver != OGL_FORMAT_VERSION) {
+		rc = og_err_set(err, -OG_EINVAL, "'%s' holds opsgraph store format %ld and this opsgraph "
+				"reads format %d; use the opsgraph that wrote it, or pass another --db",
+				e->path, ver, OGL_FORMAT_VERSION);
+		goto fail;
+	}
+	if ((rc = open_dbis(e, txn, false))) {
+		if (rc == MDB_NOTFOUND) {
+			rc = og_err_set(err, -OG_ESTORE, "'%s' is an opsgraph database with missing parts "
+					"(a database of the environment is gone); restore a copy or move "
+					"it away", e->path);
+			goto fail;
+		}
+		goto lmdb_fail;
+	}
+	if ((rc = mdb_txn_commit(txn)))	/* keeps the dbi handles; writes nothing */
+		return ogl_fail(rc, "open", err);
+	return 0;
+lmdb_fail:
+	rc = ogl_fail(rc, "open", err);
+fail:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static void env_free(struct ogl_env *e)
+{
+	if (!e)
+		return;
+	if (e->flusher_on) {
+		pthread_mutex_lock(&e->flush_mu);
+		e->flush_stop = true;
+		pthread_cond_signal(&e->flush_cv);
+		pthread_mutex_unlock(&e->flush_mu);
+		pthread_join(e->flusher, NULL);
+	}
+	if (e->env) {
+		flush_now(e);
+		mdb_env_close(e->env);
+	}
+	pthread_rwlock_destroy(&e->map_lock);
+	pthread_mutex_destroy(&e->write_lock);
+	pthread_mutex_destroy(&e->flush_mu);
+	pthread_cond_destroy(&e->flush_cv);
+	ogl_buf_release(&e->key);
+	ogl_buf_release(&e->rec);
+	ogl_buf_release(&e->tmp);
+	ogl_buf_release(&e->row);
+	ogl_buf_release(&e->pnames);
+	free(e->pch);
+	free(e->path);
+	free(e);
+}
+
+/* Creates e->env and opens it with `flags`; on failure e->env is NULL. */
+static int env_open1(struct ogl_env *e, unsigned flags, size_t map_size, struct og_err *err)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&e->env))) {
+		e->env = NULL;
+		return ogl_fail(rc, "open", err);
+	}
+	mdb_env_set_maxdbs(e->env, 8);
+	if (map_size && (rc = mdb_env_set_mapsize(e->env, map_size))) {
+		rc = ogl_fail(rc, "set the map size", err);
+		goto fail;
+	}
+	if ((rc = mdb_env_open(e->env, e->path, flags, 0600))) {
+		if (rc == EACCES || rc == EPERM || rc == EROFS)
+			rc = cannot_open(e->path, flags & MDB_RDONLY ? "read" : "write to", rc, err);
+		else if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+			rc = not_ours(e->path, mdb_strerror(rc), err);
+		else
+			rc = ogl_fail(rc, "open", err);
+		goto fail;
+	}
+	return 0;
+fail:
+	mdb_env_close(e->env);
+	e->env = NULL;
+	return rc;
+}
+
+/* Opens the LMDB environment at `path`, after check_path said it is a
+ * directory that is empty or holds an LMDB file of data_size bytes. Writers
+ * map it MDB_WRITEMAP, which sizes the file to the map at open; so an
+ * existing environment is first opened read-only and its format checked, and
+ * one that turns out to be foreign is closed untouched (a lock.mdb this call
+ * created is removed again). */
+static int env_open(const char *path, bool ro, size_t map_size, const struct stat *dst, bool fresh,
+		    off_t data_size, struct ogl_env **out, struct og_err *err)
+{
+	struct ogl_env *e = calloc(1, sizeof(*e));
+	char lock[4096];
+	bool had_lock = true;
+	int rc;
+
+	if (!e)
+		return og_err_set(err, -OG_ENOMEM, "store: out of memory");
+	pthread_rwlock_init(&e->map_lock, NULL);
+	pthread_mutex_init(&e->write_lock, NULL);
+	pthread_mutex_init(&e->flush_mu, NULL);
+	pthread_cond_init(&e->flush_cv, NULL);
+	e->dev = dst->st_dev;
+	e->ino = dst->st_ino;
+	e->pid = getpid();
+	e->refs = 1;
+	e->read_only = ro;
+	if (!(e->path = strdup(path))) {
+		rc = og_err_set(err, -OG_ENOMEM, "store: out of memory");
+		goto fail;
+	}
+	if ((rc = join_path(lock, sizeof(lock), path, "lock.mdb", err)) < 0)
+		goto fail;
+	had_lock = access(lock, F_OK) == 0;
+	if (!map_size)
+		map_size = OGL_DEFAULT_MAP;
+	if (!ro && !fresh) {
+		if ((rc = env_open1(e, MDB_NOTLS | MDB_RDONLY, 0, err)) < 0)
+			goto fail;
+		rc = check_format(e, true, err);
+		mdb_env_close(e->env);
+		e->env = NULL;
+		if (rc == -OG_ENOENT)		/* an empty environment: ours to fill */
+			og_err_clear(err);
+		else if (rc < 0)
+			goto fail;
+		if ((size_t)data_size > map_size)	/* never shrink the file */
+			map_size = (size_t)data_size;
+	}
+	if ((rc = env_open1(e, MDB_NOTLS | (ro ? MDB_RDONLY : MDB_WRITEMAP), ro ? 0 : map_size, err)) < 0)
+		goto fail;
+	if ((rc = check_format(e, ro, err)) < 0)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	if (e->env) {
+		mdb_env_close(e->env);
+		e->env = NULL;
+	}
+	if (!had_lock)
+		unlink(lock);
+	env_free(e);
+	return rc;
+}
+
+int og_store_lmdb_open(const struct og_store_lmdb_opts *o, struct og_store_lmdb **out, struct og_err *err)
+{
+	const char *path = o && o->path && *o->path ? o->path : OG_STORE_LMDB_DEFAULT_PATH;
+	bool ro = o && o->read_only, async = o && o->durability == OG_DURABLE_ASYNC, fresh;
+	struct og_store_lmdb *s = NULL;
+	struct ogl_env *e = NULL;
+	struct stat st;
+	off_t data_size;
+	pid_t pid = getpid();
+	int rc;
+
+	if (!out)
+		return og_err_set(err, -OG_EINVAL, "store: open: no place for the handle");
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return og_err_set(err, -OG_ENOMEM, "store: out of memory");
+	s->durability = async ? OG_DURABLE_ASYNC : OG_DURABLE_SYNC;
+	s->read_only = ro;
+	pthread_mutex_lock(&reg_mu);
+	if ((rc = check_path(path, ro, &fresh, &data_size, err)) < 0)
+		goto fail;
+	if (stat(path, &st) < 0) {
+		rc = cannot_open(path, "open", errno, err);
+		goto fail;
+	}
+	for (e = reg_head; e; e = e->next)
+		if (e->dev == st.st_dev && e->ino == st.st_ino && e->pid == pid)
+			break;
+	if (e) {
+		if (e->read_only && !ro) {
+			e = NULL;
+			rc = og_err_set(err, -OG_ESTATE, "'%s' is already open read-only in this process; "
+					"open it for writing first", path);
+			goto fail;
+		}
+		e->refs++;
+	} else {
+		if ((rc = env_open(path, ro, o ? o->map_size : 0, &st, fresh, data_size, &e, err)) < 0)
+			goto fail;
+		e->next = reg_head;
+		reg_head = e;
+	}
+	s->e = e;
+	if (async && !ro && (rc = flusher_start(e, o->flush_ms, err)) < 0)
+		goto fail;
+	pthread_mutex_unlock(&reg_mu);
+	*out = s;
+	return 0;
+fail:
+	pthread_mutex_unlock(&reg_mu);
+	if (s->e)
+		og_store_lmdb_close(s);
+	else
+		free(s);
+	return rc;
+}
+
+void og_store_lmdb_close(struct og_store_lmdb *s)
+{
+	struct ogl_env *e, **pp;
+
+	if (!s)
+		return;
+	e = s->e;
+	pthread_mutex_lock(&reg_mu);
+	if (--e->refs > 0) {
+		pthread_mutex_unlock(&reg_mu);
+		if (s->durability == OG_DURABLE_ASYNC && !s->read_only)
+			flush_now(e);
+		free(s);
+		return;
+	}
+	for (pp = &reg_head; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg_mu);
+	env_free(e);
+	free(s);
+}
+
+/* ---- statistics --------------------------------------------------------------- */
+
+struct stat_ctx {
+	cJSON *out;
+};
+
+int ogl_bytes_used(struct ogl_env *e, MDB_txn *txn, uint64_t *bytes)
+{
+	MDB_dbi dbs[7] = { e->db_main, e->db_meta, e->db_threads, e->db_ckpts,
+			   e->db_values, e->db_writes, e->db_leases };
+	MDB_stat ms;
+	uint64_t pages = 2;	/* the meta pages */
+	unsigned psize = 0;
+	int i, rc;
+
+	for (i = 0; i < 7; i++) {
+		if ((rc = mdb_stat(txn, dbs[i], &ms)))
+			return rc;
+		pages += ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;
+		psize = ms.ms_psize;
+	}
+	*bytes = pages * psize;
+	return 0;
+}
+
+static int stat_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
+{
+	static const char *const names[] = { "threads", "checkpoints", "values", "writes", "leases" };
+	MDB_dbi dbs[5] = { e->db_threads, e->db_ckpts, e->db_values, e->db_writes, e->db_leases };
+	struct stat_ctx *c = ctx;
+	MDB_envinfo info;
+	MDB_stat ms;
+	uint64_t bytes;
+	cJSON *o;
+	int i, rc;
+
+	if ((rc = ogl_bytes_used(e, txn, &bytes)) || (rc = mdb_stat(txn, e->db_main, &ms)))
+		return rc;
+	mdb_env_info(e->env, &info);
+	if (!(o = cJSON_CreateObject()))
+		return og_err_set(err, -OG_ENOMEM, "store: out of memory");
+	if (ogl_add(o, "page_size", cJSON_CreateNumber(ms.ms_psize)) < 0 ||
+	    ogl_add(o, "map_size", cJSON_CreateNumber((double)info.me_mapsize)) < 0 ||
+	    ogl_add(o, "pages_used", cJSON_CreateNumber((double)(bytes / ms.ms_psize))) < 0 ||
+	    ogl_add(o, "bytes_used", cJSON_CreateNumber((double)bytes)) < 0 ||
+	    ogl_add(o, "file_pages", cJSON_CreateNumber((double)info.me_last_pgno + 1)) < 0)
+		goto nomem;
+	for (i = 0; i < 5; i++) {
+		if ((rc = mdb_stat(txn, dbs[i], &ms))) {
+			cJSON_Delete(o);
+			return rc;
+		}
+		if (ogl_add(o, names[i], cJSON_CreateNumber((double)ms.ms_entries)) < 0)
+			goto nomem;
+	}
+	c->out = o;
+	return 0;
+nomem:
+	cJSON_Delete(o);
+	return og_err_set(err, -OG_ENOMEM, "store: out of memory");
+}
+
+int og_store_lmdb_stat(struct og_store_lmdb *s, cJSON **out, struct og_err *err)
+{
+	struct stat_ctx c = { NULL };
+	int rc;
+
+	if ((rc = ogl_read(s, stat_txn, &c, "stat", err)) < 0)
+		return rc;
+	*out = c.out;
+	return 0;
+}
+
+/* ---- leases ------------------------------------------------------------------- */
+
+struct lease_ctx {
+	const char *thread, *owner;
+	int ttl_ms;
+	bool acquire;
+};
+
+static int lease_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
+{
+	struct lease_ctx *c = ctx;
+	MDB_val k = { strlen(c->thread), (void *)c->thread }, v;
+	int64_t now = og_clock_wall_ms();
+	int rc;
+
+	rc = mdb_get(txn, e->db_leases, &k, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc;
+	if (rc == 0) {
+		struct ogl_rd r = { v.mv_data, (const uint8_t *)v.mv_data + v.mv_size, false };
+		uint8_t ver = ogl_get_u8(&r);
+		int64_t until = ogl_get_svarint(&r);
+		struct ogl_span owner = ogl_get_bytes(&r);
+		char ts[40], who[OGL_MAX_NAME + 1];
+
+		if (r.bad || ver != OGL_REC_VERSION)
+			return og_err_set(err, -OG_ESTORE, "store: the lease row of thread %s is damaged; "
+					  "release it with the owner's name or run gc", c->thread);
+		if (!ogl_span_eq(owner, c->owner) && until > now) {
+			snprintf(who, sizeof(who), "%.*s", (int)(owner.n > OGL_MAX_NAME ? OGL_MAX_NAME : owner.n),
+				 owner.p);
+			og_clock_iso8601(until, ts, sizeof(ts));
+			if (c->acquire)
+				return og_err_set(err, -OG_ECONFLICT, "thread %s is being run by %s until %s; "
+						  "wait for it, or for the lease to expire", c->thread, who, ts);
+			return og_err_set(err, -OG_ECONFLICT, "thread %s is leased by %s until %s, not by %s",
+					  c->thread, who, ts, c->owner);
+		}
+		if (!c->acquire)
+			return mdb_del(txn, e->db_leases, &k, NULL);
+	}
+	if (!c->acquire)
+		return 0;
+	ogl_buf_reset(&e->row);
+	ogl_put_u8(&e->row, OGL_REC_VERSION);
+	ogl_put_svarint(&e->row, now + c->ttl_ms);
+	ogl_put_str(&e->row, c->owner);
+	if (e->row.failed)
+		return og_err_set(err, -OG_ENOMEM, "store: out of memory");
+	v.mv_size = e->row.len;
+	v.mv_data = e->row.p;
+	return mdb_put(txn, e->db_leases, &k, &v, 0);
+}
+
+static int lease_call(struct og_store_lmdb *s, const char *thread, const char *owner, int ttl_ms,
+		      bool acquire, struct og_err *err)
+{
+	struct lease_ctx c = { thread, owner, ttl_ms, acquire };
+	char what[OGL_MAX_NAME + 32];
+	int rc;
+
+	if ((rc = ogl_check_name("thread id", thread, err)) < 0 ||
+	    (rc = ogl_check_name("lease owner", owner, err)) < 0)
+		return rc;
+	if (acquire && ttl_ms <= 0)
+		return og_err_set(err, -OG_EINVAL, "store: lease of thread %s: ttl must be > 0 ms, not %d",
+				  thread, ttl_ms);
+	snprintf(what, sizeof(what), "%s thread %s", acquire ? "lease" : "release", thread);
+	return ogl_write(s, lease_txn, &c, what, err);
+}
+
+int og_store_lmdb_lease(struct og_store_lmdb *s, const char *thread, const char *owner, int ttl_ms,
+			struct og_err *err)
+{
+	return lease_call(s, thread, owner, ttl_ms, true, err);
+}
+
+int og_store_lmdb_release(struct og_store_lmdb *s, const char *thread, const char *owner, struct og_err *err)
+{
+	return lease_call(s, thread, owner, 0, false, err);
+}

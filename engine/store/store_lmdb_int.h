@@ -1,0 +1,297 @@
+/*
+ * store_lmdb_int.h: what the store_lmdb*.c files share and nobody else sees:
+ * the shared environment, transaction wrappers that handle map growth, key
+ * builders and the small binary codec of records. The key layout itself is
+ * documented at the top of store_lmdb.c.
+ */
+#ifndef OG_STORE_LMDB_INT_H
+#define OG_STORE_LMDB_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <lmdb.h>
+
+#include "store_lmdb.h"
+
+#define OGL_MAX_NAME 200		/* thread ids, channel, task, owner, graph names */
+#define OGL_MAX_RECORD (256u << 20)	/* one value or record; LMDB allows 4 GiB */
+#define OGL_REC_VERSION 1		/* first byte of every record */
+
+/* A growable byte buffer with a sticky failure flag: appends after a failure
+ * are no-ops, so a builder checks once at the end. */
+struct ogl_buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool failed;		/* allocation failed or OGL_MAX_RECORD exceeded */
+};
+
+/* A parent checkpoint's channel, copied out of the map (see put). */
+struct ogl_chan {
+	size_t name_off, name_len;	/* into ogl_env.pnames */
+	uint64_t version, origin;
+};
+
+/* One LMDB environment, shared by every handle of this process that opened
+ * the same directory. */
+struct ogl_env {
+	struct ogl_env *next;		/* registry list */
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;			/* a forked child must not reuse it */
+	int refs;
+	char *path;
+	MDB_env *env;
+	bool read_only;
+	MDB_dbi db_main, db_meta, db_threads, db_ckpts, db_values, db_writes, db_leases;
+
+	pthread_rwlock_t map_lock;	/* txns hold it shared; a map resize exclusive */
+	pthread_mutex_t write_lock;	/* one write txn at a time in this process */
+
+	/* scratch, used only under write_lock */
+	struct ogl_buf key, rec, tmp, row, pnames;
+	struct ogl_chan *pch;
+	size_t pch_cap;
+
+	/* async flusher */
+	pthread_mutex_t flush_mu;
+	pthread_cond_t flush_cv;
+	pthread_t flusher;
+	bool flusher_on, flush_stop, dirty;
+	int flush_ms;
+};
+
+struct og_store_lmdb {
+	struct ogl_env *e;
+	enum og_durability durability;
+	bool read_only;
+};
+
+/* Body of a transaction. Returns 0, -OG_E* (err set), or an LMDB code (a
+ * positive errno or MDB_*), which the wrapper turns into a message, or acts
+ * on: MDB_MAP_FULL grows the map and runs fn again, so fn must start from
+ * scratch each time it is called. */
+typedef int (*ogl_txn_fn)(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err);
+
+/* Runs fn in one write transaction and commits it. `what` names the
+ * operation for messages ("put checkpoint 3 of thread t"). */
+int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err);
+/* Runs fn in a read-only transaction. */
+int ogl_read(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err);
+/* -OG_ESTORE "store: WHAT: mdb_strerror(rc)" for an LMDB code; others unchanged. */
+int ogl_fail(int rc, const char *what, struct og_err *err);
+/* True for an LMDB (or errno) code, false for 0 and -OG_E*. */
+static inline bool ogl_is_mdb(int rc)
+{
+	return rc > 0 || rc <= MDB_LAST_ERRCODE;
+}
+/* Live pages * page size, for stat and gc. */
+int ogl_bytes_used(struct ogl_env *e, MDB_txn *txn, uint64_t *bytes);
+
+/* Validates a name (thread id, owner, ...): non-empty, at most OGL_MAX_NAME bytes. */
+int ogl_check_name(const char *kind, const char *s, struct og_err *err);
+
+/* ---- buffers and codec --------------------------------------------------- */
+
+int ogl_buf_reserve(struct ogl_buf *b, size_t extra);
+void ogl_buf_release(struct ogl_buf *b);
+
+static inline void ogl_buf_reset(struct ogl_buf *b)
+{
+	b->len = 0;
+	b->failed = false;
+}
+
+static inline void ogl_put_raw(struct ogl_buf *b, const void *p, size_t n)
+{
+	if (b->failed || (b->cap - b->len < n && ogl_buf_reserve(b, n) < 0))
+		return;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static inline void ogl_put_u8(struct ogl_buf *b, uint8_t v)
+{
+	ogl_put_raw(b, &v, 1);
+}
+
+static inline void ogl_put_varint(struct ogl_buf *b, uint64_t v)
+{
+	uint8_t t[10];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		t[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	t[n++] = (uint8_t)v;
+	ogl_put_raw(b, t, n);
+}
+
+static inline void ogl_put_svarint(struct ogl_buf *b, int64_t v)
+{
+	ogl_put_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));	/* zigzag */
+}
+
+static inline void ogl_put_bytes(struct ogl_buf *b, const void *p, size_t n)
+{
+	ogl_put_varint(b, n);
+	ogl_put_raw(b, p, n);
+}
+
+static inline void ogl_put_str(struct ogl_buf *b, const char *s)
+{
+	ogl_put_bytes(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static inline void ogl_put_be64(struct ogl_buf *b, uint64_t v)
+{
+	uint8_t t[8];
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		t[i] = (uint8_t)v;
+	ogl_put_raw(b, t, 8);
+}
+
+/* JSON text of v into b (replacing its contents); -OG_ENOMEM on failure. */
+int ogl_print_json(struct ogl_buf *b, const cJSON *v);
+/* Optional JSON: varint 0 for NULL, else varint len+1 and the text (tmp is scratch). */
+int ogl_put_opt_json(struct ogl_buf *b, struct ogl_buf *tmp, const cJSON *v);
+
+/* A reader over bytes owned by LMDB (valid until the txn ends or the next
+ * write). `bad` is sticky: reads past the end return zeros. */
+struct ogl_rd {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+struct ogl_span {
+	const char *p;
+	size_t n;
+	bool present;		/* for optional fields: false = null */
+};
+
+static inline uint64_t ogl_get_varint(struct ogl_rd *r)
+{
+	uint64_t v = 0;
+	int shift = 0;
+
+	while (r->p < r->end && shift < 64) {
+		uint8_t c = *r->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+		shift += 7;
+	}
+	r->bad = true;
+	return 0;
+}
+
+static inline int64_t ogl_get_svarint(struct ogl_rd *r)
+{
+	uint64_t u = ogl_get_varint(r);
+
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static inline uint8_t ogl_get_u8(struct ogl_rd *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+static inline struct ogl_span ogl_get_bytes(struct ogl_rd *r)
+{
+	struct ogl_span s = { "", 0, true };
+	uint64_t n = ogl_get_varint(r);
+
+	if (r->bad || n > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		s.present = false;
+		return s;
+	}
+	s.p = (const char *)r->p;
+	s.n = (size_t)n;
+	r->p += n;
+	return s;
+}
+
+static inline struct ogl_span ogl_get_opt(struct ogl_rd *r)
+{
+	struct ogl_span s = { "", 0, false };
+	uint64_t n = ogl_get_varint(r);
+
+	if (r->bad || n == 0)
+		return s;
+	if (n - 1 > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		return s;
+	}
+	s.p = (const char *)r->p;
+	s.n = (size_t)(n - 1);
+	s.present = true;
+	r->p += n - 1;
+	return s;
+}
+
+static inline uint64_t ogl_be64(const void *p)
+{
+	const uint8_t *b = p;
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static inline bool ogl_span_eq(struct ogl_span s, const char *z)
+{
+	size_t n = strlen(z);
+
+	return s.n == n && memcmp(s.p, z, n) == 0;
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+/* thread \0 ns \0 : the prefix of a thread's checkpoints, values and writes. */
+void ogl_key_prefix(struct ogl_buf *k, const char *thread);
+/* prefix + be64(id) */
+void ogl_key_ckpt(struct ogl_buf *k, const char *thread, uint64_t id);
+
+/* ---- checkpoint records -------------------------------------------------- */
+
+/* A decoded checkpoint record; spans point into LMDB memory. */
+struct ogl_ckrec {
+	uint64_t parent_id;
+	int64_t step, created_ms;
+	struct ogl_span graph, graph_file, source, status;
+	uint64_t nch;
+	struct ogl_rd chans;		/* positioned at the first channel entry */
+	uint64_t njoins;
+	struct ogl_rd joins;
+	struct ogl_span next, pending, interrupts, error, writes;
+};
+
+/* Decodes a checkpoint record. -OG_ESTORE when it is malformed. */
+int ogl_ckrec_decode(const MDB_val *v, struct ogl_ckrec *r, struct og_err *err);
+/* Next channel entry of r->chans: name, version, origin (0: no value). */
+void ogl_ckrec_chan(struct ogl_rd *rd, struct ogl_span *name, uint64_t *version, uint64_t *origin);
+
+/* New JSON string from a span (not NUL-terminated); NULL on failure. */
+cJSON *ogl_json_str(struct ogl_span s);
+/* Parses a stored JSON span; NULL (JSON null) span gives cJSON null. */
+cJSON *ogl_json_parse(struct ogl_span s);
+/* Adds v to o under k, deleting v on failure; -1 on failure (v NULL too). */
+int ogl_add(cJSON *o, const char *k, cJSON *v);
+int ogl_push(cJSON *a, cJSON *v);
+
+#endif
