@@ -606,33 +606,45 @@ static int unknown_channel(const struct og_graph *g, const char *who, const char
 			  who, name, g->name, list);
 }
 
-int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err)
+/* Writes that do not come from a step (the input, an update or fork):
+ * all checked first, then applied through the reducers; the channels get
+ * the id of the checkpoint about to be saved as their version. */
+static int apply_outside_step(struct og_run *run, const cJSON *values, const char *who, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
 	const cJSON *item;
+	int ch, rc;
+
+	cJSON_ArrayForEach(item, values) {
+		if ((ch = og_graph_find_channel(g, item->string)) < 0)
+			return unknown_channel(g, who, item->string, err);
+		if ((rc = og_channel_check(&g->channels[ch], item, err)) < 0)
+			return og_err_prefix(err, "%s: ", who);
+	}
+	cJSON_ArrayForEach(item, values) {
+		cJSON *copy = cJSON_Duplicate(item, 1);
+		ch = og_graph_find_channel(g, item->string);
+		if (!copy)
+			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+		if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], copy, run->ops, run->exec, err)) < 0)
+			return og_err_prefix(err, "%s: ", who);
+		run->state.versions[ch] = run->next_id;
+	}
+	return 0;
+}
+
+int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err)
+{
 	struct og_view view;
-	int rc, ch;
+	int rc;
 
 	if (run->status != OG_RUN_PENDING)
 		return og_err_set(err, -OG_ESTATE, "run %s has already started", run->thread_id);
 	if (input && !cJSON_IsObject(input) && !cJSON_IsNull(input))
 		return og_err_set(err, -OG_EINVAL,
 				  "input must be a JSON object of state channels, e.g. {\"count\": 0}");
-	cJSON_ArrayForEach(item, input) {
-		if ((ch = og_graph_find_channel(g, item->string)) < 0)
-			return unknown_channel(g, "input", item->string, err);
-		if ((rc = og_channel_check(&g->channels[ch], item, err)) < 0)
-			return og_err_prefix(err, "input: ");
-	}
-	cJSON_ArrayForEach(item, input) {
-		cJSON *copy = cJSON_Duplicate(item, 1);
-		ch = og_graph_find_channel(g, item->string);
-		if (!copy)
-			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
-		if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], copy, run->ops, run->exec, err)) < 0)
-			return og_err_prefix(err, "input: ");
-		run->state.versions[ch] = run->next_id;	/* the input checkpoint's id */
-	}
+	if ((rc = apply_outside_step(run, input, "input", err)) < 0)
+		return rc;
 	plan_edges(run, OG_START);
 	view = og_state_view(&run->state);
 	if ((rc = plan_routes(run, OG_START, &view, err)) < 0) {
@@ -1018,6 +1030,7 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 		return rc;
 	}
 fail:
+	cJSON_Delete(summary);	/* set when a custom reducer failed in fold_custom */
 	step_cancel(run);
 	rc = fail_run(run, rc, OG_START, err);
 	save(run, "loop", NULL, NULL);
@@ -1328,7 +1341,6 @@ int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, 
 		  struct og_err *err)
 {
 	const struct og_graph *g = run->g;
-	const cJSON *item;
 	struct og_view view;
 	int node = OG_START, ch, rc;
 	char who[300];
@@ -1344,21 +1356,8 @@ int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, 
 			return og_err_set(err, -OG_EINVAL, "--as-node '%s' is not a node of graph '%s'", as_node, g->name);
 	}
 	snprintf(who, sizeof(who), "update as '%s'", as_node ? as_node : "(no node)");
-	cJSON_ArrayForEach(item, values) {
-		if ((ch = og_graph_find_channel(g, item->string)) < 0)
-			return unknown_channel(g, who, item->string, err);
-		if ((rc = og_channel_check(&g->channels[ch], item, err)) < 0)
-			return og_err_prefix(err, "%s: ", who);
-	}
-	cJSON_ArrayForEach(item, values) {
-		cJSON *copy = cJSON_Duplicate(item, 1);
-		ch = og_graph_find_channel(g, item->string);
-		if (!copy)
-			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
-		if ((rc = og_channel_apply(g, ch, &run->state.vals[ch], copy, run->ops, run->exec, err)) < 0)
-			return og_err_prefix(err, "%s: ", who);
-		run->state.versions[ch] = run->next_id;
-	}
+	if ((rc = apply_outside_step(run, values, who, err)) < 0)
+		return rc;
 	cJSON_Delete(run->error);
 	run->error = NULL;
 	if (as_node) {

@@ -226,6 +226,6 @@ local view = setmetatable({}, {
   __index = og,
   __newindex = function(_, k) error(fmt("the opsgraph module is read-only (tried to set og.%s)", tostring(k)), 2) end,
   __metatable = false,
-  __pairs = function() return next, og, nil end,
+  __pairs = function() return function(_, k) return next(og, k) end, nil, nil end,  -- never hand out og itself
 })
 return view, internal

@@ -50,7 +50,7 @@
  *     bytes graph, opt graph_file, bytes source, bytes status,
  *     varint nch, nch * (bytes name, varint version, varint oref),
  *     varint njoins, njoins * varint seen,
- *     opt next, opt pending, opt interrupts, opt error, opt writes
+ *     opt next, opt pending, opt interrupts, opt error, opt writes, opt resumed
  *     where oref 0 = no value, 1 = origin is the version (the runner's
  *     versions are checkpoint ids, so that is the usual case), n = origin n-2;
  *     opt = varint 0 for null, else varint len+1 and the text.
@@ -62,12 +62,13 @@
  * TRANSACTIONS. put is one write transaction: values, record and thread row
  * commit together or not at all. The map is opened MDB_WRITEMAP (commits do
  * not copy dirty pages through write(2)) and MDB_NOTLS (read transactions are
- * not tied to a thread). Async durability begins its write transactions with
- * MDB_NOSYNC and a flusher thread calls mdb_env_sync every flush_ms and at
- * close. MDB_MAP_FULL aborts, doubles the map and reruns the transaction;
+ * not tied to a thread). Async durability sets MDB_NOSYNC on the environment
+ * and a flusher thread calls mdb_env_sync every flush_ms and at close. MDB_MAP_FULL aborts, doubles the map and reruns the transaction;
  * MDB_MAP_RESIZED (another process grew it) adopts the new size and reruns.
  * Resizing needs no transaction of this process active, so every transaction
- * holds map_lock shared and a resize holds it exclusive.
+ * holds map_lock shared and a resize holds it exclusive; and the file must
+ * never shrink under another process's map (see map_grow), so resizes and
+ * opens of all processes take an flock on the directory.
  */
 #include "store_lmdb_int.h"
 
@@ -76,6 +77,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,21 +246,46 @@ int ogl_fail(int rc, const char *what, struct og_err *err)
 
 /* ---- transactions ---------------------------------------------------------- */
 
+/* The map's file never shrinks. With MDB_WRITEMAP, LMDB ftruncates data.mdb
+ * to the map size whenever it maps it (open, mdb_env_set_mapsize), so a
+ * process that maps it smaller than another process did would cut pages off
+ * under that process (SIGBUS). Every size this store sets is therefore at
+ * least the file's current size, read under an flock of the directory that
+ * all opsgraph processes take around open and resize. */
+static void grow_lock(struct ogl_env *e, int op)
+{
+	if (e->dirfd >= 0)
+		while (flock(e->dirfd, op) < 0 && errno == EINTR)
+			;
+}
+
+static size_t file_size(struct ogl_env *e)
+{
+	struct stat st;
+	int fd;
+
+	if (mdb_env_get_fd(e->env, &fd) || fstat(fd, &st) < 0)
+		return 0;
+	return (size_t)st.st_size;
+}
+
 /* Grows the map (full) or adopts another process's size (resized). Needs no
  * transaction of this process active: takes map_lock exclusive. */
 static int map_grow(struct ogl_env *e, bool full)
 {
-	MDB_envinfo before, after;
+	MDB_envinfo info;
+	size_t fsize, want;
 	int rc;
 
 	pthread_rwlock_wrlock(&e->map_lock);
-	mdb_env_info(e->env, &before);
-	rc = mdb_env_set_mapsize(e->env, 0);	/* the size another process set, if larger */
-	if (rc == 0 && full) {
-		mdb_env_info(e->env, &after);
-		if (after.me_mapsize <= before.me_mapsize)
-			rc = mdb_env_set_mapsize(e->env, before.me_mapsize * 2);
-	}
+	grow_lock(e, LOCK_EX);
+	mdb_env_info(e->env, &info);
+	fsize = file_size(e);
+	/* another process's larger map first; else double ours (LMDB raises a
+	 * size below the data in use to that) */
+	want = fsize > info.me_mapsize ? fsize : full ? info.me_mapsize * 2 : info.me_mapsize;
+	rc = mdb_env_set_mapsize(e->env, want);
+	grow_lock(e, LOCK_UN);
 	pthread_rwlock_unlock(&e->map_lock);
 	return rc;
 }
@@ -273,17 +300,31 @@ static void mark_dirty(struct ogl_env *e)
 int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err)
 {
 	struct ogl_env *e = s->e;
-	unsigned flags = s->durability == OG_DURABLE_ASYNC ? MDB_NOSYNC : 0;
+	bool async = s->durability == OG_DURABLE_ASYNC;
 	int rc, tries;
 
 	if (s->read_only)
 		return og_err_set(err, -OG_ESTATE, "store: %s: '%s' was opened read-only", what, e->path);
 	pthread_mutex_lock(&e->write_lock);
+	if (async != e->nosync) {
+		/* LMDB 0.9 ignores MDB_NOSYNC given to mdb_txn_begin: the flag is
+		 * the environment's. Handles of both kinds on one environment
+		 * switch it, with no transaction or flush of this process
+		 * running; one kind alone never does. */
+		pthread_rwlock_wrlock(&e->map_lock);
+		rc = mdb_env_set_flags(e->env, MDB_NOSYNC, async);
+		pthread_rwlock_unlock(&e->map_lock);
+		if (rc) {
+			pthread_mutex_unlock(&e->write_lock);
+			return ogl_fail(rc, what, err);
+		}
+		e->nosync = async;
+	}
 	for (tries = 0;; tries++) {
 		MDB_txn *txn = NULL;
 
 		pthread_rwlock_rdlock(&e->map_lock);
-		rc = mdb_txn_begin(e->env, NULL, flags, &txn);
+		rc = mdb_txn_begin(e->env, NULL, 0, &txn);
 		if (rc == 0) {
 			rc = fn(e, txn, ctx, err);
 			if (rc == 0)
@@ -297,7 +338,7 @@ int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *wha
 		if ((rc = map_grow(e, rc == MDB_MAP_FULL)) != 0)
 			break;
 	}
-	if (rc == 0 && flags)
+	if (rc == 0 && async)
 		mark_dirty(e);
 	pthread_mutex_unlock(&e->write_lock);
 	return rc ? ogl_fail(rc, what, err) : 0;
@@ -371,7 +412,6 @@ static void *flusher_main(void *arg)
 /* Starts the flusher, or makes it flush at least every flush_ms. */
 static int flusher_start(struct ogl_env *e, int flush_ms, struct og_err *err)
 {
-	pthread_condattr_t ca;
 	int rc;
 
 	if (flush_ms <= 0)
@@ -382,17 +422,8 @@ static int flusher_start(struct ogl_env *e, int flush_ms, struct og_err *err)
 	pthread_mutex_unlock(&e->flush_mu);
 	if (e->flusher_on)
 		return 0;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_destroy(&e->flush_cv);
-	rc = pthread_cond_init(&e->flush_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc == 0)
-		rc = pthread_create(&e->flusher, NULL, flusher_main, e);
-	if (rc != 0) {
-		pthread_cond_init(&e->flush_cv, NULL);
+	if ((rc = pthread_create(&e->flusher, NULL, flusher_main, e)) != 0)
 		return og_err_set(err, -OG_ENOMEM, "store: cannot start the flusher thread: %s", strerror(rc));
-	}
 	e->flusher_on = true;
 	return 0;
 }
@@ -449,7 +480,7 @@ static int join_path(char *buf, size_t len, const char *dir, const char *name, s
 /* Checks what is at `path` before LMDB touches anything: a directory that is
  * missing (created unless ro), empty, or holds an LMDB data.mdb. *fresh is
  * set when there is no data yet. */
-static int check_path(const char *path, bool ro, bool *fresh, off_t *data_size, struct og_err *err)
+static int check_path(const char *path, bool ro, bool *fresh, struct og_err *err)
 {
 	char data[4096];
 	struct stat st;
@@ -461,7 +492,6 @@ static int check_path(const char *path, bool ro, bool *fresh, off_t *data_size, 
 	ssize_t n;
 
 	*fresh = false;
-	*data_size = 0;
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return cannot_open(path, "open", errno, err);
@@ -496,7 +526,6 @@ static int check_path(const char *path, bool ro, bool *fresh, off_t *data_size, 
 	}
 	if (!S_ISREG(st.st_mode))
 		return not_ours(path, "its data.mdb is not a regular file", err);
-	*data_size = st.st_size;
 	if (st.st_size == 0) {
 		if (ro)
 			return og_err_set(err, -OG_ENOENT, "no opsgraph database at '%s' (data.mdb is "
@@ -633,6 +662,8 @@ static void env_free(struct ogl_env *e)
 		flush_now(e);
 		mdb_env_close(e->env);
 	}
+	if (e->dirfd >= 0)
+		close(e->dirfd);
 	pthread_rwlock_destroy(&e->map_lock);
 	pthread_mutex_destroy(&e->write_lock);
 	pthread_mutex_destroy(&e->flush_mu);
@@ -678,15 +709,16 @@ fail:
 }
 
 /* Opens the LMDB environment at `path`, after check_path said it is a
- * directory that is empty or holds an LMDB file of data_size bytes. Writers
+ * directory that is empty or holds an LMDB file. Writers
  * map it MDB_WRITEMAP, which sizes the file to the map at open; so an
  * existing environment is first opened read-only and its format checked, and
  * one that turns out to be foreign is closed untouched (a lock.mdb this call
  * created is removed again). */
 static int env_open(const char *path, bool ro, size_t map_size, const struct stat *dst, bool fresh,
-		    off_t data_size, struct ogl_env **out, struct og_err *err)
+		    struct ogl_env **out, struct og_err *err)
 {
 	struct ogl_env *e = calloc(1, sizeof(*e));
+	pthread_condattr_t ca;
 	char lock[4096];
 	bool had_lock = true;
 	int rc;
@@ -696,7 +728,11 @@ static int env_open(const char *path, bool ro, size_t map_size, const struct sta
 	pthread_rwlock_init(&e->map_lock, NULL);
 	pthread_mutex_init(&e->write_lock, NULL);
 	pthread_mutex_init(&e->flush_mu, NULL);
-	pthread_cond_init(&e->flush_cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* flusher_main's deadlines */
+	pthread_cond_init(&e->flush_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	e->dirfd = -1;
 	e->dev = dst->st_dev;
 	e->ino = dst->st_ino;
 	e->pid = getpid();
@@ -711,6 +747,10 @@ static int env_open(const char *path, bool ro, size_t map_size, const struct sta
 	had_lock = access(lock, F_OK) == 0;
 	if (!map_size)
 		map_size = OGL_DEFAULT_MAP;
+	if (!ro && (e->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = cannot_open(path, "open", errno, err);
+		goto fail;
+	}
 	if (!ro && !fresh) {
 		if ((rc = env_open1(e, MDB_NOTLS | MDB_RDONLY, 0, err)) < 0)
 			goto fail;
@@ -721,12 +761,21 @@ static int env_open(const char *path, bool ro, size_t map_size, const struct sta
 			og_err_clear(err);
 		else if (rc < 0)
 			goto fail;
-		if ((size_t)data_size > map_size)	/* never shrink the file */
-			map_size = (size_t)data_size;
 	}
-	if ((rc = env_open1(e, MDB_NOTLS | (ro ? MDB_RDONLY : MDB_WRITEMAP), ro ? 0 : map_size, err)) < 0)
-		goto fail;
-	if ((rc = check_format(e, ro, err)) < 0)
+	if (!ro) {
+		struct stat st;
+		char data[4096];
+
+		grow_lock(e, LOCK_EX);
+		if (join_path(data, sizeof(data), path, "data.mdb", NULL) == 0 && stat(data, &st) == 0 &&
+		    (size_t)st.st_size > map_size)
+			map_size = (size_t)st.st_size;	/* never shrink the file */
+		rc = env_open1(e, MDB_NOTLS | MDB_WRITEMAP, map_size, err);
+		grow_lock(e, LOCK_UN);
+	} else {
+		rc = env_open1(e, MDB_NOTLS | MDB_RDONLY, 0, err);
+	}
+	if (rc < 0 || (rc = check_format(e, ro, err)) < 0)
 		goto fail;
 	*out = e;
 	return 0;
@@ -748,7 +797,6 @@ int og_store_lmdb_open(const struct og_store_lmdb_opts *o, struct og_store_lmdb 
 	struct og_store_lmdb *s = NULL;
 	struct ogl_env *e = NULL;
 	struct stat st;
-	off_t data_size;
 	pid_t pid = getpid();
 	int rc;
 
@@ -760,7 +808,7 @@ int og_store_lmdb_open(const struct og_store_lmdb_opts *o, struct og_store_lmdb 
 	s->durability = async ? OG_DURABLE_ASYNC : OG_DURABLE_SYNC;
 	s->read_only = ro;
 	pthread_mutex_lock(&reg_mu);
-	if ((rc = check_path(path, ro, &fresh, &data_size, err)) < 0)
+	if ((rc = check_path(path, ro, &fresh, err)) < 0)
 		goto fail;
 	if (stat(path, &st) < 0) {
 		rc = cannot_open(path, "open", errno, err);
@@ -778,7 +826,7 @@ int og_store_lmdb_open(const struct og_store_lmdb_opts *o, struct og_store_lmdb 
 		}
 		e->refs++;
 	} else {
-		if ((rc = env_open(path, ro, o ? o->map_size : 0, &st, fresh, data_size, &e, err)) < 0)
+		if ((rc = env_open(path, ro, o ? o->map_size : 0, &st, fresh, &e, err)) < 0)
 			goto fail;
 		e->next = reg_head;
 		reg_head = e;

@@ -46,6 +46,7 @@ int ogl_ckrec_decode(const MDB_val *v, struct ogl_ckrec *r, struct og_err *err)
 	r->interrupts = ogl_get_opt(&rd);
 	r->error = ogl_get_opt(&rd);
 	r->writes = ogl_get_opt(&rd);
+	r->resumed = ogl_get_opt(&rd);
 	if (rd.bad)
 		return og_err_set(err, -OG_ESTORE, "store: a checkpoint record is truncated or damaged");
 	return 0;
@@ -286,7 +287,8 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->pending)) < 0 ||
 	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->interrupts)) < 0 ||
 	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->error)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->writes)) < 0 || rec->failed)
+	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->writes)) < 0 ||
+	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->resumed)) < 0 || rec->failed)
 		goto nomem;
 	/* the record first: an id that is already stored stops here */
 	ogl_key_ckpt(&e->key, ck->thread_id, ck->id);
@@ -578,8 +580,9 @@ static int get_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 		goto nomem;
 	if (ogl_add(o, "interrupts", ogl_json_parse(r.interrupts)) < 0 ||
 	    ogl_add(o, "error", ogl_json_parse(r.error)) < 0 ||
-	    ogl_add(o, "writes", ogl_json_parse(r.writes)) < 0) {
-		rc = corrupt(c->thread, c->id, "interrupts, error or writes", err);
+	    ogl_add(o, "writes", ogl_json_parse(r.writes)) < 0 ||
+	    ogl_add(o, "resumed", ogl_json_parse(r.resumed)) < 0) {
+		rc = corrupt(c->thread, c->id, "interrupts, error, writes or resumed", err);
 		goto out;
 	}
 	c->out = o;

@@ -44,8 +44,10 @@ struct ogl_env {
 	pid_t pid;			/* a forked child must not reuse it */
 	int refs;
 	char *path;
+	int dirfd;			/* the directory, flock'ed around map resizes */
 	MDB_env *env;
 	bool read_only;
+	bool nosync;			/* MDB_NOSYNC is set (under write_lock) */
 	MDB_dbi db_main, db_meta, db_threads, db_ckpts, db_values, db_writes, db_leases;
 
 	pthread_rwlock_t map_lock;	/* txns hold it shared; a map resize exclusive */
@@ -278,7 +280,7 @@ struct ogl_ckrec {
 	struct ogl_rd chans;		/* positioned at the first channel entry */
 	uint64_t njoins;
 	struct ogl_rd joins;
-	struct ogl_span next, pending, interrupts, error, writes;
+	struct ogl_span next, pending, interrupts, error, writes, resumed;
 };
 
 /* Decodes a checkpoint record. -OG_ESTORE when it is malformed. */
