@@ -10,7 +10,7 @@ BIN=${BIN:-bin}
 export OPSGRAPH="$PWD/$BIN/opsgraph"
 pass=0 fail=0 skip=0
 logdir=$BUILD/test-logs
-mkdir -p "$logdir"
+mkdir -p "$logdir/cli"
 
 run_suite() {
 	local name=$1; shift

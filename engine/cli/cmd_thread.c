@@ -167,7 +167,11 @@ int cmd_resume(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--graph") && i + 1 < argc) {
 			graph = argv[++i];
 		} else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
-			wait_s = atoi(argv[++i]);
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 0 || v > 3600)
+				return cli_fail(2, "--wait takes seconds from 0 to 3600, not '%s'", argv[i]);
+			wait_s = (int)v;
 		} else if (argv[i][0] != '-' && !thread) {
 			thread = argv[i];
 		} else {

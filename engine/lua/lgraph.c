@@ -219,8 +219,8 @@ static int build_graph(lua_State *L)
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_graph_mt);
 	if (!lua_getmetatable(L, 1) || !lua_rawequal(L, -1, -2)) {
 		b->rc = og_err_set(b->err, -OG_EGRAPH,
-				   "the graph file must end with `return g`, where g = og.graph{...} (it returned a %s)",
-				   luaL_typename(L, 1));
+				   "%s: the graph file must end with `return g`, where g = og.graph{...} (it returned a %s)",
+				   vm->graph_file, luaL_typename(L, 1));
 		return 0;
 	}
 	lua_settop(L, 2);

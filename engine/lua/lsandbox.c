@@ -41,8 +41,16 @@ static const char *const denied[][2] = {
 	{ NULL, NULL }
 };
 
-static const char *const os_denied[] = { "execute", "exit", "getenv", "remove", "rename",
-					 "tmpname", "setlocale", NULL };
+static const char *const os_denied[][2] = {
+	{ "execute", "nodes run commands only through ctx.tools (registered, sandboxed tools)" },
+	{ "exit", "a node ends by returning; an error ends only its task" },
+	{ "getenv", "configuration reaches nodes through state and config, secrets never do" },
+	{ "remove", "nodes change files only through ctx.tools" },
+	{ "rename", "nodes change files only through ctx.tools" },
+	{ "tmpname", "nodes have no file system access" },
+	{ "setlocale", "the locale is the runtime's" },
+	{ NULL, NULL }
+};
 
 /* __index of a sandbox _ENV: denied names raise with a reason. */
 static int env_index(lua_State *L)
@@ -61,11 +69,38 @@ static int os_index(lua_State *L)
 	const char *name = lua_tostring(L, 2);
 	int i;
 
-	for (i = 0; name && os_denied[i]; i++)
-		if (!strcmp(name, os_denied[i]))
-			return luaL_error(L, "'os.%s' is not available to graph code: nodes run commands "
-					  "only through ctx.tools (registered, sandboxed tools)", name);
+	for (i = 0; name && os_denied[i][0]; i++)
+		if (!strcmp(name, os_denied[i][0]))
+			return luaL_error(L, "'os.%s' is not available to graph code: %s", name, os_denied[i][1]);
 	return 0;
+}
+
+static int string_dump_denied(lua_State *L)
+{
+	return luaL_error(L, "'string.dump' is not available to graph code: bytecode cannot be loaded here");
+}
+
+/* setmetatable without __gc: Lua runs finalizers with hooks off, so a
+ * finalizer would run outside every budget (and possibly forever). The rest
+ * is lbaselib's setmetatable. */
+static int sandbox_setmetatable(lua_State *L)
+{
+	int t = lua_type(L, 2);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	if (t == LUA_TTABLE) {
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(L, "setmetatable: __gc finalizers are not available to graph code "
+					  "(they would run outside the node's budget)");
+		lua_pop(L, 1);
+	}
+	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+		return luaL_error(L, "cannot change a protected metatable");
+	lua_settop(L, 2);
+	lua_setmetatable(L, 1);
+	return 1;
 }
 
 static int os_newindex(lua_State *L)
@@ -103,9 +138,11 @@ void lvm_push_env(lua_State *L)
 		lua_setfield(L, -2, libs_copied[i]);
 	}
 	lua_getfield(L, -1, "string");
-	lua_pushnil(L);
-	lua_setfield(L, -2, "dump");			/* bytecode out is useless without load in */
+	lua_pushcfunction(L, string_dump_denied);	/* bytecode out is useless without load in */
+	lua_setfield(L, -2, "dump");
 	lua_pop(L, 1);
+	lua_pushcfunction(L, sandbox_setmetatable);
+	lua_setfield(L, -2, "setmetatable");
 
 	lua_newtable(L);				/* env os */
 	lua_getglobal(L, "os");

@@ -220,6 +220,15 @@ static int lvm_c_resume_next(lua_State *L)
 	return 2;
 }
 
+/* getmetatable ignoring __metatable: the prelude identifies its own objects
+ * by metatables that graph code cannot see. */
+static int lvm_c_rawmetatable(lua_State *L)
+{
+	if (!lua_getmetatable(L, 1))
+		lua_pushnil(L);
+	return 1;
+}
+
 /* [-0, +0, e] Runs under lua_pcall: libraries, prelude, registry entries. */
 static int lvm_setup(lua_State *L)
 {
@@ -247,6 +256,8 @@ static int lvm_setup(lua_State *L)
 	lua_setfield(L, -2, "getinfo");
 	lua_pushcfunction(L, lvm_c_resume_next);
 	lua_setfield(L, -2, "resume_next");
+	lua_pushcfunction(L, lvm_c_rawmetatable);
+	lua_setfield(L, -2, "rawmetatable");
 	lua_call(L, 1, 2);				/* og internal */
 	lua_getfield(L, -1, "Interrupt");
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_interrupt_mt);
@@ -367,6 +378,7 @@ static int load_graph(struct og_lvm *vm, const char *path, struct og_graph **out
 		return og_err_set(err, -OG_ENOENT, "graph file '%s': %s", path, strerror(errno));
 	fclose(f);
 	guess_root(vm, path);
+	snprintf(vm->graph_file, sizeof(vm->graph_file), "%s", path);
 	snprintf(what, sizeof(what), "graph file '%s'", path);
 	lua_pushcfunction(L, lvm_run_graph_file);
 	lua_pushstring(L, path);

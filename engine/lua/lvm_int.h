@@ -29,6 +29,7 @@ struct og_lvm {
 	int64_t def_instructions, def_memory;
 	char root[1024];		/* require: nodes/ and graphs/ under it */
 	char graph_dir[1024];		/* require: the graph file's own directory */
+	char graph_file[1024];		/* the graph file being loaded, for messages */
 	char **extra;			/* more require directories */
 	int nextra;
 	int nfns;			/* handles handed out so far */

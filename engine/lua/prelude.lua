@@ -7,7 +7,12 @@
 local C = ...                    -- C primitives: null, array_mt, getinfo, resume_next
 local getinfo = C.getinfo
 local type, error, pairs, ipairs, select = type, error, pairs, ipairs, select
-local setmetatable, getmetatable, tostring = setmetatable, getmetatable, tostring
+local setmetatable, tostring, rawget, rawlen, next = setmetatable, tostring, rawget, rawlen, next
+-- The metatables below are protected (__metatable), so graph code cannot
+-- reach them; the prelude compares them with the raw C lookup, and reads
+-- user tables only with raw access: classifying a node's result must not
+-- run graph code, which would run outside the node's budget.
+local getmetatable = C.rawmetatable
 local fmt = string.format
 
 local og = {}
@@ -27,9 +32,8 @@ local function argerror(fn, msg)
 end
 
 -- Channels ---------------------------------------------------------------
-local Channel = {}
+local Channel = { __name = "og.channel", __metatable = "og.channel" }
 Channel.__index = Channel
-Channel.__name = "og.channel"
 
 local function channel(kind, init, fn)
   return setmetatable({ kind = kind, init = init, fn = fn }, Channel)
@@ -60,8 +64,8 @@ end
 function og.array(t) return setmetatable(t or {}, C.array_mt) end
 
 -- Send and Command --------------------------------------------------------
-local Send = { __name = "og.send" }
-local Command = { __name = "og.command" }
+local Send = { __name = "og.send", __metatable = "og.send" }
+local Command = { __name = "og.command", __metatable = "og.command" }
 
 function og.send(node, input)
   if type(node) ~= "string" then argerror("og.send", "the first argument must be a node name") end
@@ -86,7 +90,7 @@ function og.is_send(v) return getmetatable(v) == Send end
 function og.is_command(v) return getmetatable(v) == Command end
 
 -- Interrupts: the C side catches this object (lexec.c) and pauses the task.
-local Interrupt = { __name = "og.interrupt" }
+local Interrupt = { __name = "og.interrupt", __metatable = "og.interrupt" }
 -- A node that is resumed re-runs from its first line; the k-th og.interrupt
 -- call then returns the k-th resume value instead of pausing again.
 function og.interrupt(value)
@@ -96,9 +100,8 @@ function og.interrupt(value)
 end
 
 -- Graphs -----------------------------------------------------------------
-local Graph = {}
+local Graph = { __name = "og.graph", __metatable = "og.graph" }
 Graph.__index = Graph
-Graph.__name = "og.graph"
 
 local function check_name(fn, name, what)
   if type(name) ~= "string" or name == "" then
@@ -188,9 +191,11 @@ local function next_list(go, what)
   if type(go) == "string" or getmetatable(go) == Send then go = { go } end
   if type(go) ~= "table" then error(fmt("%s must be a node name, a list of names or og.send(...)", what), 0) end
   local out = setmetatable({}, C.array_mt)   -- a JSON list even when empty (no Sends)
-  for i, v in ipairs(go) do
+  for i = 1, rawlen(go) do
+    local v = rawget(go, i)
     if getmetatable(v) == Send then
-      out[i] = { node = v.node, input = v.input == nil and og.null or v.input }
+      local input = rawget(v, "input")
+      out[i] = { node = rawget(v, "node"), input = input == nil and og.null or input }
     elseif type(v) == "string" then
       out[i] = v
     else
@@ -204,14 +209,24 @@ local function classify_result(r)
   if r == nil then return nil, nil end
   local mt = getmetatable(r)
   if mt == Command then
-    if r.update ~= nil and type(r.update) ~= "table" then error("og.command: update must be a table of channel writes", 0) end
-    return r.update, next_list(r.go, "og.command goto")
+    local update = rawget(r, "update")
+    if update ~= nil and type(update) ~= "table" then error("og.command: update must be a table of channel writes", 0) end
+    return update, next_list(rawget(r, "go"), "og.command goto")
   end
   if mt == Send then return nil, next_list(r, "og.send") end
   if type(r) ~= "table" then
     error(fmt("returned a %s; return a table of channel writes, nil, og.send(...) list or og.command{...}", type(r)), 0)
   end
-  if getmetatable(r[1]) == Send then return nil, next_list(r, "Send list") end
+  if getmetatable(rawget(r, 1)) == Send then
+    local n = rawlen(r)
+    for k in next, r do
+      if math.type(k) ~= "integer" or k < 1 or k > n then
+        error("returned Sends and channel writes in one table; return og.command{ update = {...}, " ..
+              '["goto"] = { og.send(...), ... } } to do both', 0)
+      end
+    end
+    return nil, next_list(r, "Send list")
+  end
   return r, nil
 end
 

@@ -5,10 +5,10 @@
  * are in store_lmdb_ckpt.c, retention in store_lmdb_gc.c. Knows nothing about
  * Lua, HTTP or what a graph means.
  *
- * KEY LAYOUT. One environment (a directory with data.mdb and lock.mdb), seven
- * databases. `T` is a thread id, `N` a checkpoint namespace ("" for the root
- * graph; subgraphs will use their path), `be64` an 8-byte big-endian number,
- * so memcmp order is numeric order. Neither T nor N contains a NUL byte, so
+ * KEY LAYOUT. One environment (a directory with data.mdb and lock.mdb), six
+ * named databases. `T` is a thread id, `N` a checkpoint namespace ("" for
+ * the root graph; subgraphs will use their path), `be64` an 8-byte
+ * big-endian number, so memcmp order is numeric order. Neither T nor N contains a NUL byte, so
  * "T\0N\0" is a prefix that no other thread's or namespace's keys share, and
  * one cursor range holds exactly one thread's rows.
  *
@@ -63,7 +63,8 @@
  * commit together or not at all. The map is opened MDB_WRITEMAP (commits do
  * not copy dirty pages through write(2)) and MDB_NOTLS (read transactions are
  * not tied to a thread). Async durability sets MDB_NOSYNC on the environment
- * and a flusher thread calls mdb_env_sync every flush_ms and at close. MDB_MAP_FULL aborts, doubles the map and reruns the transaction;
+ * and a flusher thread calls mdb_env_sync every flush_ms and at close.
+ * MDB_MAP_FULL aborts, doubles the map and reruns the transaction;
  * MDB_MAP_RESIZED (another process grew it) adopts the new size and reruns.
  * Resizing needs no transaction of this process active, so every transaction
  * holds map_lock shared and a resize holds it exclusive; and the file must

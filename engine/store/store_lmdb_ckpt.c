@@ -447,14 +447,13 @@ static int merge_pending(struct ogl_env *e, MDB_txn *txn, struct ogl_buf *key, s
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && has_prefix(&k, key, plen);
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct ogl_span sv = { v.mv_data, v.mv_size, true };
-		cJSON *item;
 		if (pending_has(pending, (const char *)k.mv_data + plen, k.mv_size - plen))
 			continue;
 		if (!pending && !(pending = cJSON_CreateArray())) {
 			rc = og_err_set(err, -OG_ENOMEM, "store: out of memory");
 			goto fail;
 		}
-		if (ogl_push(pending, item = ogl_json_parse(sv)) < 0) {
+		if (ogl_push(pending, ogl_json_parse(sv)) < 0) {
 			rc = corrupt(c->thread, c->id, "a pending write", err);
 			goto fail;
 		}
