@@ -45,6 +45,8 @@ struct og_ckpt {
 	const cJSON *interrupts;	/* [{"id","task","node","value"}] or NULL */
 	const cJSON *error;		/* {"message","node","step"} or NULL */
 	const cJSON *writes;		/* {"node": ["channel", ...]} written in this step */
+	const cJSON *breakpoints;	/* {"before":[..],"after":[..]} set for this run (on top of
+					 * the graph's), kept so a resumed run honours them; or NULL */
 	const cJSON *resumed;		/* [{"interrupt_id","by","at","value"}] resumes that led
 					 * to this checkpoint, or NULL */
 };

@@ -57,6 +57,7 @@ struct og_run {
 	char breakpoint;		/* 'b'/'a': paused at a static breakpoint before/after */
 	bool pass_before;		/* resumed from a before-breakpoint: run the step */
 	char *bp_before, *bp_after;	/* per node: static breakpoints of this run */
+	cJSON *bp_opts;			/* the run's own breakpoints, {"before","after"}, or NULL */
 
 	struct og_task *tasks;		/* the step about to run */
 	int ntasks, cap;
@@ -164,6 +165,14 @@ struct og_run *og_run_new(const struct og_graph *g, const struct og_exec_ops *op
 				}
 				(k ? run->bp_after : run->bp_before)[node] = 1;
 			}
+			if (names && names[0]) {
+				cJSON *list;
+				if (!run->bp_opts && !(run->bp_opts = cJSON_CreateObject()))
+					goto nomem;
+				list = cJSON_AddArrayToObject(run->bp_opts, k ? "after" : "before");
+				for (i = 0; names[i]; i++)
+					cJSON_AddItemToArray(list, cJSON_CreateString(names[i]));
+			}
 		}
 	}
 	if (og_state_init(&run->state, g, err) < 0)
@@ -194,6 +203,7 @@ void og_run_free(struct og_run *run)
 	free(run->bp_before);
 	free(run->bp_after);
 	cJSON_Delete(run->resumed);
+	cJSON_Delete(run->bp_opts);
 	free(run);
 }
 
@@ -389,6 +399,7 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 	ck.error = run->error;
 	ck.writes = writes;
 	ck.resumed = run->resumed;
+	ck.breakpoints = run->bp_opts;
 	rc = run->opts.store->put(run->opts.store_self, &ck, err);
 	if (rc == 0) {
 		run->ckpt_id = ck.id;
@@ -1110,6 +1121,29 @@ static enum og_run_status status_from_name(const char *name)
 	return OG_RUN_PENDING;
 }
 
+/* The run's own breakpoints, as saved: they hold for the whole thread. */
+static int load_breakpoints(struct og_run *run, const cJSON *bp, struct og_err *err)
+{
+	const cJSON *name;
+	int k;
+
+	if (!cJSON_IsObject(bp))
+		return 0;
+	for (k = 0; k < 2; k++) {
+		cJSON_ArrayForEach(name, cJSON_GetObjectItemCaseSensitive(bp, k ? "after" : "before")) {
+			int node = cJSON_IsString(name) ? og_graph_find_node(run->g, name->valuestring) : -1;
+			if (cJSON_IsString(name) && !strcmp(name->valuestring, "*"))
+				memset(k ? run->bp_after : run->bp_before, 1, (size_t)run->g->nnodes);
+			else if (node >= 0)
+				(k ? run->bp_after : run->bp_before)[node] = 1;
+		}
+	}
+	cJSON_Delete(run->bp_opts);
+	if (!(run->bp_opts = cJSON_Duplicate(bp, 1)))
+		return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+	return 0;
+}
+
 int og_run_load(struct og_run *run, const cJSON *ck, uint64_t next_id, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
@@ -1204,6 +1238,8 @@ int og_run_load(struct og_run *run, const cJSON *ck, uint64_t next_id, struct og
 	}
 	if (run->status == OG_RUN_PENDING)
 		return load_fail(err, "status");
+	if ((rc = load_breakpoints(run, field(ck, "breakpoints"), err)) < 0)
+		return rc;
 	cJSON_Delete(run->error);
 	run->error = cJSON_Duplicate(field(ck, "error"), 1);
 	if (cJSON_IsNull(run->error)) {

@@ -50,7 +50,8 @@
  *     bytes graph, opt graph_file, bytes source, bytes status,
  *     varint nch, nch * (bytes name, varint version, varint oref),
  *     varint njoins, njoins * varint seen,
- *     opt next, opt pending, opt interrupts, opt error, opt writes, opt resumed
+ *     opt next, opt pending, opt interrupts, opt error, opt writes, opt resumed,
+ *     opt breakpoints
  *     where oref 0 = no value, 1 = origin is the version (the runner's
  *     versions are checkpoint ids, so that is the usual case), n = origin n-2;
  *     opt = varint 0 for null, else varint len+1 and the text.

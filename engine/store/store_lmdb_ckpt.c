@@ -47,6 +47,7 @@ int ogl_ckrec_decode(const MDB_val *v, struct ogl_ckrec *r, struct og_err *err)
 	r->error = ogl_get_opt(&rd);
 	r->writes = ogl_get_opt(&rd);
 	r->resumed = ogl_get_opt(&rd);
+	r->breakpoints = ogl_get_opt(&rd);
 	if (rd.bad)
 		return og_err_set(err, -OG_ESTORE, "store: a checkpoint record is truncated or damaged");
 	return 0;
@@ -288,7 +289,8 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->interrupts)) < 0 ||
 	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->error)) < 0 ||
 	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->writes)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->resumed)) < 0 || rec->failed)
+	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->resumed)) < 0 ||
+	    (rc = ogl_put_opt_json(rec, &e->tmp, ck->breakpoints)) < 0 || rec->failed)
 		goto nomem;
 	/* the record first: an id that is already stored stops here */
 	ogl_key_ckpt(&e->key, ck->thread_id, ck->id);
@@ -580,8 +582,9 @@ static int get_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	if (ogl_add(o, "interrupts", ogl_json_parse(r.interrupts)) < 0 ||
 	    ogl_add(o, "error", ogl_json_parse(r.error)) < 0 ||
 	    ogl_add(o, "writes", ogl_json_parse(r.writes)) < 0 ||
-	    ogl_add(o, "resumed", ogl_json_parse(r.resumed)) < 0) {
-		rc = corrupt(c->thread, c->id, "interrupts, error, writes or resumed", err);
+	    ogl_add(o, "resumed", ogl_json_parse(r.resumed)) < 0 ||
+	    ogl_add(o, "breakpoints", ogl_json_parse(r.breakpoints)) < 0) {
+		rc = corrupt(c->thread, c->id, "interrupts, error, writes, resumed or breakpoints", err);
 		goto out;
 	}
 	c->out = o;

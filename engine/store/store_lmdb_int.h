@@ -280,7 +280,7 @@ struct ogl_ckrec {
 	struct ogl_rd chans;		/* positioned at the first channel entry */
 	uint64_t njoins;
 	struct ogl_rd joins;
-	struct ogl_span next, pending, interrupts, error, writes, resumed;
+	struct ogl_span next, pending, interrupts, error, writes, resumed, breakpoints;
 };
 
 /* Decodes a checkpoint record. -OG_ESTORE when it is malformed. */
