@@ -1,5 +1,5 @@
 /*
- * lapi.c: the ctx table nodes receive: ctx.json, ctx.log, ctx.now. This is
+ * lapi.c: the ctx table nodes receive: ctx.json, ctx.log, ctx.now, ctx.random_id. This is
  * the whole C<->Lua surface a node has in this release (README "Node API");
  * later namespaces (http, llm, tools) are added here, one luaL_Reg table per
  * namespace. Every call gets a fresh ctx table (so a node cannot leave
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <lauxlib.h>
 
@@ -111,6 +112,26 @@ static int lapi_time_now(lua_State *L)
 	return 1;
 }
 
+/* ctx.random_id() -> 16 hex characters from getrandom. Journaled, like
+ * ctx.now: a re-executed node gets the same id (an idempotency key stays
+ * the same across the re-run after an interrupt). */
+static int lapi_random_id(lua_State *L)
+{
+	unsigned char b[8];
+	char hex[17];
+	int i;
+
+	if (lapi_journal_replay(L, "random_id"))
+		return 1;
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return luaL_error(L, "ctx.random_id: no randomness available");
+	for (i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	lua_pushstring(L, hex);
+	lapi_journal_record(L, "random_id", -1);
+	return 1;
+}
+
 /* ctx.log.<level>(msg [, fields]): one JSON line on stderr with the node. */
 static int log_at(lua_State *L, const char *level)
 {
@@ -193,11 +214,13 @@ void lapi_push_ctx(lua_State *L)
 	lua_setfield(L, -2, "log");
 	lua_pushcfunction(L, lapi_time_now);
 	lua_setfield(L, -2, "now");
+	lua_pushcfunction(L, lapi_random_id);
+	lua_setfield(L, -2, "random_id");
 }
 
 void lapi_push_call_ctx(lua_State *L)
 {
-	static const char *const shared[] = { "json", "log", "now", NULL };
+	static const char *const shared[] = { "json", "log", "now", "random_id", NULL };
 	int i;
 
 	lua_createtable(L, 0, 8);			/* ctx */
