@@ -35,11 +35,14 @@ expect_py 'j["interrupts"][0]["node"]' human
 expect_py 'j["interrupts"][0]["value"]["options"]' "['restart', 'scale']"
 og state t1 --output json
 asked=$(py 'j["pending"][0]["journal"][0]["v"]')
+key=$(py 'j["interrupts"][0]["value"]["key"]')
 og resume t1 --value '"scale"' --by alice --output json
 expect_rc 0
 expect_py 'j["status"]' done
 expect_py 'j["state"]["log"]' "['plan', 'human', 'exec scale']"
 expect_py 'j["state"]["asked_at"]' "$asked"
+expect_py 'j["state"]["key"]' "$key"
+expect_py 'len(j["state"]["key"])' 16
 
 # --- text output tells the operator how to answer -------------------------
 og run $G/approve.lua --thread t2
