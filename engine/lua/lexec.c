@@ -13,18 +13,104 @@
 
 #include "lconv.h"
 
-/* [-0, +1, m] pushes the state view as a table of channel -> value */
-static void push_state(lua_State *L, const struct og_graph *g, const struct og_view *view)
+/* The state a node or router gets is read lazily: an empty table whose
+ * __index converts a channel from JSON the first time it is read and keeps
+ * it in the table. Most nodes read two or three channels of a state that
+ * holds many (an incident's context, timeline, plan...), so converting all
+ * of them per call would be most of the call's cost (bench S1: 11%). The
+ * view behind it is valid only during the call; reading the table after the
+ * call returned raises instead of touching freed memory. */
+
+/* [-0, +1, -] the value of channel `name` (nil when unset or unknown) */
+static int state_lookup(lua_State *L, struct og_lvm *vm, const char *name)
 {
+	int ch = og_graph_find_channel(vm->view_g, name);
+
+	if (ch < 0 || !vm->view->vals[ch] || cJSON_IsNull(vm->view->vals[ch])) {
+		lua_pushnil(L);
+		return 0;
+	}
+	og_lconv_push(L, vm->view->vals[ch]);
+	return 1;
+}
+
+/* __index(t, k) */
+static int state_index(lua_State *L)
+{
+	struct og_lvm *vm = lvm_from(L);
+
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return 0;
+	if (!vm->view)
+		return luaL_error(L, "the state of a call that has returned cannot be read: copy the "
+				  "values you need while the node runs");
+	if (state_lookup(L, vm, lua_tostring(L, 2))) {
+		lua_pushvalue(L, 2);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, 1);			/* cache: later reads are plain */
+	}
+	return 1;
+}
+
+/* [-0, +0, e] reads every channel not read yet into the table at idx */
+static void state_materialize(lua_State *L, int idx)
+{
+	struct og_lvm *vm = lvm_from(L);
 	int i;
 
-	lua_createtable(L, 0, view->n);
-	for (i = 0; i < view->n; i++) {
-		if (!view->vals[i] || cJSON_IsNull(view->vals[i]))
+	if (!vm->view)
+		luaL_error(L, "the state of a call that has returned cannot be read: copy the values "
+			   "you need while the node runs");
+	idx = lua_absindex(L, idx);
+	for (i = 0; i < vm->view->n; i++) {
+		const char *name = vm->view_g->channels[i].name;
+		if (lua_getfield(L, idx, name) == LUA_TNIL) {	/* through __index: converts */
+			lua_pop(L, 1);
 			continue;
-		og_lconv_push(L, view->vals[i]);
-		lua_setfield(L, -2, g->channels[i].name);
+		}
+		lua_pop(L, 1);
 	}
+}
+
+static int state_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+/* __pairs(t): every channel, as a plain table would give them */
+static int state_pairs(lua_State *L)
+{
+	state_materialize(L, 1);
+	lua_pushcfunction(L, state_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+void lexec_push_state_mt(lua_State *L)
+{
+	lua_createtable(L, 0, 3);
+	lua_pushcfunction(L, state_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, state_pairs);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushliteral(L, "og.state");
+	lua_setfield(L, -2, "__name");
+}
+
+/* [-0, +1, m] a lazy state table over view (see above) */
+static void push_state(lua_State *L, struct og_lvm *vm, const struct og_graph *g, const struct og_view *view)
+{
+	vm->view_g = g;
+	vm->view = view;
+	lua_createtable(L, 0, 4);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_state_mt);
+	lua_setmetatable(L, -2);
 }
 
 /* [-0, +1, -] pushes the function behind handle fn */
@@ -50,7 +136,7 @@ static int push_node_args(lua_State *L)
 	if (c->input)
 		og_lconv_push(L, c->input);
 	else
-		push_state(L, c->g, c->view);
+		push_state(L, a->vm, c->g, c->view);
 	lapi_push_call_ctx(L);
 	lua_pushstring(L, c->g->nodes[c->node].name);
 	lua_setfield(L, -2, "node");
@@ -71,6 +157,13 @@ static int classify_result(lua_State *L)
 {
 	struct og_task_result *res = lua_touserdata(L, 2);
 
+	if (lua_getmetatable(L, 1)) {			/* returned the state itself */
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_state_mt);
+		if (lua_rawequal(L, -1, -2))
+			state_materialize(L, 1);
+		lua_pop(L, 2);
+	}
+
 	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_result);
 	lua_pushvalue(L, 1);
 	lua_call(L, 1, 2);				/* writes next */
@@ -81,7 +174,7 @@ static int classify_result(lua_State *L)
 	return 0;
 }
 
-static int lexec_call_node(void *self, const struct og_call *call, struct og_task_result *res)
+static int call_node(void *self, const struct og_call *call, struct og_task_result *res)
 {
 	struct og_lvm *vm = self;
 	lua_State *L = vm->L;
@@ -144,7 +237,7 @@ static int push_route_args(lua_State *L)
 	const struct route_args *a = lua_touserdata(L, 1);
 
 	push_fn(L, a->fn);
-	push_state(L, a->g, a->view);
+	push_state(L, lvm_from(L), a->g, a->view);
 	return 2;
 }
 
@@ -162,8 +255,8 @@ static int convert_route(lua_State *L)
 	return 0;
 }
 
-static int lexec_call_route(void *self, const struct og_graph *g, int route, const struct og_view *view,
-			    cJSON **out, struct og_err *err)
+static int call_route(void *self, const struct og_graph *g, int route, const struct og_view *view,
+		      cJSON **out, struct og_err *err)
 {
 	struct og_lvm *vm = self;
 	lua_State *L = vm->L;
@@ -195,6 +288,29 @@ static int lexec_call_route(void *self, const struct og_graph *g, int route, con
 		*out = NULL;
 	}
 	lua_settop(L, top);
+	return rc;
+}
+
+/* The state view dies with the call: the lazy state table must not reach
+ * it afterwards (see state_index). */
+static int lexec_call_node(void *self, const struct og_call *call, struct og_task_result *res)
+{
+	struct og_lvm *vm = self;
+	int rc = call_node(self, call, res);
+
+	vm->view = NULL;
+	vm->view_g = NULL;
+	return rc;
+}
+
+static int lexec_call_route(void *self, const struct og_graph *g, int route, const struct og_view *view,
+			    cJSON **out, struct og_err *err)
+{
+	struct og_lvm *vm = self;
+	int rc = call_route(self, g, route, view, out, err);
+
+	vm->view = NULL;
+	vm->view_g = NULL;
 	return rc;
 }
 

@@ -29,6 +29,7 @@ const char lvm_key_route;
 const char lvm_key_fns;
 const char lvm_key_interrupt_mt;
 const char lvm_key_ctx;
+const char lvm_key_state_mt;
 
 /* Hook granularity. Every 1000 VM instructions costs ~1% on a tight loop
  * and lets a runaway node overshoot its budget by at most 1000 instructions. */
@@ -272,6 +273,8 @@ static int lvm_setup(lua_State *L)
 
 	lapi_push_ctx(L);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);
+	lexec_push_state_mt(L);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_state_mt);
 	return 0;
 }
 

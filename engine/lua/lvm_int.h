@@ -44,6 +44,10 @@ struct og_lvm {
 	cJSON *journal_out;		/* this execution's, handed to the result */
 
 	char what[320];			/* "node 'x'" while calling user code */
+
+	/* the state view of the call in progress, read lazily (lexec.c) */
+	const struct og_graph *view_g;
+	const struct og_view *view;
 };
 
 /* Registry keys: their addresses are the keys. */
@@ -54,6 +58,7 @@ extern const char lvm_key_route;	/* classify a router's return value */
 extern const char lvm_key_fns;		/* handle -> function */
 extern const char lvm_key_interrupt_mt;	/* metatable of og.interrupt's error */
 extern const char lvm_key_ctx;		/* the shared ctx namespaces */
+extern const char lvm_key_state_mt;	/* metatable of lazy state tables */
 
 static inline struct og_lvm *lvm_from(lua_State *L)
 {
@@ -90,6 +95,9 @@ void lapi_push_call_ctx(lua_State *L);
  * deterministic). record appends the result at stack index idx. */
 int lapi_journal_replay(lua_State *L, const char *kind);
 void lapi_journal_record(lua_State *L, const char *kind, int idx);
+
+/* [-0, +1, m] The metatable of state tables (lexec.c), made once per VM. */
+void lexec_push_state_mt(lua_State *L);
 
 /* Reads the Graph table at the top of the stack into a new og_graph
  * (lgraph.c). Does not validate. */
