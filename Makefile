@@ -42,7 +42,7 @@ LIB := $(BUILD)/libopsgraph.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit demo bench clean
+.PHONY: all deps test unit demo bench clean crash-test
 all: $(BIN)/opsgraph
 
 deps:
@@ -91,3 +91,8 @@ clean:
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 .DELETE_ON_ERROR:
 .SECONDARY:
+
+# Crash consistency under 1000 SIGKILLs (make test runs 50); prints the counts.
+crash-test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/tests/test_crash $(BIN)/opsgraph
+	@OPSGRAPH=$(CURDIR)/$(BIN)/opsgraph OG_CRASH_KILLS=$${OG_CRASH_KILLS:-1000} $(BUILD)/tests/test_crash

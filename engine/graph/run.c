@@ -377,8 +377,7 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 	}
 	memset(&ck, 0, sizeof(ck));
 	next = tasks_json(run, run->tasks, run->ntasks);
-	if (run->status == OG_RUN_ERROR || run->status == OG_RUN_INTERRUPTED)
-		pending = pending_json(run);
+	pending = pending_json(run);	/* NULL after a completed step */
 	interrupts = interrupts_json(run);
 	ck.thread_id = run->thread_id;
 	ck.graph = run->g->name;
@@ -1240,6 +1239,14 @@ int og_run_load(struct og_run *run, const cJSON *ck, uint64_t next_id, struct og
 		return load_fail(err, "status");
 	if ((rc = load_breakpoints(run, field(ck, "breakpoints"), err)) < 0)
 		return rc;
+	if (run->status == OG_RUN_INTERRUPTED && !run->breakpoint) {
+		/* every answered task finished (its pending write came after the
+		 * record): nothing waits any more, the step continues */
+		for (i = 0; i < run->ntasks && !run->tasks[i].waiting; i++)
+			;
+		if (i == run->ntasks)
+			run->status = OG_RUN_RUNNING;
+	}
 	cJSON_Delete(run->error);
 	run->error = cJSON_Duplicate(field(ck, "error"), 1);
 	if (cJSON_IsNull(run->error)) {
@@ -1370,7 +1377,9 @@ breakpoint:
 		}
 	}
 	run->status = OG_RUN_RUNNING;
-	return 0;
+	/* The decision is committed before the node re-runs: a crash from here
+	 * on cannot lose it, and a second resumer finds it answered. */
+	return save(run, "resume", NULL, err);
 }
 
 int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, const char *source,

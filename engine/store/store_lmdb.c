@@ -703,6 +703,13 @@ static int env_open1(struct ogl_env *e, unsigned flags, size_t map_size, struct 
 			rc = ogl_fail(rc, "open", err);
 		goto fail;
 	}
+	{
+		/* free the reader slots of processes that died in a read
+		 * transaction; else they pin old pages and, once maxreaders are
+		 * stale, every open fails with MDB_READERS_FULL */
+		int dead = 0;
+		mdb_reader_check(e->env, &dead);
+	}
 	return 0;
 fail:
 	mdb_env_close(e->env);

@@ -412,16 +412,17 @@ static int corrupt(const char *thread, uint64_t id, const char *what, struct og_
 			  "damaged record)", (unsigned long long)id, thread, what);
 }
 
-static bool pending_has(const cJSON *pending, const char *task, size_t n)
+/* The record's entry for task, or NULL. */
+static cJSON *pending_find(cJSON *pending, const char *task, size_t n)
 {
-	const cJSON *p;
+	cJSON *p;
 
 	cJSON_ArrayForEach(p, pending) {
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "task");
 		if (cJSON_IsString(t) && strlen(t->valuestring) == n && !memcmp(t->valuestring, task, n))
-			return true;
+			return p;
 	}
-	return false;
+	return NULL;
 }
 
 /* The record's pending list, then put_writes rows of tasks not in it. */
@@ -449,8 +450,21 @@ static int merge_pending(struct ogl_env *e, MDB_txn *txn, struct ogl_buf *key, s
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && has_prefix(&k, key, plen);
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct ogl_span sv = { v.mv_data, v.mv_size, true };
-		if (pending_has(pending, (const char *)k.mv_data + plen, k.mv_size - plen))
+		cJSON *had = pending_find(pending, (const char *)k.mv_data + plen, k.mv_size - plen);
+		/* A row is a finished task. The record's entry wins unless it is a
+		 * paused one (interrupt/resume): the task was answered and finished
+		 * after the record was written. */
+		if (had && !cJSON_HasObjectItem(had, "interrupt") && !cJSON_HasObjectItem(had, "resume"))
 			continue;
+		if (had) {
+			cJSON *row = ogl_json_parse(sv);
+			if (!row || !cJSON_ReplaceItemViaPointer(pending, had, row)) {
+				cJSON_Delete(row);
+				rc = corrupt(c->thread, c->id, "a pending write", err);
+				goto fail;
+			}
+			continue;
+		}
 		if (!pending && !(pending = cJSON_CreateArray())) {
 			rc = og_err_set(err, -OG_ENOMEM, "store: out of memory");
 			goto fail;

@@ -4,37 +4,59 @@
  * points: from the parent after a random delay, and from inside the child at
  * chosen points: inside node code, before / during / after a checkpoint
  * commit (put), before / during / after a pending-writes commit
- * (put_writes), and while the environment is being opened or created. Real
- * `opsgraph run/resume` processes running a Lua graph are killed too.
+ * (put_writes), and while the environment is being opened or created. Some
+ * rounds run two processes on one environment (a writer dies while the other
+ * goes on), some environments start with a 64 KiB map (kills during map
+ * growth), a quarter use async durability. Real `opsgraph run` / `resume`
+ * processes running a Lua graph are killed too; each resume must take over
+ * the dead runner's lease.
+ *
+ * The graph (C executor, NTHREADS threads per environment, ROUNDS rounds):
+ *   START -> split -> {w1, w2, w3, gate} + Sends sq(1), sq(2)  (6 tasks)
+ *   join {w1,w2,w3} -> acc; sq(2) sends tally to the next step (acc + tally)
+ *   acc routes back to split until `round` reaches ROUNDS
+ * gate pauses in og.interrupt once per round; the harness answers "yes".
  *
  * After every kill the parent checks, in its own process:
  *  - the environment opens;
  *  - every thread is consistent: its index row matches its latest
  *    checkpoint, its checkpoints form one unbroken parent chain, and each
- *    checkpoint equals the one an uninterrupted run writes at that step
- *    (values, versions, joins, next tasks, writes summary, status);
- *  - no committed write is lost: every node write the store held at an
- *    earlier check (checkpoint values and pending writes, identified by a
- *    per-execution nonce) is still there with the same nonce;
- *  - no task whose writes were committed ran again: every node call appends
- *    "S task nonce" before its work and "E task nonce" after it to a ledger
- *    file (O_APPEND; write(2) data survives SIGKILL, it is in the page cache,
- *    so no fsync is needed), and no "S" line of a later process may name a
- *    task the store had committed;
+ *    checkpoint equals the one an uninterrupted run writes with that id
+ *    (values, versions, joins, next tasks, interrupts, writes, status);
+ *  - no committed write is lost: every node write the store showed at an
+ *    earlier check, and every write whose put_writes returned 0, is there
+ *    with the same per-execution nonce; every checkpoint whose put returned
+ *    0 is there;
+ *  - no task whose writes were committed ran again;
  *  - every write in the store comes from a node call that finished.
+ * The ledger: each node call appends "S task nonce" before its work and "E"
+ * (or "I" when it pauses) after it, the store wrapper "C task nonce" when
+ * put_writes returned 0 and "P id" when put did, to one O_APPEND file
+ * (write(2) data survives SIGKILL: it is in the page cache, so no fsync).
  * The next child resumes every unfinished thread (og_run_load at the latest
- * checkpoint + og_run_resume(NULL) + og_run_invoke), possibly being killed
- * again; an episode ends when all its threads are done, and its final state
- * must equal the uninterrupted run's.
+ * checkpoint, og_run_resume(NULL, or the answer when it is interrupted),
+ * og_run_invoke), possibly being killed again; an episode ends when all its
+ * threads are done, and their final states must equal the uninterrupted
+ * run's. Two self-test episodes make the resume deliberately forget pending
+ * writes or a value: the checks must notice.
  *
- * Bad input: a regular file, a junk data.mdb, a foreign LMDB environment, a
- * truncated or zeroed database at --db; resume of a done thread; unknown
- * checkpoint ids: a clear error and nothing changed (file contents, history,
- * thread rows and statistics compared before and after).
+ * Targeted cases: a kill right after the put_writes of a task that finished
+ * after its interrupt was answered; 126 processes killed inside a read
+ * transaction while another process keeps the environment open.
+ *
+ * Bad input: a regular file, a junk or zero-filled data.mdb, a directory of
+ * other files, foreign LMDB environments, a truncated database, garbled meta
+ * pages at --db; resume of a done thread; unknown threads and checkpoint ids
+ * (state, fork, replay); put_writes to a missing checkpoint: a clear error and
+ * nothing changed (file contents, directory listing, history, thread rows and
+ * statistics compared before and after), through the library and through
+ * the opsgraph binary ($OPSGRAPH or bin/opsgraph; skipped without one).
  *
  * OG_CRASH_KILLS (default 50) sets the number of kills; OG_CRASH_SEED the
- * seed (printed, so a failure can be re-run; timer kills stay random).
- * `make crash-test` runs 1000 kills. The last lines print the counts.
+ * seed (printed, so a failure can be re-run; timer kills stay random);
+ * OG_CRASH_KEEP=1 keeps the temporary directories; OG_CRASH_VERBOSE=1 shows
+ * what the self-tests caught. `make crash-test` runs 1000 kills. The lines
+ * starting "crash:" print the counts.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -62,7 +84,7 @@
 #include "store/store_lmdb.h"
 #include "../test.h"
 
-#define ROUNDS 6		/* split -> (w1 w2 w3 sq sq) -> acc, ROUNDS times: 18 steps */
+#define ROUNDS 6		/* rounds of split -> 6 tasks -> acc + tally: 18 steps, 6 pauses */
 #define NTHREADS 3		/* threads per environment */
 #define MAXPROC 2		/* children running at once on one environment */
 #define MAXSLOT (NTHREADS + 1)
@@ -105,16 +127,42 @@ static unsigned rnd(unsigned n)
 }
 
 static int violations;
+static struct {
+	const char *fmt;	/* the message template: one kind of violation */
+	int n;
+} vkinds[64];
+static bool mutating;		/* a self-test of the checks: violations are expected */
+static int mut_violations;
 
 static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void violation(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (mutating) {
+		if (getenv("OG_CRASH_VERBOSE") && mut_violations < 3) {
+			fputs("(expected) ", stderr);
+			va_start(ap, fmt);
+			vfprintf(stderr, fmt, ap);
+			va_end(ap);
+			fputc('\n', stderr);
+		}
+		mut_violations++;
+		return;
+	}
 	violations++;
 	t_fail++;
+	{
+		int i;
+		for (i = 0; i < 64 && vkinds[i].fmt && vkinds[i].fmt != fmt; i++)
+			;
+		if (i < 64) {
+			vkinds[i].fmt = fmt;
+			vkinds[i].n++;
+		}
+	}
 	if (violations > 40)
-		return;
+		return;		/* counted, not printed */
 	fputs("VIOLATION: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -251,12 +299,12 @@ static void dir_list(const char *path, char *out, size_t len)
 
 enum kind {
 	K_NONE, K_TIMER, K_NODE, K_PUT_BEFORE, K_PUT_MID, K_PUT_AFTER, K_PW_BEFORE, K_PW_MID,
-	K_PW_AFTER, K_OPEN_MID, K_CLI_TIMER, K_COUNT
+	K_PW_AFTER, K_PW_AFTER_RESUMED, K_OPEN_MID, K_CLI_TIMER, K_COUNT
 };
 
 static const char *const kind_name[K_COUNT] = {
 	"none", "timer", "in-node", "before-put", "during-put", "after-put", "before-put_writes",
-	"during-put_writes", "after-put_writes", "during-open", "cli-timer",
+	"during-put_writes", "after-put_writes", "after-put_writes(resumed task)", "during-open", "cli-timer",
 };
 
 enum phase { PH_IDLE, PH_OPEN, PH_RUNNER, PH_NODE, PH_PUT, PH_PW, PH_COUNT };
@@ -279,13 +327,19 @@ static struct shm *SHM;		/* MAXPROC of them */
 
 /* ---- the graph and its C executor ----------------------------------------- */
 
-enum { F_SPLIT, F_W1, F_W2, F_W3, F_SQ, F_ACC };
+enum { F_SPLIT, F_W1, F_W2, F_W3, F_SQ, F_ACC, F_GATE, F_TALLY };
 enum { R_FAN, R_LOOP };
 
 static struct og_graph *G;
 
+/* Deliberate bugs a child can have when it resumes, to show that the
+ * checks catch them: forget the pending writes (committed tasks run again),
+ * or lose a committed value. */
+enum mutation { M_NONE, M_DROP_PENDING, M_DROP_VALUE };
+
 /* Per process: what the child does and when it kills itself. */
 static struct {
+	enum mutation mutate;
 	struct shm *shm;		/* NULL in the parent */
 	int ledger;			/* fd, -1: none */
 	enum kind kind;			/* self-kill trigger, K_NONE/K_TIMER: none */
@@ -379,18 +433,43 @@ static void arm_killer(void)
 		fire(my_slot);
 }
 
-static void ledger_line(char tag, const struct og_call *c, const char *nonce, const char *entry)
+/* One ledger line "TAG KEY NONCE THREAD ENTRY", in one write(2):
+ *   S task nonce  a node call started      E task nonce  it returned writes
+ *   I task nonce  it paused in og.interrupt
+ *   C task nonce  put_writes of its writes returned 0 (committed)
+ *   P id -        put of checkpoint id returned 0 (committed) */
+static void ledger_write(char tag, const char *key, const char *nonce, const char *thread, const char *entry)
 {
 	char line[512];
 	int n;
 
 	if (X.ledger < 0)
 		return;
-	n = snprintf(line, sizeof(line), "%c %s %s %s %s\n", tag, c->task_id, nonce, c->thread_id, entry);
+	n = snprintf(line, sizeof(line), "%c %s %s %s %s\n", tag, key, nonce, thread, entry);
 	if (write(X.ledger, line, (size_t)n) != n)
 		child_fail("ledger write: %s", strerror(errno));
 }
 
+static void ledger_line(char tag, const struct og_call *c, const char *nonce, const char *entry)
+{
+	ledger_write(tag, c->task_id, nonce, c->thread_id, entry);
+}
+
+/* The log entry of a node call: "w1@4", "sq(2)@1", "tally(1)@2", "gate@1:yes". */
+static void entry_of(char *buf, size_t len, const char *node, int step, const cJSON *input, const cJSON *resume)
+{
+	if (!strcmp(node, "sq") || !strcmp(node, "tally"))
+		snprintf(buf, len, "%s(%d)@%d", node, cJSON_IsNumber(input) ? input->valueint : -1, step);
+	else if (!strcmp(node, "gate"))
+		snprintf(buf, len, "gate@%d:%s", step, cJSON_IsString(cJSON_GetArrayItem(resume, 0)) ?
+			 cJSON_GetArrayItem(resume, 0)->valuestring : "?");
+	else
+		snprintf(buf, len, "%s@%d", node, step);
+}
+
+/* Every node: ledger "S", a little work, ledger "E" (or "I" when it pauses),
+ * deterministic writes plus its execution's nonce. gate pauses in
+ * og.interrupt until resumed; sq(2) also sends a tally task to the next step. */
 static int x_call_node(void *self, const struct og_call *c, struct og_task_result *res)
 {
 	const char *name = og_graph_node_name(c->g, c->node);
@@ -400,10 +479,7 @@ static int x_call_node(void *self, const struct og_call *c, struct og_task_resul
 
 	(void)self;
 	snprintf(nonce, sizeof(nonce), "%d.%ld", (int)getpid(), atomic_fetch_add(&X.seq, 1));
-	if (fn == F_SQ)
-		snprintf(entry, sizeof(entry), "sq(%d)@%d", in, c->step);
-	else
-		snprintf(entry, sizeof(entry), "%s@%d", name, c->step);
+	entry_of(entry, sizeof(entry), name, c->step, c->input, c->resume);
 	phase_set(PH_NODE);
 	ledger_line('S', c, nonce, entry);
 	if (X.shm)
@@ -411,6 +487,13 @@ static int x_call_node(void *self, const struct og_call *c, struct og_task_resul
 	if (X.work_us)
 		sleep_us((long)(xs_next(&trng) % (uint64_t)X.work_us));
 	kill_point(K_NODE);
+	if (fn == F_GATE && !cJSON_GetArraySize(c->resume)) {
+		ledger_line('I', c, nonce, entry);
+		res->status = OG_TASK_INTERRUPT;
+		res->interrupt = cJSON_CreateString("approve this round?");
+		phase_set(PH_RUNNER);
+		return 0;
+	}
 	ledger_line('E', c, nonce, entry);
 	res->writes = w = cJSON_CreateObject();
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(w, "log"), cJSON_CreateString(entry));
@@ -423,6 +506,16 @@ static int x_call_node(void *self, const struct og_call *c, struct og_task_resul
 		break;
 	case F_SQ:
 		cJSON_AddNumberToObject(w, "count", in * in * 10);
+		if (in == 2) {
+			cJSON *send = cJSON_CreateObject();
+			cJSON_AddStringToObject(send, "node", "tally");
+			cJSON_AddNumberToObject(send, "input", c->step);
+			res->next = cJSON_CreateArray();
+			cJSON_AddItemToArray(res->next, send);
+		}
+		break;
+	case F_TALLY:
+		cJSON_AddNumberToObject(w, "count", 1000);
 		break;
 	case F_ACC:
 		cJSON_AddNumberToObject(w, "round", 1);
@@ -492,13 +585,17 @@ static struct og_graph *build_graph(void)
 	rc |= og_graph_add_node(g, "w1", F_W1, NULL, &err) < 0;
 	rc |= og_graph_add_node(g, "w2", F_W2, NULL, &err) < 0;
 	rc |= og_graph_add_node(g, "w3", F_W3, NULL, &err) < 0;
-	rc |= og_graph_add_node(g, "sq", F_SQ, NULL, &err) < 0;
+	rc |= (i = og_graph_add_node(g, "sq", F_SQ, NULL, &err)) < 0;
+	rc |= i >= 0 && og_graph_add_destination(g, i, "tally", &err) < 0;
 	rc |= og_graph_add_node(g, "acc", F_ACC, NULL, &err) < 0;
+	rc |= og_graph_add_node(g, "gate", F_GATE, NULL, &err) < 0;
+	rc |= og_graph_add_node(g, "tally", F_TALLY, NULL, &err) < 0;
 	{
 		const char *start[] = { OG_START_NAME }, *split[] = { "split" };
 		rc |= og_graph_add_edge(g, start, 1, "split", NULL, &err);
 		for (i = 0; i < 3; i++)
 			rc |= og_graph_add_edge(g, split, 1, ws[i], NULL, &err);
+		rc |= og_graph_add_edge(g, split, 1, "gate", NULL, &err);
 	}
 	rc |= og_graph_add_edge(g, (const char *const *)ws, 3, "acc", NULL, &err);
 	rc |= og_graph_add_route(g, "split", R_FAN, fan, 1, NULL, &err);
@@ -527,6 +624,11 @@ static int w_put(void *self, const struct og_ckpt *ck, struct og_err *err)
 	rc = og_store_lmdb_ops.put(X.db, ck, err);
 	atomic_fetch_add(&X.shm->put_n, 1);
 	atomic_fetch_add(&X.shm->put_us, (long)(now_us() - t0));
+	if (rc == 0) {
+		char id[32];
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)ck->id);
+		ledger_write('P', id, "-", ck->thread_id, ck->status);
+	}
 	kill_point(K_PUT_AFTER);
 	phase_set(prev == PH_NODE ? PH_RUNNER : prev);
 	return rc;
@@ -546,6 +648,16 @@ static int w_put_writes(void *self, const char *thread_id, uint64_t ckpt_id, con
 	rc = og_store_lmdb_ops.put_writes(X.db, thread_id, ckpt_id, rec, err);
 	atomic_fetch_add(&X.shm->pw_n, 1);
 	atomic_fetch_add(&X.shm->pw_us, (long)(now_us() - t0));
+	if (rc == 0) {
+		const char *task = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "task"));
+		const char *node = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "node"));
+		const cJSON *nonces = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rec, "writes"),
+								     "nonces");
+		const char *nonce = task ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(nonces, task)) : NULL;
+		ledger_write('C', task ? task : "?", nonce ? nonce : "?", thread_id, "-");
+		if (node && !strcmp(node, "gate"))
+			kill_point(K_PW_AFTER_RESUMED);	/* the gate finishes only after a resume */
+	}
 	kill_point(K_PW_AFTER);
 	phase_set(PH_RUNNER);
 	return rc;
@@ -561,12 +673,28 @@ static const struct og_store_ops w_ops = { w_put, w_put_writes, w_get };
 
 struct plan {
 	enum kind kind;
+	enum mutation mutate;
 	long at, delay_us;
 	uint64_t seed;
 	int64_t deadline;		/* K_TIMER: when the parent kills */
 	int nthreads;
 	const char *threads[NTHREADS];
 };
+
+static cJSON *YES;		/* {"value": "yes"}: the answer to every gate */
+
+/* Invokes the run, answering every gate with "yes", until it is done or fails. */
+static int run_to_end(struct og_run *run, struct og_err *err)
+{
+	int rc;
+
+	for (;;) {
+		if ((rc = og_run_invoke(run, err)) < 0 || og_run_status(run) != OG_RUN_INTERRUPTED)
+			return rc;
+		if ((rc = og_run_resume(run, YES, "crash-test", err)) < 0)
+			return rc;
+	}
+}
 
 struct job {
 	const char *thread;
@@ -607,6 +735,12 @@ static void *thread_main(void *arg)
 		child_fail("og_run_new: %s", err.msg);
 		goto out;
 	}
+	if (rc == 0 && X.mutate == M_DROP_PENDING)
+		cJSON_DeleteItemFromObjectCaseSensitive(ck, "pending");
+	if (rc == 0 && X.mutate == M_DROP_VALUE) {
+		cJSON *log = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ck, "values"), "log");
+		cJSON_DeleteItemFromArray(log, cJSON_GetArraySize(log) - 1);
+	}
 	if (rc == -OG_ENOENT) {
 		if ((rc = og_run_start(run, NULL, &err)) < 0) {
 			child_fail("start %s: %s", j->thread, err.msg);
@@ -614,12 +748,13 @@ static void *thread_main(void *arg)
 		}
 	} else {
 		if (og_store_lmdb_latest_id(X.db, j->thread, &latest, &err) < 0 ||
-		    og_run_load(run, ck, latest + 1, &err) < 0 || og_run_resume(run, NULL, "crash-test", &err) < 0) {
+		    og_run_load(run, ck, latest + 1, &err) < 0 ||
+		    og_run_resume(run, og_run_status(run) == OG_RUN_INTERRUPTED ? YES : NULL, "crash-test", &err) < 0) {
 			child_fail("resume %s: %s", j->thread, err.msg);
 			goto out;
 		}
 	}
-	if (og_run_invoke(run, &err) < 0) {
+	if (run_to_end(run, &err) < 0) {
 		child_fail("invoke %s: %s", j->thread, err.msg);
 		goto out;
 	}
@@ -636,7 +771,7 @@ out:
 }
 
 static _Noreturn void child_main(struct shm *shm, const struct plan *p, const char *db, const char *ledger,
-				 enum og_durability dur)
+				 enum og_durability dur, size_t map_size)
 {
 	struct og_store_lmdb_opts o = { 0 };
 	struct og_err err = { 0 };
@@ -645,6 +780,7 @@ static _Noreturn void child_main(struct shm *shm, const struct plan *p, const ch
 	int i, bad = 0;
 
 	X.shm = shm;
+	X.mutate = p->mutate;
 	X.kind = p->kind;
 	X.at = p->at;
 	X.delay_us = p->delay_us;
@@ -662,6 +798,7 @@ static _Noreturn void child_main(struct shm *shm, const struct plan *p, const ch
 		arm_killer();
 	o.path = db;
 	o.durability = dur;
+	o.map_size = map_size;
 	o.flush_ms = 20;
 	{
 		int64_t t0 = now_us();
@@ -720,8 +857,9 @@ static cJSON *reference(const char *thread)
 	o.store_self = arr;
 	o.recursion_limit = 1000;
 	run = og_run_new(G, &x_ops, NULL, &o, &err);
-	if (!run || og_run_start(run, NULL, &err) < 0 || og_run_invoke(run, &err) < 0 ||
-	    og_run_status(run) != OG_RUN_DONE) {
+	if (run && og_run_start(run, NULL, &err) == 0)
+		run_to_end(run, &err);
+	if (!run || og_run_status(run) != OG_RUN_DONE) {
 		fprintf(stderr, "reference run of %s failed: %s\n", thread, err.msg);
 		cJSON_Delete(arr);
 		arr = NULL;
@@ -746,12 +884,16 @@ struct tstate {
 	char id[64];
 	cJSON *ref;		/* reference checkpoints */
 	cJSON *committed;	/* {task: nonce}: node writes the store held at the last check */
+	cJSON *confirmed;	/* {task: nonce}: put_writes returned 0 for them (ledger "C") */
+	cJSON *reported;	/* {task: true}: a lost confirmed write already reported */
+	uint64_t max_put;	/* highest checkpoint id put returned 0 for (ledger "P") */
 	bool done;
 };
 
 struct episode {
 	char dir[512], db[600], ledger[600];
 	enum og_durability dur;
+	size_t map_size;	/* 0: the default; small ones make the map grow under the kills */
 	struct tstate t[NTHREADS];
 	off_t ledger_off;
 	cJSON *ended;		/* {nonce: task}: node executions that finished */
@@ -791,6 +933,8 @@ static void check_ledger(struct episode *ep, const char *when)
 		}
 		if (tag == 'S') {
 			const cJSON *c = field(ts->committed, task);
+			if (!c)
+				c = field(ts->confirmed, task);
 			cJSON *n = cJSON_GetObjectItemCaseSensitive(ep->starts, task);
 			N.ledger_starts++;
 			if (n) {
@@ -805,6 +949,18 @@ static void check_ledger(struct episode *ep, const char *when)
 					  c->valuestring);
 		} else if (tag == 'E') {
 			cJSON_AddStringToObject(ep->ended, nonce, task);
+		} else if (tag == 'C') {
+			if (!field(ts->confirmed, task))
+				cJSON_AddStringToObject(ts->confirmed, task, nonce);
+		} else if (tag == 'P') {
+			uint64_t id = strtoull(task, NULL, 10);
+			if (id > ts->max_put)
+				ts->max_put = id;
+		} else if (tag == 'I') {
+			/* paused: its next start (after the answer) is no re-execution */
+			cJSON_DeleteItemFromObjectCaseSensitive(ep->starts, task);
+		} else {
+			violation("%s: malformed ledger line: %s", when, line);
 		}
 	}
 	fclose(f);
@@ -826,7 +982,7 @@ static void see(cJSON *seen, const char *task, const char *nonce, const char *th
 static void check_ckpt(const char *when, struct tstate *ts, const cJSON *ck, const cJSON *ref, cJSON *seen)
 {
 	static const char *const same[] = { "id", "parent_id", "step", "source", "status", "versions", "joins",
-					    "next", "writes", "error", "thread_id", "graph" };
+					    "next", "writes", "interrupts", "error", "thread_id", "graph" };
 	cJSON *gv = cJSON_Duplicate(field(ck, "values"), 1), *rv = cJSON_Duplicate(field(ref, "values"), 1);
 	cJSON *gn = cJSON_DetachItemFromObjectCaseSensitive(gv, "nonces");
 	cJSON *rn = cJSON_DetachItemFromObjectCaseSensitive(rv, "nonces");
@@ -884,17 +1040,21 @@ static void check_pending(const char *when, struct tstate *ts, const cJSON *ck, 
 				  ts->id, task);
 			continue;
 		}
-		if (field(p, "interrupt") || field(p, "resume") || !cJSON_IsObject(nonces) ||
-		    cJSON_GetArraySize(nonces) != 1 || !cJSON_IsString(field(nonces, task))) {
+		if (!w && !strcmp(sfield(sched, "node"), "gate") && (field(p, "interrupt") || field(p, "resume")))
+			continue;	/* the gate, paused (or answered, not yet finished) */
+		if (!cJSON_IsObject(nonces) || cJSON_GetArraySize(nonces) != 1 || !cJSON_IsString(field(nonces, task))) {
 			char *s = json_text(p);
 			violation("%s: thread %s: malformed pending write %s", when, ts->id, s);
 			free(s);
 			continue;
 		}
-		if (!strcmp(sfield(sched, "node"), "sq"))
-			snprintf(want, sizeof(want), "sq(%d)@%.0f", (int)nfield(sched, "input"), nfield(ck, "step") + 1);
-		else
-			snprintf(want, sizeof(want), "%s@%.0f", sfield(sched, "node"), nfield(ck, "step") + 1);
+		{
+			cJSON *yes = cJSON_CreateArray();
+			cJSON_AddItemToArray(yes, cJSON_CreateString("yes"));
+			entry_of(want, sizeof(want), sfield(sched, "node"), (int)nfield(ck, "step") + 1,
+				 field(sched, "input"), yes);
+			cJSON_Delete(yes);
+		}
 		if (cJSON_GetArraySize(log) != 1 || strcmp(cJSON_GetArrayItem(log, 0)->valuestring, want))
 			violation("%s: thread %s: pending write of task %s logs something else than %s", when,
 				  ts->id, task, want);
@@ -939,12 +1099,12 @@ static bool verify(struct episode *ep, const char *when, bool final)
 		const char *st = sfield(row, "status");
 		if (!find_thread(ep, sfield(row, "thread_id")))
 			violation("%s: unknown thread '%s' in the index", when, sfield(row, "thread_id"));
-		if (strcmp(st, "running") && strcmp(st, "done"))
+		if (strcmp(st, "running") && strcmp(st, "interrupted") && strcmp(st, "done"))
 			violation("%s: thread %s has status '%s'", when, sfield(row, "thread_id"), st);
 	}
 	for (i = 0; i < NTHREADS; i++) {
 		struct tstate *ts = &ep->t[i];
-		cJSON *seen = cJSON_CreateObject(), *hist = NULL, *latest = NULL, *h;
+		cJSON *seen = cJSON_CreateObject(), *hist = NULL, *latest = NULL, *h, *conf;
 		const cJSON *r = NULL, *item;
 		uint64_t lid = 0, id;
 		int nref = cJSON_GetArraySize(ts->ref);
@@ -974,8 +1134,7 @@ static bool verify(struct episode *ep, const char *when, bool final)
 				  cJSON_GetArraySize(hist), (unsigned long long)lid);
 		id = lid;
 		cJSON_ArrayForEach(h, hist) {
-			if ((uint64_t)nfield(h, "id") != id || (uint64_t)nfield(h, "parent_id") != id - 1 ||
-			    nfield(h, "step") != (double)id - 2) {
+			if ((uint64_t)nfield(h, "id") != id || (uint64_t)nfield(h, "parent_id") != id - 1) {
 				char *t = json_text(h);
 				violation("%s: thread %s: history row %s breaks the chain at id %llu", when, ts->id, t,
 					  (unsigned long long)id);
@@ -997,7 +1156,7 @@ static bool verify(struct episode *ep, const char *when, bool final)
 				continue;
 			}
 			check_ckpt(when, ts, ck, cJSON_GetArrayItem(ts->ref, (int)id - 1), seen);
-			if (id < lid && strcmp(sfield(ck, "status"), "running"))
+			if (id < lid && strcmp(sfield(ck, "status"), "running") && strcmp(sfield(ck, "status"), "interrupted"))
 				violation("%s: thread %s: checkpoint %llu (not the latest) has status %s", when, ts->id,
 					  (unsigned long long)id, sfield(ck, "status"));
 			cJSON_Delete(ck);
@@ -1032,6 +1191,20 @@ static bool verify(struct episode *ep, const char *when, bool final)
 					  "replaced by those of execution %s", when, ts->id, item->string,
 					  item->valuestring, now->valuestring);
 		}
+		cJSON_ArrayForEach(conf, ts->confirmed) {
+			const cJSON *now = field(seen, conf->string);
+			if (field(ts->reported, conf->string))
+				continue;
+			if (!now || strcmp(now->valuestring, conf->valuestring)) {
+				violation("%s: thread %s: put_writes of task %s (execution %s) returned 0, but the store "
+					  "%s", when, ts->id, conf->string, conf->valuestring,
+					  now ? "now holds another execution's writes" : "does not show them");
+				cJSON_AddTrueToObject(ts->reported, conf->string);	/* once is enough */
+			}
+		}
+		if (lid < ts->max_put)
+			violation("%s: thread %s: put of checkpoint %llu returned 0, but the latest is %llu", when,
+				  ts->id, (unsigned long long)ts->max_put, (unsigned long long)lid);
 		cJSON_ArrayForEach(item, seen)
 			if (!field(ep->ended, item->valuestring))
 				violation("%s: thread %s: the store holds writes of execution %s of task %s, which "
@@ -1081,9 +1254,12 @@ static void choose_plan(struct plan *p, bool fresh_env)
 	} else if (r < 89) {
 		p->kind = K_PW_MID;
 		p->at = 1 + rnd(30);
-	} else {
+	} else if (r < 97) {
 		p->kind = K_PW_AFTER;
 		p->at = 1 + rnd(30);
+	} else {
+		p->kind = K_PW_AFTER_RESUMED;
+		p->at = 1 + rnd(3);
 	}
 	/* a kill during a commit: somewhere within the commit's measured duration */
 	if (p->kind == K_PUT_MID)
@@ -1093,7 +1269,10 @@ static void choose_plan(struct plan *p, bool fresh_env)
 }
 
 /* Runs children on the episode's environment until every thread is done. */
-static void episode(int ep_no, long kill_target)
+/* A scripted episode (script != K_NONE): the first child is killed at the
+ * script_at-th event of kind `script`, the next ones run without kills (and
+ * resume with the mutation, for the self-tests of the checks). */
+static void episode(int ep_no, long kill_target, enum kind script, long script_at, enum mutation mutate)
 {
 	struct episode ep;
 	char when[128];
@@ -1109,11 +1288,14 @@ static void episode(int ep_no, long kill_target)
 	snprintf(ep.db, sizeof(ep.db), "%s/db", ep.dir);
 	snprintf(ep.ledger, sizeof(ep.ledger), "%s/ledger", ep.dir);
 	ep.dur = rnd(4) == 0 ? OG_DURABLE_ASYNC : OG_DURABLE_SYNC;
+	ep.map_size = rnd(4) == 0 ? (size_t)64 << 10 : 0;
 	ep.ended = cJSON_CreateObject();
 	ep.starts = cJSON_CreateObject();
 	for (i = 0; i < NTHREADS; i++) {
 		snprintf(ep.t[i].id, sizeof(ep.t[i].id), "ep%d-t%d", ep_no, i);
 		ep.t[i].committed = cJSON_CreateObject();
+		ep.t[i].confirmed = cJSON_CreateObject();
+		ep.t[i].reported = cJSON_CreateObject();
 		if (!(ep.t[i].ref = reference(ep.t[i].id))) {
 			violation("no reference run");
 			goto out;
@@ -1136,12 +1318,17 @@ static void episode(int ep_no, long kill_target)
 		for (i = 0; i < NTHREADS; i++)
 			if (!ep.t[i].done)
 				todo[ntodo++] = ep.t[i].id;
-		if (!final && ntodo >= 2 && !fresh && rnd(5) == 0)
+		if (!final && ntodo >= 2 && !fresh && rnd(5) == 0 && script == K_NONE)
 			nproc = 2;	/* two processes on one environment; one may die mid-commit */
 		for (k = 0; k < nproc; k++) {
 			choose_plan(&plans[k], fresh);
 			if (final)
 				plans[k].kind = K_NONE;
+			if (script != K_NONE) {
+				plans[k].kind = round ? K_NONE : script;
+				plans[k].at = script_at;
+				plans[k].mutate = round ? mutate : M_NONE;
+			}
 			if (nproc == 1) {
 				plans[k].nthreads = ntodo;
 				for (i = 0; i < ntodo; i++)
@@ -1164,7 +1351,7 @@ static void episode(int ep_no, long kill_target)
 				plans[k].deadline = t0 + plans[k].delay_us;
 			pids[k] = fork();
 			if (pids[k] == 0)
-				child_main(&SHM[k], &plans[k], ep.db, ep.ledger, ep.dur);
+				child_main(&SHM[k], &plans[k], ep.db, ep.ledger, ep.dur, ep.map_size);
 			if (pids[k] < 0) {
 				violation("fork: %s", strerror(errno));
 				goto out;
@@ -1227,8 +1414,8 @@ static void episode(int ep_no, long kill_target)
 		}
 		snprintf(when, sizeof(when), "episode %d round %d (%s%s)", ep_no, round, kind_name[plans[0].kind],
 			 nproc == 2 ? ", 2 processes" : "");
-		done = verify(&ep, when, final);
-		if (final && !done)
+		done = verify(&ep, when, final || (script != K_NONE && round));
+		if ((final || (script != K_NONE && round)) && !done)
 			break;
 		fresh = false;
 	}
@@ -1238,6 +1425,8 @@ out:
 	for (i = 0; i < NTHREADS; i++) {
 		cJSON_Delete(ep.t[i].ref);
 		cJSON_Delete(ep.t[i].committed);
+		cJSON_Delete(ep.t[i].confirmed);
+		cJSON_Delete(ep.t[i].reported);
 	}
 	cJSON_Delete(ep.ended);
 	cJSON_Delete(ep.starts);
@@ -1617,7 +1806,7 @@ static int make_done_db(const char *dir)
 	run = og_run_new(G, &x_ops, NULL, &ro, &err);
 	rc = run ? og_run_start(run, NULL, &err) : -1;
 	if (rc == 0)
-		rc = og_run_invoke(run, &err);
+		rc = run_to_end(run, &err);
 	if (rc == 0 && og_run_status(run) != OG_RUN_DONE)
 		rc = -1;
 	og_run_free(run);
@@ -1688,6 +1877,10 @@ static void bad_input_store(const char *tmp)
 	CHECK_INT(make_foreign_env(p, true), ==, 0);
 	snprintf(q, sizeof(q), "%s/data.mdb", p);
 	expect_refused("foreign LMDB environment with a \"meta\" database", p, q, p);
+	snprintf(q, sizeof(q), "%s/lock.mdb", p);
+	unlink(q);		/* a data.mdb copied without its lock file: none may be left behind */
+	snprintf(q, sizeof(q), "%s/data.mdb", p);
+	expect_refused("foreign data.mdb without lock.mdb", p, q, p);
 
 	/* a real database, truncated or with its meta pages garbled */
 	snprintf(good, sizeof(good), "%s/good", tmp);
@@ -1888,6 +2081,65 @@ static void bad_input_cli(const char *tmp)
 	}
 }
 
+/* ---- processes killed inside a read transaction ----------------------------------- */
+
+/* While one process keeps the environment open (a server, a long resume),
+ * processes killed inside a read transaction leave their LMDB reader slots
+ * behind. Once maxreaders (126) of them are stale, a later process must
+ * still open the store and read: opening has to clear dead readers
+ * (mdb_reader_check). The dying readers use LMDB directly, as the store's
+ * own reads do (MDB_NOTLS read-only transactions), so the kill lands inside
+ * the transaction every time. */
+static void stale_readers(const char *tmp)
+{
+	struct og_store_lmdb_opts o = { 0 };
+	struct og_store_lmdb *keep = NULL;
+	struct og_err err = { 0 };
+	char db[800];
+	int i, st = 0, killed = 0;
+	pid_t pid;
+
+	snprintf(db, sizeof(db), "%s/readers", tmp);
+	o.path = db;
+	CHECK_INT(og_store_lmdb_open(&o, &keep, &err), ==, 0);
+	fflush(NULL);
+	for (i = 0; i < 200; i++) {	/* until the reader table is full */
+		if ((pid = fork()) == 0) {
+			MDB_env *env;
+			MDB_txn *txn;
+			if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) ||
+			    mdb_env_open(env, db, MDB_NOTLS | MDB_RDONLY, 0600) ||
+			    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))
+				_exit(2);
+			kill(getpid(), SIGKILL);
+			_exit(3);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) != pid)
+			break;
+		if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+			break;
+		killed++;
+	}
+	CHECK_INT(killed, >=, 100);
+	if ((pid = fork()) == 0) {
+		struct og_store_lmdb *s = NULL;
+		cJSON *rows = NULL;
+		int rc = og_store_lmdb_open(&o, &s, &err);
+		if (rc == 0)
+			rc = og_store_lmdb_threads(s, NULL, &rows, &err);
+		if (rc < 0)
+			fprintf(stderr, "after %d readers were killed inside a read transaction, a new process "
+				"cannot use the store: %s\n", killed, err.msg);
+		_exit(rc < 0);
+	}
+	waitpid(pid, &st, 0);
+	printf("crash: %d processes killed inside a read transaction while another kept the environment open; "
+	       "a new process %s\n", killed, WIFEXITED(st) && !WEXITSTATUS(st) ? "opens and reads" :
+	       "CANNOT open the store");
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	og_store_lmdb_close(keep);
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static void report(void)
@@ -1919,6 +2171,8 @@ static void report(void)
 	       "environment opens take %.0f us on average\n", N.cli_episodes, N.cli_runs, (double)N.cli_run_us / 1e3,
 	       N.open_n ? (double)N.open_us / (double)N.open_n : 0.0);
 	printf("crash: violations: %d\n", violations);
+	for (k = 0; k < 64 && vkinds[k].fmt; k++)
+		printf("crash:   %4d x \"%s\"\n", vkinds[k].n, vkinds[k].fmt);
 }
 
 int main(void)
@@ -1932,6 +2186,7 @@ int main(void)
 	bool have_cli;
 
 	prng = seed;
+	YES = cJSON_Parse("{\"value\": \"yes\"}");
 	printf("crash: seed %llu (OG_CRASH_SEED), %ld kills (OG_CRASH_KILLS)\n", (unsigned long long)seed, kills);
 	signal(SIGPIPE, SIG_IGN);
 	if (!(G = build_graph())) {
@@ -1956,6 +2211,7 @@ int main(void)
 	}
 
 	bad_input_store(tmp);
+	stale_readers(tmp);
 	if (have_cli)
 		bad_input_cli(tmp);
 	else
@@ -1963,9 +2219,30 @@ int main(void)
 
 	cli_kills = have_cli ? (kills + 9) / 10 : 0;
 	c_kills = kills - cli_kills;
-	while (N.kills < c_kills && violations < 40)
-		episode(ep++, c_kills);
-	if (have_cli && violations < 40)
+	/* the checks must catch a resume that runs committed tasks again or
+	 * loses a committed write */
+	{
+		static const enum mutation ms[] = { M_DROP_PENDING, M_DROP_VALUE };
+		size_t m;
+		for (m = 0; m < sizeof(ms) / sizeof(ms[0]); m++) {
+			__typeof__(N) saved = N;
+			mutating = true;
+			mut_violations = 0;
+			episode(1000 + (int)m, 1000000, ms[m] == M_DROP_PENDING ? K_PW_AFTER : K_PUT_AFTER,
+				ms[m] == M_DROP_PENDING ? 2 : 6, ms[m]);
+			mutating = false;
+			N = saved;
+			if (!mut_violations)
+				fprintf(stderr, "self-test: mutation %d went unnoticed\n", (int)ms[m]);
+			CHECK_INT(mut_violations, >, 0);
+		}
+	}
+	/* targeted: killed right after the pending write of a task that was
+	 * answered after an interrupt; the resume must not run it again */
+	episode(ep++, c_kills, K_PW_AFTER_RESUMED, 1, M_NONE);
+	while (N.kills < c_kills)
+		episode(ep++, c_kills, K_NONE, 0, M_NONE);
+	if (have_cli)
 		cli_crashes(tmp, cli_kills);
 
 	report();
@@ -1976,6 +2253,7 @@ int main(void)
 	if (!getenv("OG_CRASH_KEEP"))
 		rm_rf(tmp);
 	og_graph_free(G);
+	cJSON_Delete(YES);
 	munmap(SHM, sizeof(struct shm) * MAXPROC);
 	TEST_END();
 }
