@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/clock.h"
+#include "../core/json.h"
 #include "cli.h"
 
 int cli_db_flag(int argc, char **argv, int *i, struct cli_db_flags *f)
@@ -152,7 +153,7 @@ int cli_session_lease(struct cli_session *s, const char *thread, int wait_ms)
 
 static void print_event(void *ud, const cJSON *ev)
 {
-	char *line = cJSON_PrintUnformatted(ev);
+	char *line = og_json_print_text(ev);
 
 	(void)ud;
 	if (line) {
@@ -264,7 +265,7 @@ int cli_report(struct cli_session *s, int rc, const struct og_err *err)
 			cJSON_AddStringToObject(o, "error", err->msg);
 		else
 			cJSON_AddNullToObject(o, "error");
-		line = cJSON_PrintUnformatted(o);
+		line = og_json_print_text(o);
 		if (line)
 			printf("%s\n", line);
 		free(line);

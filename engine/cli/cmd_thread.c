@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/json.h"
 #include "cli.h"
 #include "cli_run.h"
 
@@ -119,7 +120,7 @@ static void explain_resumed(struct cli_session *s, const char *thread, const cha
 			char *v;
 			if (want_id && (!cJSON_IsString(iid) || strcmp(iid->valuestring, want_id)))
 				continue;
-			v = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "value"));
+			v = og_json_print_text(cJSON_GetObjectItemCaseSensitive(r, "value"));
 			fprintf(stderr, "opsgraph: interrupt %s was already resumed by %s at %s with %s\n",
 				cJSON_IsString(iid) ? iid->valuestring : "?", cJSON_IsString(by) ? by->valuestring : "?",
 				cJSON_IsString(at) ? at->valuestring : "?", v ? v : "?");
@@ -367,7 +368,7 @@ int cmd_replay(int argc, char **argv) { return branch(argc, argv, true); }
 
 static void print_json(const cJSON *v, bool pretty)
 {
-	char *text = pretty ? cJSON_Print(v) : cJSON_PrintUnformatted(v);
+	char *text = pretty ? cJSON_Print(v) : og_json_print_text(v);
 
 	if (text)
 		printf("%s\n", text);
@@ -535,8 +536,8 @@ int cmd_history(int argc, char **argv)
 		printf("%6s %6s %5s  %-7s %-12s %-24s %s\n", "ID", "PARENT", "STEP", "SOURCE", "STATUS", "CREATED",
 		       "WRITES -> NEXT");
 		cJSON_ArrayForEach(r, rows) {
-			char *w = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "writes"));
-			char *n = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "next"));
+			char *w = og_json_print_text(cJSON_GetObjectItemCaseSensitive(r, "writes"));
+			char *n = og_json_print_text(cJSON_GetObjectItemCaseSensitive(r, "next"));
 			printf("%6.0f %6.0f %5d  %-7s %-12s %-24s %s -> %s\n", num(r, "id"), num(r, "parent_id"),
 			       (int)num(r, "step"), str(r, "source"), str(r, "status"), str(r, "created_at"),
 			       w ? w : "", n ? n : "");

@@ -17,6 +17,7 @@
 #include <lauxlib.h>
 
 #include "../core/clock.h"
+#include "../core/json.h"
 #include "lconv.h"
 
 /* ctx.json.encode(value) -> string | nil, err */
@@ -32,7 +33,7 @@ static int lapi_json_encode(lua_State *L)
 		lua_pushstring(L, err.msg);
 		return 2;
 	}
-	s = cJSON_PrintUnformatted(v);
+	s = og_json_print_text(v);
 	cJSON_Delete(v);
 	if (!s)
 		return luaL_error(L, "ctx.json.encode: out of memory");
@@ -153,7 +154,7 @@ static int log_at(lua_State *L, const char *level)
 	cJSON_AddStringToObject(line, "msg", msg);
 	if (fields)
 		cJSON_AddItemToObject(line, "fields", fields);
-	s = cJSON_PrintUnformatted(line);
+	s = og_json_print_text(line);
 	cJSON_Delete(line);
 	if (s) {
 		fprintf(stderr, "%s\n", s);
