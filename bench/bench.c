@@ -545,7 +545,7 @@ static struct og_run *s1_resume(struct vmg *v, struct store *s, const char *thre
 	if (s->ops->get(s->self, thread, 0, &ck, &err) < 0)
 		die("thread %s: get latest checkpoint: %s", thread, err.msg);
 	r = run_new(v, s, thread);
-	if (og_run_load(r, ck, (uint64_t)num_field(ck, "id") + 1, &err) < 0)
+	if (og_run_load_move(r, ck, (uint64_t)num_field(ck, "id") + 1, &err) < 0)
 		die("thread %s: og_run_load: %s", thread, err.msg);
 	cJSON_Delete(ck);
 	if (og_run_resume(r, resume, "bench", &err) < 0 || og_run_invoke(r, &err) < 0)

@@ -217,7 +217,7 @@ int cmd_resume(int argc, char **argv)
 	}
 	if ((st = cli_session_run_new(&s, thread, 0, NULL, NULL)) != 0)
 		goto out;
-	if (og_run_load(s.run, latest, cli_latest_id(&s, thread) + 1, &err) < 0) {
+	if (og_run_load_move(s.run, latest, cli_latest_id(&s, thread) + 1, &err) < 0) {
 		st = cli_fail(1, "%s", err.msg);
 		goto out;
 	}
@@ -333,7 +333,7 @@ static int branch(int argc, char **argv, bool replay)
 	}
 	if ((st = cli_session_run_new(&s, thread, 0, NULL, NULL)) != 0)
 		goto out;
-	if (og_run_load(s.run, ck, cli_latest_id(&s, thread) + 1, &err) < 0) {
+	if (og_run_load_move(s.run, ck, cli_latest_id(&s, thread) + 1, &err) < 0) {
 		st = cli_fail(1, "%s", err.msg);
 		goto out;
 	}

@@ -1143,7 +1143,19 @@ static int load_breakpoints(struct og_run *run, const cJSON *bp, struct og_err *
 	return 0;
 }
 
+static int load(struct og_run *run, cJSON *ck, bool move, uint64_t next_id, struct og_err *err);
+
 int og_run_load(struct og_run *run, const cJSON *ck, uint64_t next_id, struct og_err *err)
+{
+	return load(run, (cJSON *)ck, false, next_id, err);	/* copies: ck stays as it was */
+}
+
+int og_run_load_move(struct og_run *run, cJSON *ck, uint64_t next_id, struct og_err *err)
+{
+	return load(run, ck, true, next_id, err);
+}
+
+static int load(struct og_run *run, cJSON *ck, bool move, uint64_t next_id, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
 	const cJSON *vals = field(ck, "values"), *vers = field(ck, "versions"), *joins = field(ck, "joins");
@@ -1162,23 +1174,23 @@ int og_run_load(struct og_run *run, const cJSON *ck, uint64_t next_id, struct og
 				  "was started with", thread->valuestring, graph->valuestring, g->name);
 	snprintf(run->thread_id, sizeof(run->thread_id), "%s", thread->valuestring);
 	cJSON_ArrayForEach(item, vals) {
-		int ch = og_graph_find_channel(g, item->string);
-		if (ch < 0)
+		if (og_graph_find_channel(g, item->string) < 0)
 			return og_err_set(err, -OG_EINVAL, "checkpoint of thread %s has channel '%s', which graph '%s' "
 					  "no longer declares; restore it in the graph's state to resume",
 					  run->thread_id, item->string, g->name);
-		cJSON_Delete(run->state.vals[ch]);
-		if (!(run->state.vals[ch] = cJSON_Duplicate(item, 1)))
-			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
 	}
 	for (i = 0; i < g->nchannels; i++) {
-		const cJSON *v = field(vers, g->channels[i].name);
-		if (!field(vals, g->channels[i].name)) {
-			/* unset in the checkpoint: not the graph's initial value */
-			cJSON_Delete(run->state.vals[i]);
-			run->state.vals[i] = NULL;
-		}
-		run->state.versions[i] = cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : 0;
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(vals, g->channels[i].name);
+		const cJSON *ver = field(vers, g->channels[i].name);
+		run->state.versions[i] = cJSON_IsNumber(ver) ? (uint64_t)ver->valuedouble : 0;
+		cJSON_Delete(run->state.vals[i]);
+		run->state.vals[i] = NULL;	/* unset in the checkpoint: not the graph's initial value */
+		if (!v)
+			continue;
+		/* moving detaches the value from ck: no copy of a large state */
+		run->state.vals[i] = move ? cJSON_DetachItemViaPointer((cJSON *)vals, v) : cJSON_Duplicate(v, 1);
+		if (!run->state.vals[i])
+			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
 	}
 	if (cJSON_GetArraySize(joins) != g->njoins && cJSON_GetArraySize(joins) != 0)
 		return og_err_set(err, -OG_EINVAL, "checkpoint of thread %s has %d joins, graph '%s' has %d: "

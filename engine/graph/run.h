@@ -60,6 +60,9 @@ int og_run_invoke(struct og_run *run, struct og_err *err);
  * for resume, fork or replay. The run must be new (no start). next_id must
  * exceed every checkpoint id of the thread (the store's latest id + 1). */
 int og_run_load(struct og_run *run, const cJSON *ckpt, uint64_t next_id, struct og_err *err);
+/* The same, moving the channel values out of ckpt instead of copying them;
+ * the caller still frees what is left of ckpt. */
+int og_run_load_move(struct og_run *run, cJSON *ckpt, uint64_t next_id, struct og_err *err);
 
 /* Answers pending interrupts so that og_run_invoke continues. `resume` is
  * {"value": V} (there must be exactly one pending interrupt) or
