@@ -140,6 +140,7 @@ void lvm_push_env(lua_State *L)
 	lua_getfield(L, -1, "string");
 	lua_pushcfunction(L, string_dump_denied);	/* bytecode out is useless without load in */
 	lua_setfield(L, -2, "dump");
+	lpattern_install(L, -1);			/* find/match/gmatch/gsub within the budget */
 	lua_pop(L, 1);
 	lua_pushcfunction(L, sandbox_setmetatable);
 	lua_setfield(L, -2, "setmetatable");

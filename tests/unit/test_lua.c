@@ -12,9 +12,11 @@
  * sandbox (every denied name and its explanation, require rules), budgets
  * (instructions and memory, swallowed by pcall, then the same VM still
  * works), retries, error positions and tracebacks, determinism, graph
- * file errors, and graph code against the host (read-only opsgraph module,
+ * file errors, graph code against the host (read-only opsgraph module,
  * per-call ctx, code that could run outside a budget: metamethods on the
- * DSL's objects, __gc finalizers, C library calls).
+ * DSL's objects, __gc finalizers, C library calls), and string patterns
+ * (the sandbox's budgeted find/match/gmatch/gsub give what Lua's give, and
+ * backtracking or quadratic matches end at the instruction budget).
  *
  * Runs from the project root (tests/run.sh cds there); graph paths are
  * relative to it because messages show them as given.
@@ -28,6 +30,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
 
 #include "graph/run.h"
 #include "lua/lvm.h"
@@ -955,14 +961,11 @@ static void test_host_isolation(void)
 		  "`while true do end` finalizer hangs the process at the next GC or in og_lvm_free); the "
 		  "sandbox's setmetatable should refuse metatables with __gc");
 	res_free(&r);
-	/* CPU spent inside a C library call: string pattern backtracking */
+	/* CPU spent inside a C library call: string pattern backtracking is
+	 * charged to the instruction budget (lpattern.c; see test_patterns) */
 	run_on(vm, G "pattern_cpu.lua", NULL, 0, &r);
-	KNOWN_BUG(r.rc != 0,
-		  "the instruction budget does not bound string.find/match/gmatch/gsub: the pattern "
-		  "matcher is C (no hook ticks) and allocates nothing (no memory cap), so "
-		  "string.find(string.rep('a', 300), string.rep('a*', 4) .. 'b') runs ~100 s under a "
-		  "1000-instruction budget, and longer subjects never return (lvm.c's note that the "
-		  "memory cap bounds C library calls does not hold for patterns)");
+	CHECK_INT(r.rc, ==, -OG_EBUDGET);
+	CHECK_CONTAINS(r.err, "node 'match' exceeded its instruction budget of 1000 instructions");
 	res_free(&r);
 	/* pairs(og) lists the module but does not hand out its table */
 	run_on(vm, G "og_pairs.lua", NULL, 0, &r);
@@ -980,6 +983,142 @@ static void test_host_isolation(void)
 	/* a's changes to its ctx do not reach b's */
 	CHECK_STR(field(&r, "out"), "[\"a@0\",\"b@1\",\"[1]\",\"nil\"]");
 	res_free(&r);
+}
+
+/* ---- string patterns (lpattern.c) ----------------------------------------------- */
+
+/* The lines of pattern_cases.lua run with Lua's own string library, in a
+ * plain state: what the sandbox's budgeted functions must give. */
+static lua_State *reference_cases(int *n)
+{
+	lua_State *L = luaL_newstate();
+
+	luaL_openlibs(L);
+	if (luaL_dofile(L, G "pattern_cases.lua") != LUA_OK) {
+		fprintf(stderr, "pattern_cases.lua: %s\n", lua_tostring(L, -1));
+		lua_close(L);
+		return NULL;
+	}
+	lua_getglobal(L, "string");
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+		fprintf(stderr, "pattern_cases.lua: %s\n", lua_tostring(L, -1));
+		lua_close(L);
+		return NULL;
+	}
+	*n = (int)lua_rawlen(L, -1);
+	return L;
+}
+
+static long long out_int(const struct res *r, const char *name)
+{
+	const cJSON *out = r->state ? cJSON_GetObjectItemCaseSensitive(r->state, "out") : NULL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(out, name);
+
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+}
+
+static const char *out_str(const struct res *r, const char *name)
+{
+	const cJSON *out = r->state ? cJSON_GetObjectItemCaseSensitive(r->state, "out") : NULL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(out, name);
+
+	return cJSON_IsString(v) ? v->valuestring : "(not a string)";
+}
+
+static void test_patterns(void)
+{
+	static const char *const runaway[] = {
+		"find", "method", "gmatch", "gsub", "swallow", "swallow_loop", "balance", "backref", "plain",
+		"gsub_fn",
+	};
+	struct og_lvm *vm;
+	const cJSON *got;
+	lua_State *L;
+	struct res r;
+	char input[128], want[256];
+	double t0, dt;
+	int i, n = 0;
+	size_t k;
+
+	/* conformance: every case gives what Lua's string library gives */
+	L = reference_cases(&n);
+	CHECK(L != NULL);
+	CHECK_INT(n, >=, 60);
+	run_graph(G "pattern_conf.lua", NULL, 0, &r);
+	CHECK_INT(r.rc, ==, 0);
+	got = r.state ? cJSON_GetObjectItemCaseSensitive(r.state, "results") : NULL;
+	CHECK_INT(cJSON_GetArraySize(got), ==, n);
+	for (i = 0; L && i < n && i < cJSON_GetArraySize(got); i++) {
+		const cJSON *line = cJSON_GetArrayItem(got, i);
+		lua_rawgeti(L, -1, i + 1);
+		CHECK_STR(cJSON_IsString(line) ? line->valuestring : "(not a string)", lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	if (L)
+		lua_close(L);
+	res_free(&r);
+
+	/* the catastrophic pattern at the size that took ~100 s: stopped by
+	 * a 1000-instruction budget */
+	vm = vm_new(0);
+	t0 = now_s();
+	run_on(vm, G "pattern_cpu.lua", "{\"n\":300}", 0, &r);
+	dt = now_s() - t0;
+	CHECK_INT(r.rc, ==, -OG_EBUDGET);
+	CHECK_CONTAINS(r.err, "node 'match' exceeded its instruction budget of 1000 instructions");
+	CHECK(dt < 5.0);
+	fprintf(stderr, "figure: pattern_cpu n=300 (was ~100 s): stopped after %.4f s\n", dt);
+	res_free(&r);
+
+	/* every way into the matcher, and the superlinear cases beside
+	 * backtracking, stop at a 1M-instruction budget; the same VM then
+	 * still does real work */
+	for (k = 0; k < sizeof(runaway) / sizeof(runaway[0]); k++) {
+		snprintf(input, sizeof(input), "{\"mode\":\"%s\"}", runaway[k]);
+		t0 = now_s();
+		run_on(vm, G "pattern_budget.lua", input, 0, &r);
+		dt = now_s() - t0;
+		CHECK_INT(r.rc, ==, -OG_EBUDGET);
+		CHECK_INT(r.status, ==, OG_RUN_ERROR);
+		snprintf(want, sizeof(want), "node '%s' exceeded its instruction budget of 1000000 instructions",
+			 runaway[k]);
+		CHECK_CONTAINS(r.err, want);
+		CHECK_STR(field(&r, "out"), "(unset)");
+		CHECK(dt < 5.0);
+		fprintf(stderr, "figure: pattern_budget %-12s stopped after %.4f s\n", runaway[k], dt);
+		res_free(&r);
+	}
+
+	/* matcher steps and Lua instructions add up: 200 calls of ~1000
+	 * steps fit in 1M, 2000 do not */
+	run_on(vm, G "pattern_budget.lua", "{\"mode\":\"many\",\"n\":200}", 0, &r);
+	CHECK_INT(r.rc, ==, 0);
+	CHECK_STR(field(&r, "out"), "400");
+	res_free(&r);
+	run_on(vm, G "pattern_budget.lua", "{\"mode\":\"many\",\"n\":2000}", 0, &r);
+	CHECK_INT(r.rc, ==, -OG_EBUDGET);
+	CHECK_CONTAINS(r.err, "node 'many' exceeded its instruction budget of 1000000 instructions");
+	res_free(&r);
+
+	/* 1 MB of log lines: gsub, gmatch, match, function gsub and a plain
+	 * find fit in the default budget (100M instructions) */
+	t0 = now_s();
+	run_on(vm, G "pattern_budget.lua", "{\"mode\":\"big\"}", 0, &r);
+	dt = now_s() - t0;
+	if (r.rc != 0)
+		fprintf(stderr, "big: %s\n", r.err);
+	CHECK_INT(r.rc, ==, 0);
+	CHECK_INT(out_int(&r, "len"), ==, 1048580);
+	CHECK_INT(out_int(&r, "squeezed"), ==, 1048580);
+	CHECK_INT(out_int(&r, "nspaces"), ==, 145188);
+	CHECK_INT(out_int(&r, "words"), ==, 112924);
+	CHECK_INT(out_int(&r, "ids"), ==, 48396);
+	CHECK_INT(out_int(&r, "total"), ==, 725940);
+	CHECK_STR(out_str(&r, "last"), "45");
+	CHECK_STR(out_str(&r, "found"), "nil");
+	fprintf(stderr, "figure: pattern_budget big (1 MB: 2 gsub, 2 gmatch, match, find) %.3f s\n", dt);
+	res_free(&r);
+	og_lvm_free(vm);
 }
 
 int main(int argc, char **argv)
@@ -1009,6 +1148,7 @@ int main(int argc, char **argv)
 	test_determinism();
 	test_graph_files();
 	test_host_isolation();
+	test_patterns();
 	fprintf(stderr, "test_lua: %.2f s\n", now_s() - t0);
 	TEST_END();
 }
