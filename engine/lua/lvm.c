@@ -7,7 +7,9 @@
  * allocator keeps refusing, so a node that catches the error with pcall
  * cannot keep running; and the flags are checked after the call, so a node
  * that swallowed the error still fails. C library calls (string.rep,
- * table.concat) do not tick the hook; the memory cap is what bounds them.
+ * table.concat) do not tick the hook; the memory cap is what bounds them,
+ * except pattern matching, which allocates nothing: lpattern.c charges its
+ * matching steps to the same instruction budget.
  */
 #include "lvm_int.h"
 
