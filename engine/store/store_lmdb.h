@@ -29,7 +29,13 @@
  * cJSON_Delete; it is set only on success. Inputs are borrowed for the call.
  *
  * Thread safety: a handle may be used from several threads at once. Write
- * transactions are serialised; reads run in parallel with them.
+ * transactions are serialised; reads run in parallel with them. In sync mode
+ * the writes (put, put_writes, lease, release, gc) that threads of one
+ * process issue at the same time share one transaction and its fsyncs
+ * (group commit, see store_lmdb.c): each call still returns only once its
+ * own write is on disk, and its result is its own, as if it had run alone
+ * (a conflict of one caller is not the others'). Writes of several processes
+ * serialise on LMDB's writer lock; each process groups its own.
  *
  * Caveats (as lmdb.h has them):
  *  - fork(): a child must not use a handle its parent opened; it opens its
@@ -56,7 +62,9 @@
 #define OG_STORE_LMDB_DEFAULT_PATH "./var/opsgraph.db"
 
 enum og_durability {
-	OG_DURABLE_SYNC,	/* a commit returns after fsync (the default) */
+	OG_DURABLE_SYNC,	/* a write returns once on disk: a power loss right after
+				 * loses nothing (the default); concurrent writers of a
+				 * process share the fsyncs */
 	OG_DURABLE_ASYNC,	/* commits skip fsync; flushed every flush_ms and on close */
 };
 

@@ -35,6 +35,8 @@ struct ogl_chan {
 	uint64_t version, origin;
 };
 
+struct ogl_req;		/* one queued write (store_lmdb.c) */
+
 /* One LMDB environment, shared by every handle of this process that opened
  * the same directory. */
 struct ogl_env {
@@ -58,6 +60,11 @@ struct ogl_env {
 	struct ogl_chan *pch;
 	size_t pch_cap;
 
+	/* group commit of sync-mode writes (GROUP COMMIT in store_lmdb.c) */
+	pthread_mutex_t q_mu;		/* guards the fields below */
+	struct ogl_req *q_head, **q_tail;	/* writes waiting for a leader */
+	bool leading;			/* a leader is running a batch */
+
 	/* async flusher */
 	pthread_mutex_t flush_mu;
 	pthread_cond_t flush_cv;
@@ -78,8 +85,15 @@ struct og_store_lmdb {
  * scratch each time it is called. */
 typedef int (*ogl_txn_fn)(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err);
 
-/* Runs fn in one write transaction and commits it. `what` names the
- * operation for messages ("put checkpoint 3 of thread t"). */
+/* Runs fn in a write transaction and commits it. `what` names the
+ * operation for messages ("put checkpoint 3 of thread t"). In sync mode the
+ * transaction may be shared with other callers' fns (group commit, see
+ * store_lmdb.c): fn then runs in another thread, after other fns and before
+ * others, in the same transaction. So fn must touch only e, txn, its ctx and
+ * its err, must start from scratch each time it is called (it is rerun when
+ * the map grows, and when another fn of the batch fails), and must not hold
+ * anything of the transaction after it returns. Returns when the commit is
+ * durable (sync) or in the page cache (async); the result is fn's. */
 int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err);
 /* Runs fn in a read-only transaction. */
 int ogl_read(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err);

@@ -13,9 +13,18 @@
  * from 1 MiB, two handles in one process, a forked child and the parent
  * both writing and growing the map at once (the case that would SIGBUS if
  * one process shrank the file), and threads of one process writing through
- * a sync and an async handle while another reads. Prints (never asserts) µs
- * per put in async and sync mode, bytes per checkpoint for a 7-channel
- * state, and the time to list a 1002-checkpoint history.
+ * a sync and an async handle while another reads. Group commit of sync
+ * writes: 1, 4, 16 and 64 threads on one handle, and two processes of 8
+ * threads, each doing runs of 8 puts + 2 put_writes, all of it checked
+ * through a fresh handle afterwards; threads racing to put the same ids
+ * (one wins each), put_writes without a checkpoint and a write that fails
+ * after writing, in shared commits (each caller gets its own answer, the
+ * failed write leaves nothing); batches that grow the map. Prints (never
+ * asserts) µs per put in async and sync mode, durable writes/s and fsyncs
+ * per write for each thread count (fsyncs counted by interposing msync,
+ * fsync and fdatasync; OG_TEST_SYNC_US=N adds N µs to each to play a slower
+ * disk), bytes per checkpoint for a 7-channel state, and the time to list a
+ * 1002-checkpoint history.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -26,8 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -36,6 +48,7 @@
 #include "graph/ckpt.h"
 #include "graph/graph.h"
 #include "store/store_lmdb.h"
+#include "store/store_lmdb_int.h"	/* ogl_write, for a write that fails midway */
 #include "../test.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -1058,6 +1071,375 @@ static void test_threads(void)
 	og_store_lmdb_close(b);
 }
 
+/* ---- group commit: concurrent sync writers ------------------------------------- */
+
+/* Every msync/fsync/fdatasync of this process, LMDB's included: defining them
+ * here interposes them on liblmdb's calls (the real ones are the syscalls).
+ * OG_TEST_SYNC_US=N adds N us to each, to play a slower disk (the issue's
+ * figures are for one where a flush costs 0.15-0.2 ms). */
+static atomic_long n_syncs;
+static long sync_extra_us = -1;
+
+static int counted(long rc)
+{
+	long us = sync_extra_us;
+
+	atomic_fetch_add(&n_syncs, 1);
+	if (us < 0) {
+		const char *v = getenv("OG_TEST_SYNC_US");
+		sync_extra_us = us = v ? atol(v) : 0;
+	}
+	if (us > 0) {
+		struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return (int)rc;
+}
+
+int msync(void *addr, size_t len, int flags)
+{
+	return counted(syscall(SYS_msync, addr, len, flags));
+}
+
+int fsync(int fd)
+{
+	return counted(syscall(SYS_fsync, fd));
+}
+
+int fdatasync(int fd)
+{
+	return counted(syscall(SYS_fdatasync, fd));
+}
+
+#define RUN_CKPTS 8	/* checkpoints per run, as the S1 incident pipeline */
+
+/* One run of thread `tid`: RUN_CKPTS checkpoints over 3 channels and a
+ * pending write after checkpoints 3 and 6 (10 durable writes). With s NULL
+ * nothing is stored: *want gets what get(tid, 0) must give. Returns the
+ * number of failed writes. */
+static int group_run(struct og_store_lmdb *s, struct og_graph *g, const char *tid, cJSON **want)
+{
+	struct og_err err = { 0 };
+	char text[64];
+	struct fake f;
+	int k, fails = 0;
+
+	fake_init(&f, g, tid);
+	fake_opt(&f.next, &f.ck.next, "[{\"id\":\"0123456789abcdef\",\"node\":\"triage\"}]");
+	for (k = 1; k <= RUN_CKPTS; k++) {
+		snprintf(text, sizeof(text), "{\"step\":%d,\"who\":\"%s\"}", k, tid);
+		fake_set(&f, k % 3, text);
+		if (!s) {
+			f.ck.parent_id = f.ck.id++;
+			f.ck.step++;
+			f.ck.created_ms += 1000;
+			continue;
+		}
+		fails += fake_put(&f, s, &err) != 0;
+		if (k == 3 || k == 6) {
+			snprintf(text, sizeof(text), "{\"task\":\"t%d\",\"node\":\"n%d\",\"writes\":{}}", k, k);
+			cJSON *rec = J(text);
+			if (og_store_lmdb_ops.put_writes(s, tid, (uint64_t)k, rec, &err) != 0) {
+				fprintf(stderr, "put_writes %s/%d: %s\n", tid, k, err.msg);
+				fails++;
+			}
+			cJSON_Delete(rec);
+		}
+	}
+	if (want)
+		*want = og_ckpt_to_json(&f.ck);
+	fake_release(&f);
+	return fails;
+}
+
+struct gworker {
+	struct og_store_lmdb *s;
+	struct og_graph *g;
+	const char *tag;
+	int idx, runs, fails;
+};
+
+static void *gworker_main(void *arg)
+{
+	struct gworker *w = arg;
+	char tid[64];
+	int r;
+
+	for (r = 0; r < w->runs; r++) {
+		snprintf(tid, sizeof(tid), "%s-w%d-r%d", w->tag, w->idx, r);
+		w->fails += group_run(w->s, w->g, tid, NULL);
+	}
+	return NULL;
+}
+
+/* Checks, through a fresh handle, that every run of nw workers is complete. */
+static int group_verify(const char *path, struct og_graph *g, const char *tag, int nw, int runs)
+{
+	struct og_store_lmdb *s = open_db(path, OG_DURABLE_SYNC, 0, true);
+	struct og_err err = { 0 };
+	char tid[64], *a, *b;
+	int i, r, bad = 0;
+
+	for (i = 0; i < nw; i++) {
+		for (r = 0; r < runs; r++) {
+			cJSON *got = NULL, *want = NULL, *h = NULL;
+			const cJSON *pend;
+			uint64_t id = 0;
+			snprintf(tid, sizeof(tid), "%s-w%d-r%d", tag, i, r);
+			group_run(NULL, g, tid, &want);
+			if (og_store_lmdb_latest_id(s, tid, &id, &err) || id != RUN_CKPTS ||
+			    og_store_lmdb_history(s, tid, 0, 0, &h, &err) || cJSON_GetArraySize(h) != RUN_CKPTS ||
+			    og_store_lmdb_ops.get(s, tid, 0, &got, &err)) {
+				bad++;
+			} else {
+				a = cJSON_PrintUnformatted(got);
+				b = cJSON_PrintUnformatted(want);
+				bad += !a || !b || strcmp(a, b) != 0;
+				free(a);
+				free(b);
+			}
+			cJSON_Delete(got);
+			got = NULL;
+			if (og_store_lmdb_ops.get(s, tid, 6, &got, &err) ||
+			    !cJSON_IsArray(pend = cJSON_GetObjectItem(got, "pending")) ||
+			    cJSON_GetArraySize(pend) != 1)
+				bad++;
+			cJSON_Delete(got);
+			cJSON_Delete(want);
+			cJSON_Delete(h);
+		}
+	}
+	og_store_lmdb_close(s);
+	return bad;
+}
+
+/* P threads share one sync handle, each doing `runs` runs of its own threads. */
+static void test_group_commit(int nthreads, int runs)
+{
+	const char *path = newpath("group");
+	struct og_store_lmdb *s = open_db(path, OG_DURABLE_SYNC, 0, false);
+	struct og_graph *g = graph_n(3);
+	struct gworker *w = calloc((size_t)nthreads, sizeof(*w));
+	pthread_t *tid = calloc((size_t)nthreads, sizeof(*tid));
+	long syncs0 = atomic_load(&n_syncs);
+	double secs, writes;
+	int64_t t0;
+	int i, fails = 0;
+
+	t0 = og_clock_mono_us();
+	for (i = 0; i < nthreads; i++) {
+		w[i] = (struct gworker){ s, g, "g", i, runs, 0 };
+		CHECK_INT(pthread_create(&tid[i], NULL, gworker_main, &w[i]), ==, 0);
+	}
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(tid[i], NULL);
+		fails += w[i].fails;
+	}
+	secs = (double)(og_clock_mono_us() - t0) / 1e6;
+	writes = (double)nthreads * runs * (RUN_CKPTS + 2);
+	fprintf(stderr, "figure: sync, %2d threads on one handle: %7.0f durable writes/s (%5.0f runs/s of "
+		"%d puts + 2 put_writes), %.3f fsyncs per write\n", nthreads, writes / secs,
+		nthreads * runs / secs, RUN_CKPTS, (double)(atomic_load(&n_syncs) - syncs0) / writes);
+	CHECK_INT(fails, ==, 0);
+	og_store_lmdb_close(s);
+	CHECK_INT(group_verify(path, g, "g", nthreads, runs), ==, 0);
+	og_graph_free(g);
+	free(w);
+	free(tid);
+}
+
+/* Two processes, each with its own handle and 8 threads, write at once. */
+static void test_group_fork(void)
+{
+	const char *path = newpath("groupfork");
+	struct og_store_lmdb *s = open_db(path, OG_DURABLE_SYNC, 1 << 20, false);
+	struct og_graph *g = graph_n(3);
+	struct gworker w[8];
+	pthread_t tid[8];
+	int64_t t0;
+	pid_t pid;
+	long syncs0 = atomic_load(&n_syncs);
+	int i, status = -1, fails = 0, runs = 16;
+
+	og_store_lmdb_close(s);	/* created; each process opens its own */
+	fflush(NULL);
+	t0 = og_clock_mono_us();
+	pid = fork();
+	if (pid == 0) {
+		struct og_store_lmdb_opts o = { path, OG_DURABLE_SYNC, 0, 1 << 20, false };
+		struct og_err err = { 0 };
+		if (og_store_lmdb_open(&o, &s, &err) != 0)
+			_exit(2);
+		for (i = 0; i < 8; i++) {
+			w[i] = (struct gworker){ s, g, "child", i, runs, 0 };
+			if (pthread_create(&tid[i], NULL, gworker_main, &w[i]) != 0)
+				_exit(3);
+		}
+		for (i = 0; i < 8; i++) {
+			pthread_join(tid[i], NULL);
+			fails += w[i].fails;
+		}
+		og_store_lmdb_close(s);
+		_exit(fails ? 1 : 0);
+	}
+	CHECK(pid > 0);
+	s = open_db(path, OG_DURABLE_SYNC, 1 << 20, false);
+	for (i = 0; i < 8; i++) {
+		w[i] = (struct gworker){ s, g, "parent", i, runs, 0 };
+		CHECK_INT(pthread_create(&tid[i], NULL, gworker_main, &w[i]), ==, 0);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		fails += w[i].fails;
+	}
+	og_store_lmdb_close(s);
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fprintf(stderr, "figure: sync, 2 processes x 8 threads: %.0f durable writes/s together, %.3f "
+		"fsyncs per write (this process)\n",
+		2.0 * 8 * runs * (RUN_CKPTS + 2) / ((double)(og_clock_mono_us() - t0) / 1e6),
+		(double)(atomic_load(&n_syncs) - syncs0) / (8.0 * runs * (RUN_CKPTS + 2)));
+	CHECK_INT(fails, ==, 0);
+	CHECK_INT(group_verify(path, g, "parent", 8, runs), ==, 0);
+	CHECK_INT(group_verify(path, g, "child", 8, runs), ==, 0);
+	og_graph_free(g);
+}
+
+/* Failures inside a shared transaction. Threads of one sync handle race to
+ * put the same checkpoints of one thread (exactly one put of each id wins,
+ * the others get -OG_ECONFLICT and change nothing), put writes against
+ * checkpoints that do not exist (-OG_ENOENT), and run a write that stores a
+ * lease row and then fails: the batch it shared must commit everything but
+ * that row. Meanwhile each thread also stores a run of its own. */
+struct race {
+	struct og_store_lmdb *s;
+	struct og_graph *g, *g3;	/* the race's, the own run's */
+	int idx, wins, conflicts, enoent, poisoned, fails;
+};
+
+static int poison_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
+{
+	MDB_val k = { 6, "poison" }, v = { 1, "x" };
+	int rc = mdb_put(txn, e->db_leases, &k, &v, 0);
+
+	(void)ctx;
+	return rc ? rc : og_err_set(err, -OG_EINVAL, "poisoned after a write");
+}
+
+static void *race_main(void *arg)
+{
+	struct race *w = arg;
+	struct og_err err = { 0 };
+	cJSON *rec = J("{\"task\":\"late\",\"node\":\"n\"}");
+	char tid[32];
+	struct fake f;
+	uint64_t id;
+	int rc;
+
+	fake_init(&f, w->g, "race");
+	for (id = 1; id <= 40; id++) {
+		f.ck.id = id;
+		f.ck.parent_id = id - 1;
+		f.ck.step = (int)id;
+		fake_set(&f, 0, "{\"same\":true}");
+		f.vers[0] = id;
+		rc = og_store_lmdb_ops.put(w->s, &f.ck, &err);
+		w->wins += rc == 0;
+		w->conflicts += rc == -OG_ECONFLICT;
+		rc = og_store_lmdb_ops.put_writes(w->s, "race", 1000 + id, rec, &err);
+		w->enoent += rc == -OG_ENOENT;
+		if (id % 4 == (uint64_t)w->idx % 4) {
+			rc = ogl_write(w->s, poison_txn, NULL, "poison", &err);
+			w->poisoned += rc == -OG_EINVAL && strstr(err.msg, "poisoned") != NULL;
+		}
+	}
+	snprintf(tid, sizeof(tid), "own%d", w->idx);
+	w->fails += group_run(w->s, w->g3, tid, NULL);
+	cJSON_Delete(rec);
+	fake_release(&f);
+	return NULL;
+}
+
+static void test_group_failures(void)
+{
+	const char *path = newpath("race");
+	struct og_store_lmdb *s = open_db(path, OG_DURABLE_SYNC, 0, false);
+	struct og_graph *g = graph_n(1), *g3 = graph_n(3);
+	struct og_err err = { 0 };
+	struct race w[16];
+	pthread_t tid[16];
+	long syncs0 = atomic_load(&n_syncs);
+	int i, wins = 0, conflicts = 0, enoent = 0, poisoned = 0, fails = 0;
+	cJSON *h = NULL;
+
+	for (i = 0; i < 16; i++) {
+		w[i] = (struct race){ s, g, g3, i, 0, 0, 0, 0, 0 };
+		CHECK_INT(pthread_create(&tid[i], NULL, race_main, &w[i]), ==, 0);
+	}
+	for (i = 0; i < 16; i++) {
+		pthread_join(tid[i], NULL);
+		wins += w[i].wins;
+		conflicts += w[i].conflicts;
+		enoent += w[i].enoent;
+		poisoned += w[i].poisoned;
+		fails += w[i].fails;
+	}
+	/* the races ran in shared commits (else 2 syncs per write) */
+	CHECK((atomic_load(&n_syncs) - syncs0) < 2L * 16 * (40 * 2 + 10 + 10));
+	CHECK_INT(wins, ==, 40);
+	CHECK_INT(conflicts, ==, 16 * 40 - 40);
+	CHECK_INT(enoent, ==, 16 * 40);
+	CHECK_INT(poisoned, ==, 16 * 10);
+	CHECK_INT(fails, ==, 0);
+	og_store_lmdb_close(s);
+	s = open_db(path, OG_DURABLE_SYNC, 0, true);
+	CHECK_INT(stat_num(s, "leases"), ==, 0);		/* no poison row */
+	CHECK_INT(stat_num(s, "writes"), ==, 16 * 2);	/* own runs' rows only */
+	CHECK_INT(og_store_lmdb_history(s, "race", 0, 0, &h, &err), ==, 0);
+	CHECK_INT(cJSON_GetArraySize(h), ==, 40);
+	cJSON_Delete(h);
+	for (i = 0; i < 16; i++) {
+		char t[16];
+		uint64_t id = 0;
+		snprintf(t, sizeof(t), "own%d", i);
+		CHECK_INT(og_store_lmdb_latest_id(s, t, &id, &err), ==, 0);
+		CHECK_INT(id, ==, RUN_CKPTS);
+	}
+	og_store_lmdb_close(s);
+	og_graph_free(g);
+	og_graph_free(g3);
+}
+
+/* Batches that fill the map: 16 threads put 4 KB values into a 1 MiB map. */
+static void test_group_growth(void)
+{
+	const char *path = newpath("ggrow");
+	struct og_store_lmdb *s = open_db(path, OG_DURABLE_SYNC, 1 << 20, false);
+	struct worker w[16];
+	pthread_t tid[16];
+	struct og_err err = { 0 };
+	uint64_t id;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].s = s;
+		snprintf(w[i].thread, sizeof(w[i].thread), "gg%d", i);
+		w[i].n = 40;
+		w[i].bytes = 4000;
+		CHECK_INT(pthread_create(&tid[i], NULL, writer_main, &w[i]), ==, 0);
+	}
+	for (i = 0; i < 16; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < 16; i++) {
+		CHECK_INT(w[i].fails, ==, 0);
+		CHECK_INT(og_store_lmdb_latest_id(s, w[i].thread, &id, &err), ==, 0);
+		CHECK_INT(id, ==, 40);
+	}
+	CHECK(stat_num(s, "map_size") > 1 << 20);
+	og_store_lmdb_close(s);
+}
+
 /* ---- figures (printed, never asserted) ------------------------------------------------ */
 
 static void bench_put(enum og_durability d, int n)
@@ -1158,6 +1540,13 @@ int main(void)
 	test_map_growth();
 	test_shared();
 	test_threads();
+	test_group_commit(1, 64);
+	test_group_commit(4, 32);
+	test_group_commit(16, 8);
+	test_group_commit(64, 4);
+	test_group_fork();
+	test_group_failures();
+	test_group_growth();
 	bench_put(OG_DURABLE_ASYNC, 10000);
 	bench_put(OG_DURABLE_SYNC, 200);
 	bench_bytes_history();
