@@ -16,6 +16,14 @@ else
 endif
 
 CC ?= cc
+# `make V=1` shows the full commands; by default one short line per file.
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @echo "  $(1) $(2)"
+endif
 PKGS := lua5.4 libcjson lmdb
 OPT ?= -O2 -g
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -50,26 +58,30 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The Lua prelude is embedded in the binary so a node never needs a file path to it.
 $(BUILD)/engine/lua/prelude.inc: engine/lua/prelude.lua
 	@mkdir -p $(@D)
-	xxd -i < $< > $@.tmp && echo ', 0x00' >> $@.tmp && mv $@.tmp $@
+	$(Q)xxd -i < $< > $@.tmp && echo ', 0x00' >> $@.tmp && mv $@.tmp $@
 $(BUILD)/engine/lua/lvm.o: $(BUILD)/engine/lua/prelude.inc
 $(BUILD)/engine/lua/lvm.o: CFLAGS += -I$(BUILD)/engine/lua
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BIN)/opsgraph: $(CLI_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/test.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iengine -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Iengine -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 unit: $(UNIT_BINS) $(BIN)/opsgraph
 
