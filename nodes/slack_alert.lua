@@ -1,0 +1,30 @@
+-- nodes/slack_alert.lua: the first node of an incident run (issue 4).
+--
+-- Reads state.trigger, writes `alert` and one `timeline` entry (channels in
+-- nodes/README.md):
+--
+--   alert = { service, started_at, ends_at?, severity, source, summary, labels{},
+--             window{from, to}, expr?, raw,
+--             status ("firing" | "resolved"), name (alertname / rule), ... }
+--
+-- Triggers it reads (details and options in nodes/lib/alert_intake.lua):
+--   * a Slack Events API event_callback whose event is a monitoring bot's
+--     message: MATRIX-APM style plain text ("[MATRIX-APM] order-service Rule
+--     Name: SlowSQL, severity: critical ... [2026-11-24 02:13:00 ~ 2026-11-24 02:18:00]"),
+--     Alertmanager's Slack notifications ("[FIRING:2] HighErrorRate
+--     (payment-service critical)", "*Alert:*", "• *service:* `payment-service`")
+--     and Grafana's Slack contact point ("Value: B=2.8", "Labels:",
+--     " - service = payment-service"), in text, attachments or blocks;
+--   * an Alertmanager webhook body (version "4");
+--   * a manual {"service": ..., "time": ..., "severity"?, "summary"?}.
+-- Any other trigger fails the run with a message that names what was
+-- missing and what is accepted, e.g.
+--   slack_alert: the Slack message from bot 'Grafana' (alert 'DiskFull') names no service: ...
+--
+-- Times are "YYYY-MM-DDTHH:MM:SSZ" (UTC). window.from is started_at minus
+-- 15 minutes; window.to is ends_at when the alert is over, else now (at
+-- least started_at + 15 min, at most started_at + 6 h).
+--
+-- With other options (service label names, lookback, ...):
+--   g:node("slack_alert", require("nodes.lib.alert_intake").node{ lookback = "30m" })
+return require("nodes.lib.alert_intake").node()
