@@ -25,6 +25,10 @@ int cmd_gc(int argc, char **argv);
 /* Parses a JSON argument: inline text or @file. Caller owns the result. */
 cJSON *cli_parse_json_arg(const char *flag, const char *arg, struct og_err *err);
 
+/* The project root for require: --root, else $OPSGRAPH_ROOT, else NULL (the
+ * Lua host guesses it from the graph file's place). */
+const char *cli_project_root(const char *flag);
+
 /* "opsgraph: <msg>" on stderr; returns status. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

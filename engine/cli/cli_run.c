@@ -54,7 +54,20 @@ int cli_db_flag(int argc, char **argv, int *i, struct cli_db_flags *f)
 		f->by = argv[++*i];
 		return 1;
 	}
+	if (!strcmp(a, "--root") && *i + 1 < argc) {
+		f->root = argv[++*i];
+		return 1;
+	}
 	return 0;
+}
+
+const char *cli_project_root(const char *flag)
+{
+	const char *env = getenv("OPSGRAPH_ROOT");
+
+	if (flag && *flag)
+		return flag;
+	return env && *env ? env : NULL;
 }
 
 int cli_session_open(struct cli_session *s, bool read_only)
@@ -95,8 +108,12 @@ int cli_session_graph(struct cli_session *s, const char *path)
 			return cli_fail(2, "graph file '%s' does not exist", path);
 		snprintf(s->graph_file, sizeof(s->graph_file), "%s", path);
 	}
-	if (!(s->vm = og_lvm_new(NULL, &err)))
-		return cli_fail(1, "%s", err.msg);
+	{
+		struct og_lvm_opts lo = { 0 };
+		lo.root = cli_project_root(s->flags.root);
+		if (!(s->vm = og_lvm_new(&lo, &err)))
+			return cli_fail(1, "%s", err.msg);
+	}
 	if (og_lvm_load_graph(s->vm, path, &s->g, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return err.code == -OG_ENOENT ? 2 : 1;
@@ -272,9 +289,17 @@ int cli_report(struct cli_session *s, int rc, const struct og_err *err)
 		cJSON_Delete(o);
 	} else if (!s->flags.stream) {
 		char *text = cJSON_Print(state);
-		printf("thread %s: %s at step %d (checkpoint %llu)\n", thread,
-		       rc < 0 ? "error" : og_run_status_name(st), og_run_step(run) - 1,
-		       (unsigned long long)og_run_checkpoint_id(run));
+		/* og_run_step is the step that runs next: the one that failed
+		 * or paused, or one past the last for a finished run */
+		if (rc < 0 || st == OG_RUN_ERROR)
+			printf("thread %s: error in step %d (checkpoint %llu)\n", thread, og_run_step(run),
+			       (unsigned long long)og_run_checkpoint_id(run));
+		else if (st == OG_RUN_INTERRUPTED)
+			printf("thread %s: interrupted in step %d (checkpoint %llu)\n", thread, og_run_step(run),
+			       (unsigned long long)og_run_checkpoint_id(run));
+		else
+			printf("thread %s: %s after %d steps (checkpoint %llu)\n", thread, og_run_status_name(st),
+			       og_run_step(run), (unsigned long long)og_run_checkpoint_id(run));
 		if (text)
 			printf("%s\n", text);
 		free(text);

@@ -23,6 +23,7 @@ struct cli_db_flags {
 	bool json;			/* --output json */
 	bool stream;			/* --stream */
 	const char *by;			/* --by NAME: who decides (default user@host) */
+	const char *root;		/* --root DIR: where require finds nodes/ (default: guessed) */
 };
 
 /* Consumes argv[*i] (and its value) when it is one of the shared flags.

@@ -54,11 +54,13 @@ cJSON *cli_parse_json_arg(const char *flag, const char *arg, struct og_err *err)
 
 static int load(const char *path, bool validate, struct og_lvm **vm, struct og_graph **g)
 {
+	struct og_lvm_opts lo = { 0 };
 	struct og_err err = { 0 };
 	int rc;
 
 	*g = NULL;
-	if (!(*vm = og_lvm_new(NULL, &err)))
+	lo.root = cli_project_root(NULL);
+	if (!(*vm = og_lvm_new(&lo, &err)))
 		return cli_fail(1, "%s", err.msg);
 	rc = validate ? og_lvm_load_graph(*vm, path, g, &err) : og_lvm_load_graph_unchecked(*vm, path, g, &err);
 	if (rc < 0) {

@@ -39,6 +39,8 @@ static void usage(FILE *out)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %s\n", commands[i].help);
 	fprintf(out, "\nThread commands take --db DIR (default ./var/opsgraph.db) and --output json.\n"
+		     "require(\"nodes.x\") looks under the project root: --root DIR or $OPSGRAPH_ROOT, else the\n"
+		     "parent of the graph file's graphs/ directory, else the current directory.\n"
 		     "See README.md for the graph authoring API.\n");
 }
 

@@ -208,7 +208,7 @@ static int call_node(void *self, const struct og_call *call, struct og_task_resu
 	if (kind == OG_TASK_ERROR && nd->pos.file && !strstr(res->err.msg, nd->pos.file))
 		/* raised where no frame of the graph file was left (a tail call
 		 * such as `return og.command{...}`): point at the node */
-		og_err_prefix(&res->err, "%s:%d: node '%s': ", nd->pos.file, nd->pos.line, nd->name);
+		og_err_prefix(&res->err, "%s:%d: ", nd->pos.file, nd->pos.line);
 	if (kind != OG_TASK_OK) {
 		lua_settop(L, top);
 		return 0;

@@ -168,10 +168,11 @@
 #include <unistd.h>
 
 #include "../core/clock.h"
+#include "../core/json.h"
 
 #define OGL_FORMAT_KEY "format"
 #define OGL_FORMAT_MAGIC "opsgraph-store/"
-#define OGL_FORMAT_VERSION 1
+#define OGL_FORMAT_VERSION 2
 #define OGL_DEFAULT_MAP ((size_t)64 << 20)
 #define OGL_DEFAULT_FLUSH_MS 100
 #define OGL_LMDB_MAGIC 0xBEEFC0DEu	/* mm_magic of an LMDB meta page */
@@ -208,57 +209,32 @@ void ogl_buf_release(struct ogl_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int ogl_print_json(struct ogl_buf *b, const cJSON *v)
+char *ogl_json_text(const cJSON *v, size_t *len)
 {
-	char *text;
-	size_t n;
-
-	ogl_buf_reset(b);
-	if (b->cap < 256 && ogl_buf_reserve(b, 256) < 0)
-		return -OG_ENOMEM;
-	/* cJSON asks for 5 spare bytes; below 1 MiB retry in the buffer, above
-	 * let cJSON size it once rather than print many times. */
-	while (b->cap < ((size_t)1 << 20)) {
-		if (cJSON_PrintPreallocated((cJSON *)v, (char *)b->p, (int)b->cap, 0)) {
-			b->len = strlen((char *)b->p);
-			return 0;
-		}
-		if (ogl_buf_reserve(b, b->cap * 2) < 0)
-			return -OG_ENOMEM;
-	}
-	if (!(text = cJSON_PrintUnformatted(v)))
-		return -OG_ENOMEM;
-	n = strlen(text);
-	ogl_put_raw(b, text, n);
-	free(text);
-	return b->failed ? -OG_ENOMEM : 0;
+	return og_json_print(v, len);
 }
 
-int ogl_put_opt_json(struct ogl_buf *b, struct ogl_buf *tmp, const cJSON *v)
+int ogl_put_opt_json(struct ogl_buf *b, const cJSON *v)
 {
-	int rc;
+	size_t n;
+	char *text;
 
 	if (!v) {
 		ogl_put_varint(b, 0);
 		return 0;
 	}
-	if ((rc = ogl_print_json(tmp, v)) < 0)
-		return rc;
-	ogl_put_varint(b, tmp->len + 1);
-	ogl_put_raw(b, tmp->p, tmp->len);
-	return 0;
+	if (!(text = og_json_print(v, &n)))
+		return -OG_ENOMEM;
+	ogl_put_varint(b, n + 1);
+	ogl_put_raw(b, text, n);
+	free(text);
+	return b->failed ? -OG_ENOMEM : 0;
 }
 
-void ogl_key_prefix(struct ogl_buf *k, const char *thread)
+void ogl_key_ckpt(struct ogl_buf *k, uint64_t h, uint64_t id)
 {
 	ogl_buf_reset(k);
-	ogl_put_raw(k, thread, strlen(thread) + 1);	/* with its NUL */
-	ogl_put_u8(k, 0);				/* namespace "" and its NUL */
-}
-
-void ogl_key_ckpt(struct ogl_buf *k, const char *thread, uint64_t id)
-{
-	ogl_key_prefix(k, thread);
+	ogl_put_be64(k, h);
 	ogl_put_be64(k, id);
 }
 
@@ -804,7 +780,8 @@ static int open_dbis(struct ogl_env *e, MDB_txn *txn, bool create)
 	unsigned f = create ? MDB_CREATE : 0;
 	int rc;
 
-	if ((rc = mdb_dbi_open(txn, "threads", f, &e->db_threads)) ||
+	if ((rc = mdb_dbi_open(txn, "thread_ids", f, &e->db_thread_ids)) ||
+	    (rc = mdb_dbi_open(txn, "threads", f, &e->db_threads)) ||
 	    (rc = mdb_dbi_open(txn, "ckpts", f, &e->db_ckpts)) ||
 	    (rc = mdb_dbi_open(txn, "values", f, &e->db_values)) ||
 	    (rc = mdb_dbi_open(txn, "writes", f, &e->db_writes)) ||
@@ -877,8 +854,10 @@ static int check_format(struct ogl_env *e, bool ro, struct og_err *err)
 	ver = strtol(why, NULL, 10);
 	if (ver != OGL_FORMAT_VERSION) {
 		rc = og_err_set(err, -OG_EINVAL, "'%s' holds opsgraph store format %ld and this opsgraph "
-				"reads format %d; use the opsgraph that wrote it, or pass another --db",
-				e->path, ver, OGL_FORMAT_VERSION);
+				"reads format %d (%s); use the opsgraph that wrote it, or move the "
+				"directory away or pass another --db", e->path, ver, OGL_FORMAT_VERSION,
+				ver < OGL_FORMAT_VERSION ? "an older layout, from before the first release, "
+				"with no converter" : "a newer opsgraph wrote it");
 		goto fail;
 	}
 	if ((rc = open_dbis(e, txn, false))) {
@@ -926,8 +905,9 @@ static void env_free(struct ogl_env *e)
 	ogl_buf_release(&e->rec);
 	ogl_buf_release(&e->tmp);
 	ogl_buf_release(&e->row);
-	ogl_buf_release(&e->pnames);
 	free(e->pch);
+	free(e->cidx);
+	free(e->rnames);
 	free(e->path);
 	free(e);
 }
@@ -941,7 +921,7 @@ static int env_open1(struct ogl_env *e, unsigned flags, size_t map_size, struct 
 		e->env = NULL;
 		return ogl_fail(rc, "open", err);
 	}
-	mdb_env_set_maxdbs(e->env, 8);
+	mdb_env_set_maxdbs(e->env, 16);
 	if (map_size && (rc = mdb_env_set_mapsize(e->env, map_size))) {
 		rc = ogl_fail(rc, "set the map size", err);
 		goto fail;
@@ -1143,14 +1123,14 @@ struct stat_ctx {
 
 int ogl_bytes_used(struct ogl_env *e, MDB_txn *txn, uint64_t *bytes)
 {
-	MDB_dbi dbs[7] = { e->db_main, e->db_meta, e->db_threads, e->db_ckpts,
-			   e->db_values, e->db_writes, e->db_leases };
+	MDB_dbi dbs[8] = { e->db_main, e->db_meta, e->db_thread_ids, e->db_threads,
+			   e->db_ckpts, e->db_values, e->db_writes, e->db_leases };
 	MDB_stat ms;
 	uint64_t pages = 2;	/* the meta pages */
 	unsigned psize = 0;
 	int i, rc;
 
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 8; i++) {
 		if ((rc = mdb_stat(txn, dbs[i], &ms)))
 			return rc;
 		pages += ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;

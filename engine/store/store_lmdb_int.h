@@ -19,7 +19,7 @@
 
 #define OGL_MAX_NAME 200		/* thread ids, channel, task, owner, graph names */
 #define OGL_MAX_RECORD (256u << 20)	/* one value or record; LMDB allows 4 GiB */
-#define OGL_REC_VERSION 1		/* first byte of every record */
+#define OGL_REC_VERSION 2		/* first byte of every record */
 
 /* A growable byte buffer with a sticky failure flag: appends after a failure
  * are no-ops, so a builder checks once at the end. */
@@ -31,7 +31,7 @@ struct ogl_buf {
 
 /* A parent checkpoint's channel, copied out of the map (see put). */
 struct ogl_chan {
-	size_t name_off, name_len;	/* into ogl_env.pnames */
+	uint64_t idx;			/* into the thread row's channel names */
 	uint64_t version, origin;
 };
 
@@ -50,15 +50,21 @@ struct ogl_env {
 	MDB_env *env;
 	bool read_only;
 	bool nosync;			/* MDB_NOSYNC is set (under write_lock) */
-	MDB_dbi db_main, db_meta, db_threads, db_ckpts, db_values, db_writes, db_leases;
+	MDB_dbi db_main, db_meta, db_thread_ids, db_threads, db_ckpts, db_values, db_writes, db_leases;
 
 	pthread_rwlock_t map_lock;	/* txns hold it shared; a map resize exclusive */
 	pthread_mutex_t write_lock;	/* one write txn at a time in this process */
 
 	/* scratch, used only under write_lock */
-	struct ogl_buf key, rec, tmp, row, pnames;
-	struct ogl_chan *pch;
+	struct ogl_buf key, rec, tmp, row;
+	struct ogl_chan *pch;		/* the parent's channels */
 	size_t pch_cap;
+	uint64_t *cidx;			/* put: channel i of the state -> row index */
+	size_t cidx_cap;
+	struct ogl_span *rnames;	/* put: the thread row's channel names */
+	size_t rnames_cap;
+	uint64_t max_handle;		/* highest thread handle seen: puts of that
+					 * thread try MDB_APPEND (a hint only) */
 
 	/* group commit of sync-mode writes (GROUP COMMIT in store_lmdb.c) */
 	pthread_mutex_t q_mu;		/* guards the fields below */
@@ -174,10 +180,11 @@ static inline void ogl_put_be64(struct ogl_buf *b, uint64_t v)
 	ogl_put_raw(b, t, 8);
 }
 
-/* JSON text of v into b (replacing its contents); -OG_ENOMEM on failure. */
-int ogl_print_json(struct ogl_buf *b, const cJSON *v);
-/* Optional JSON: varint 0 for NULL, else varint len+1 and the text (tmp is scratch). */
-int ogl_put_opt_json(struct ogl_buf *b, struct ogl_buf *tmp, const cJSON *v);
+/* JSON text of v (og_json_print: exact numbers, no formatting), a new
+ * string to free(); NULL when memory runs out. */
+char *ogl_json_text(const cJSON *v, size_t *len);
+/* Optional JSON: varint 0 for NULL, else varint len+1 and the text. */
+int ogl_put_opt_json(struct ogl_buf *b, const cJSON *v);
 
 /* A reader over bytes owned by LMDB (valid until the txn ends or the next
  * write). `bad` is sticky: reads past the end return zeros. */
@@ -278,18 +285,43 @@ static inline bool ogl_span_eq(struct ogl_span s, const char *z)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-/* thread \0 ns \0 : the prefix of a thread's checkpoints, values and writes. */
-void ogl_key_prefix(struct ogl_buf *k, const char *thread);
-/* prefix + be64(id) */
-void ogl_key_ckpt(struct ogl_buf *k, const char *thread, uint64_t id);
+/* be64(handle) + be64(id): a checkpoint's key, and the prefix of the value
+ * rows it stored (origin = id) and of its pending writes. */
+void ogl_key_ckpt(struct ogl_buf *k, uint64_t h, uint64_t id);
+
+/* The handle of thread `tid` (thread_ids), or MDB_NOTFOUND. */
+int ogl_handle(struct ogl_env *e, MDB_txn *txn, const char *tid, uint64_t *h);
+
+/* ---- thread rows ------------------------------------------------------- */
+
+/* A decoded thread row; spans point into LMDB memory. */
+struct ogl_trow {
+	struct ogl_span tid;
+	int64_t created_ms;
+	uint64_t ngraphs;
+	struct ogl_rd graphs;		/* at the first (graph, opt graph_file) */
+	uint64_t nch;
+	struct ogl_rd chans;		/* at the first channel name */
+	const uint8_t *end;		/* of the row: appends go here */
+};
+
+/* Decodes the thread row v. -OG_ESTORE when it is malformed. */
+int ogl_trow_decode(const MDB_val *v, struct ogl_trow *t, struct og_err *err);
+/* Reads the thread row of handle h (MDB_NOTFOUND if there is none). */
+int ogl_trow_get(struct ogl_env *e, MDB_txn *txn, uint64_t h, struct ogl_trow *t, struct og_err *err);
+/* Graph variant i of the row: name and graph_file (present false: none).
+ * false when i is out of range. */
+bool ogl_trow_graph(const struct ogl_trow *t, uint64_t i, struct ogl_span *graph, struct ogl_span *file);
 
 /* ---- checkpoint records -------------------------------------------------- */
 
-/* A decoded checkpoint record; spans point into LMDB memory. */
+/* A decoded checkpoint record; spans point into LMDB memory. The source
+ * and status are stored as codes for the usual words (see ogl_word). */
 struct ogl_ckrec {
 	uint64_t parent_id;
-	int64_t step, created_ms;
-	struct ogl_span graph, graph_file, source, status;
+	int64_t step, created_delta;	/* created_ms - the thread row's created_ms */
+	uint64_t graph;			/* index into the thread row's graphs */
+	struct ogl_span source, status;
 	uint64_t nch;
 	struct ogl_rd chans;		/* positioned at the first channel entry */
 	uint64_t njoins;
@@ -299,8 +331,8 @@ struct ogl_ckrec {
 
 /* Decodes a checkpoint record. -OG_ESTORE when it is malformed. */
 int ogl_ckrec_decode(const MDB_val *v, struct ogl_ckrec *r, struct og_err *err);
-/* Next channel entry of r->chans: name, version, origin (0: no value). */
-void ogl_ckrec_chan(struct ogl_rd *rd, struct ogl_span *name, uint64_t *version, uint64_t *origin);
+/* Next channel entry of r->chans: row index, version, origin (0: no value). */
+void ogl_ckrec_chan(struct ogl_rd *rd, uint64_t *idx, uint64_t *version, uint64_t *origin);
 
 /* New JSON string from a span (not NUL-terminated); NULL on failure. */
 cJSON *ogl_json_str(struct ogl_span s);
