@@ -285,8 +285,39 @@ static int parse_id(const char *arg, uint64_t *out)
 	return 0;
 }
 
+/* Every recorded side-effect journal of a thread, by task id: from the
+ * completed steps' checkpoints and from pending writes. */
+static cJSON *gather_journals(struct cli_session *s, const char *thread, struct og_err *err)
+{
+	cJSON *hist = NULL, *all = cJSON_CreateObject(), *h;
+
+	if (!all || og_store_lmdb_history(s->db, thread, 0, 0, &hist, err) < 0) {
+		cJSON_Delete(all);
+		return NULL;
+	}
+	cJSON_ArrayForEach(h, hist) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "id"), *j, *p;
+		cJSON *ck = NULL;
+		if (cli_get_ckpt(s, thread, (uint64_t)id->valuedouble, &ck, err) < 0)
+			break;
+		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(ck, "journals"))
+			if (!cJSON_GetObjectItemCaseSensitive(all, j->string))
+				cJSON_AddItemToObject(all, j->string, cJSON_Duplicate(j, 1));
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ck, "pending")) {
+			const cJSON *task = cJSON_GetObjectItemCaseSensitive(p, "task");
+			const cJSON *jr = cJSON_GetObjectItemCaseSensitive(p, "journal");
+			if (cJSON_IsString(task) && jr && !cJSON_GetObjectItemCaseSensitive(all, task->valuestring))
+				cJSON_AddItemToObject(all, task->valuestring, cJSON_Duplicate(jr, 1));
+		}
+		cJSON_Delete(ck);
+	}
+	cJSON_Delete(hist);
+	return all;
+}
+
 /* fork THREAD --checkpoint ID [--as-node N] [--update JSON] and
- * replay THREAD --checkpoint ID: both branch from an old checkpoint. */
+ * replay THREAD --checkpoint ID [--recorded]: both branch from an old
+ * checkpoint. */
 static int branch(int argc, char **argv, bool replay)
 {
 	struct cli_session s = { 0 };
@@ -294,12 +325,15 @@ static int branch(int argc, char **argv, bool replay)
 	const char *thread = NULL, *graph = NULL, *as_node = NULL, *update_arg = NULL;
 	cJSON *latest = NULL, *ck = NULL, *update = NULL;
 	uint64_t id = 0;
+	bool recorded = false;
 	int i, st, rc;
 
 	for (i = 1; i < argc; i++) {
 		if ((rc = cli_db_flag(argc, argv, &i, &s.flags)) != 0) {
 			if (rc < 0)
 				return 2;
+		} else if (replay && !strcmp(argv[i], "--recorded")) {
+			recorded = true;
 		} else if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) {
 			if (parse_id(argv[++i], &id) < 0)
 				return cli_fail(2, "--checkpoint takes a checkpoint id (a positive number from "
@@ -317,7 +351,7 @@ static int branch(int argc, char **argv, bool replay)
 		}
 	}
 	if (!thread || !id)
-		return cli_fail(2, replay ? "usage: opsgraph replay THREAD --checkpoint ID [--stream] [--output json]"
+		return cli_fail(2, replay ? "usage: opsgraph replay THREAD --checkpoint ID [--recorded] [--stream] [--output json]"
 				  : "usage: opsgraph fork THREAD --checkpoint ID [--as-node NODE] --update JSON");
 	if (update_arg && !(update = cli_parse_json_arg("--update", update_arg, &err)))
 		return cli_fail(2, "%s", err.msg);
@@ -338,6 +372,14 @@ static int branch(int argc, char **argv, bool replay)
 		goto out;
 	}
 	if (replay) {
+		if (recorded) {
+			cJSON *journals = gather_journals(&s, thread, &err);
+			if (!journals) {
+				st = cli_fail(1, "%s", err.msg);
+				goto out;
+			}
+			og_run_use_recorded(s.run, journals);
+		}
 		if ((rc = og_run_replay(s.run, &err)) == 0)
 			rc = og_run_invoke(s.run, &err);
 		st = cli_report(&s, rc, &err);

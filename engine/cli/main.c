@@ -27,7 +27,9 @@ static const struct {
 	{ "history", cmd_history, "history THREAD [--limit N] [--before ID]  checkpoints, newest first" },
 	{ "fork", cmd_fork, "fork THREAD --checkpoint ID [--as-node N] --update JSON\n"
 			    "                                       branch from a checkpoint with edited state" },
-	{ "replay", cmd_replay, "replay THREAD --checkpoint ID         re-execute from a checkpoint on a new branch" },
+	{ "replay", cmd_replay, "replay THREAD --checkpoint ID [--recorded]\n"
+				"                                       re-execute from a checkpoint on a new branch;\n"
+				"                                       --recorded: ctx calls get their recorded answers" },
 	{ "gc", cmd_gc, "gc [--keep-last N] [--older-than 30d]  prune old checkpoints" },
 };
 

@@ -52,6 +52,7 @@ cJSON *og_ckpt_to_json(const struct og_ckpt *ck)
 	cJSON_AddItemToObject(o, "error", dup_or_null(ck->error));
 	cJSON_AddItemToObject(o, "writes", dup_or_null(ck->writes));
 	cJSON_AddItemToObject(o, "resumed", dup_or_null(ck->resumed));
+	cJSON_AddItemToObject(o, "journals", dup_or_null(ck->journals));
 	cJSON_AddItemToObject(o, "breakpoints", dup_or_null(ck->breakpoints));
 	return o;
 }

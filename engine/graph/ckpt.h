@@ -47,6 +47,9 @@ struct og_ckpt {
 	const cJSON *writes;		/* {"node": ["channel", ...]} written in this step */
 	const cJSON *breakpoints;	/* {"before":[..],"after":[..]} set for this run (on top of
 					 * the graph's), kept so a resumed run honours them; or NULL */
+	const cJSON *journals;		/* {"<task id>": [journal entries]} of the tasks of the
+					 * completed step that made side-effecting ctx calls
+					 * (for postmortem replay with the recorded answers) */
 	const cJSON *resumed;		/* [{"interrupt_id","by","at","value"}] resumes that led
 					 * to this checkpoint, or NULL */
 };

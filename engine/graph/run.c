@@ -58,6 +58,8 @@ struct og_run {
 	bool pass_before;		/* resumed from a before-breakpoint: run the step */
 	char *bp_before, *bp_after;	/* per node: static breakpoints of this run */
 	cJSON *bp_opts;			/* the run's own breakpoints, {"before","after"}, or NULL */
+	cJSON *step_journals;		/* journals of the step being saved, for its checkpoint */
+	cJSON *recorded;		/* replay: task id -> recorded journal, or NULL */
 
 	struct og_task *tasks;		/* the step about to run */
 	int ntasks, cap;
@@ -204,6 +206,8 @@ void og_run_free(struct og_run *run)
 	free(run->bp_after);
 	cJSON_Delete(run->resumed);
 	cJSON_Delete(run->bp_opts);
+	cJSON_Delete(run->step_journals);
+	cJSON_Delete(run->recorded);
 	free(run);
 }
 
@@ -398,8 +402,11 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 	ck.error = run->error;
 	ck.writes = writes;
 	ck.resumed = run->resumed;
+	ck.journals = run->step_journals;
 	ck.breakpoints = run->bp_opts;
 	rc = run->opts.store->put(run->opts.store_self, &ck, err);
+	cJSON_Delete(run->step_journals);
+	run->step_journals = NULL;
 	if (rc == 0) {
 		run->ckpt_id = ck.id;
 		run->next_id = ck.id + 1;
@@ -685,6 +692,8 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 	call.thread_id = run->thread_id;
 	call.resume = t->resume;
 	call.journal = t->journal;
+	if (!call.journal && run->recorded)
+		call.journal = cJSON_GetObjectItemCaseSensitive(run->recorded, t->id);
 	for (attempt = 1;; attempt++) {
 		call.attempt = attempt;
 		og_task_result_release(&t->res);
@@ -820,6 +829,29 @@ static int route_task(struct og_run *run, struct og_task *t, struct og_err *err)
 
 
 /* Writes summary for the checkpoint: {"node": ["channel", ...]}. */
+/* The journals of this step's tasks, kept with its checkpoint. */
+static void collect_journals(struct og_run *run)
+{
+	int i;
+
+	cJSON_Delete(run->step_journals);
+	run->step_journals = NULL;
+	for (i = 0; i < run->ntasks; i++) {
+		const struct og_task *t = &run->tasks[i];
+		if (!t->res.journal || !t->res.journal->child)
+			continue;
+		if (!run->step_journals && !(run->step_journals = cJSON_CreateObject()))
+			return;
+		cJSON_AddItemToObject(run->step_journals, t->id, cJSON_Duplicate(t->res.journal, 1));
+	}
+}
+
+void og_run_use_recorded(struct og_run *run, cJSON *journals)
+{
+	cJSON_Delete(run->recorded);
+	run->recorded = journals;
+}
+
 static cJSON *writes_summary(const struct og_run *run)
 {
 	cJSON *obj = cJSON_CreateObject();
@@ -977,6 +1009,8 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 	}
 	/* Before the barrier, which moves the writes out of the results. */
 	summary = run->opts.store ? writes_summary(run) : NULL;
+	if (run->opts.store)
+		collect_journals(run);
 	/* Custom reducers are user code and may fail: fold them on copies
 	 * first, so that a failure leaves the state untouched. */
 	if ((rc = fold_custom(run, err)) < 0)

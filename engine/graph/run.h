@@ -87,6 +87,11 @@ int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, 
  * or Sends), as Command(goto=...) does on resume; paused tasks are dropped. */
 int og_run_goto(struct og_run *run, const cJSON *targets, struct og_err *err);
 
+/* Replay with the recorded answers: `journals` ({"<task id>": [entries]},
+ * gathered from the thread's checkpoints) is taken by the run; a task that
+ * re-executes gets its recorded ctx results back instead of calling out. */
+void og_run_use_recorded(struct og_run *run, cJSON *journals);
+
 /* Prepares a loaded run to re-execute from its checkpoint: pending writes
  * and resume values are dropped, so every later step runs again (and
  * interrupts fire again) on a new branch. */

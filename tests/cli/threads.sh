@@ -136,6 +136,15 @@ expect_py 'j["state"]["trail"]' "['inc1', 'inc2', 'inc3', 'fin']"
 og history h --output json
 expect_py 'len([c for c in j if c["parent_id"] == 2])' 2
 
+# --- replay with the recorded answers, or calling again ---------------------
+og run $G/journal.lua --thread jr --output json
+key=$(py 'j["state"]["key"]')
+og replay jr --checkpoint 2 --recorded --output json
+expect_py 'j["state"]["key"]' "$key"
+og replay jr --checkpoint 2 --output json
+got=$(py 'j["state"]["key"]')
+[ -n "$got" ] && [ "$got" != "$key" ] && ok || bad "replay without --recorded reused the recorded id ($got)"
+
 # --- gc keeps what must stay ----------------------------------------------
 og gc --keep-last 2 --output json
 expect_rc 0
