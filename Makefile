@@ -24,7 +24,7 @@ else
   Q := @
   say = @echo "  $(1) $(2)"
 endif
-PKGS := lua5.4 libcjson lmdb
+PKGS := lua5.4 libcjson lmdb libcurl
 OPT ?= -O2 -g
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-missing-field-initializers $(SANFLAGS)

@@ -20,6 +20,7 @@
 #include "../core/json.h"
 #include "lconv.h"
 
+
 /* ctx.json.encode(value) -> string | nil, err */
 static int lapi_json_encode(lua_State *L)
 {
@@ -217,11 +218,12 @@ void lapi_push_ctx(lua_State *L)
 	lua_setfield(L, -2, "now");
 	lua_pushcfunction(L, lapi_random_id);
 	lua_setfield(L, -2, "random_id");
+	lapi_http_install(L);				/* ctx.http (lapi_http.c) */
 }
 
 void lapi_push_call_ctx(lua_State *L)
 {
-	static const char *const shared[] = { "json", "log", "now", "random_id", NULL };
+	static const char *const shared[] = { "json", "log", "now", "random_id", "http", NULL };
 	int i;
 
 	lua_createtable(L, 0, 8);			/* ctx */

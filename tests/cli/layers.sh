@@ -16,6 +16,7 @@ check() {	# dir, forbidden regex, reason
 check core  '#include "\.\./(graph|lua|store|cli)/|#include <(lua|lauxlib|lmdb|event)' "core includes nothing above it"
 check graph '#include "\.\./(lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb)\.h>' "the runtime core knows no Lua or LMDB"
 check lua   '#include "\.\./(store|cli)/|#include <lmdb\.h>' "the Lua host knows no store"
+check net   '#include "\.\./(graph|lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb)\.h>' "net knows no Lua, graphs or stores"
 check store '#include "\.\./(lua|cli)/|#include <(lua|lauxlib|lualib)\.h>' "stores know no Lua"
 # banned calls (unbounded writes)
 hits=$(grep -nE '\b(sprintf|strcpy|strcat|gets|atoi)\(' engine/*/*.c | grep -v snprintf)
