@@ -54,6 +54,10 @@ int cli_db_flag(int argc, char **argv, int *i, struct cli_db_flags *f)
 		f->by = argv[++*i];
 		return 1;
 	}
+	if (!strcmp(a, "--config") && *i + 1 < argc) {
+		f->config = argv[++*i];
+		return 1;
+	}
 	if (!strcmp(a, "--root") && *i + 1 < argc) {
 		f->root = argv[++*i];
 		return 1;
@@ -110,6 +114,16 @@ int cli_session_graph(struct cli_session *s, const char *path)
 	}
 	{
 		struct og_lvm_opts lo = { 0 };
+		const char *cfg = s->flags.config ? s->flags.config : getenv("OPSGRAPH_CONFIG");
+		if (cfg && *cfg) {
+			char arg[PATH_MAX + 2];
+			snprintf(arg, sizeof(arg), "@%s", cfg);
+			if (!(s->config = cli_parse_json_arg("--config", arg, &err)))
+				return cli_fail(2, "%s", err.msg);
+			if (!cJSON_IsObject(s->config))
+				return cli_fail(2, "--config %s: the configuration must be a JSON object", cfg);
+		}
+		lo.config = s->config;
 		lo.root = cli_project_root(s->flags.root);
 		if (!(s->vm = og_lvm_new(&lo, &err)))
 			return cli_fail(1, "%s", err.msg);
@@ -214,6 +228,7 @@ void cli_session_close(struct cli_session *s)
 	og_lvm_free(s->vm);
 	og_store_lmdb_close(s->db);
 	og_store_mem_free(s->mem);
+	cJSON_Delete(s->config);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -24,6 +24,7 @@ struct cli_db_flags {
 	bool stream;			/* --stream */
 	const char *by;			/* --by NAME: who decides (default user@host) */
 	const char *root;		/* --root DIR: where require finds nodes/ (default: guessed) */
+	const char *config;		/* --config FILE: ctx.config (default $OPSGRAPH_CONFIG, else {}) */
 };
 
 /* Consumes argv[*i] (and its value) when it is one of the shared flags.
@@ -41,6 +42,7 @@ struct cli_session {
 	char owner[192];		/* lease owner: host:pid */
 	char thread[128];		/* leased thread, "" when none */
 	char graph_file[PATH_MAX];
+	cJSON *config;			/* parsed --config, owned */
 };
 
 /* Opens the store named by the flags (read_only for inspection commands). */

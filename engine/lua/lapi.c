@@ -223,7 +223,7 @@ void lapi_push_ctx(lua_State *L)
 
 void lapi_push_call_ctx(lua_State *L)
 {
-	static const char *const shared[] = { "json", "log", "now", "random_id", "http", NULL };
+	static const char *const shared[] = { "json", "log", "now", "random_id", "http", "config", NULL };
 	int i;
 
 	lua_createtable(L, 0, 8);			/* ctx */

@@ -270,10 +270,22 @@ static int lvm_setup(lua_State *L)
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_result);
 	lua_getfield(L, -1, "route");
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_route);
-	lua_pop(L, 1);					/* og */
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_og);
+	lua_getfield(L, -1, "readonly");		/* og internal readonly */
+	lua_insert(L, -3);				/* readonly og internal */
+	lua_pop(L, 1);					/* readonly og */
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_og);	/* readonly */
 
-	lapi_push_ctx(L);
+	lapi_push_ctx(L);				/* readonly base */
+	lua_insert(L, -2);				/* base readonly */
+	{
+		struct og_lvm *vm = lvm_from(L);
+		if (vm->config)
+			og_lconv_push(L, vm->config);
+		else
+			lua_newtable(L);
+		lua_call(L, 1, 1);			/* base config_view */
+	}
+	lua_setfield(L, -2, "config");
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);
 	lexec_push_state_mt(L);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &lvm_key_state_mt);
@@ -305,12 +317,15 @@ struct og_lvm *og_lvm_new(const struct og_lvm_opts *opts, struct og_err *err)
 	if (!vm->L)
 		goto nomem;
 	*(struct og_lvm **)lua_getextraspace(vm->L) = vm;
+	vm->config = opts ? opts->config : NULL;
 	lua_pushcfunction(vm->L, lvm_setup);
 	if (lua_pcall(vm->L, 0, 0, 0) != LUA_OK) {
+		vm->config = NULL;
 		og_err_set(err, -OG_ENOMEM, "lua: setup failed: %s", lua_tostring(vm->L, -1));
 		og_lvm_free(vm);
 		return NULL;
 	}
+	vm->config = NULL;
 	return vm;
 nomem:
 	og_lvm_free(vm);

@@ -28,6 +28,7 @@ struct og_lvm_opts {
 	const char *const *extra_paths;	/* more directories require may search; NULL-terminated */
 	int64_t default_instructions;	/* 0: OG_LVM_DEFAULT_INSTRUCTIONS */
 	int64_t default_memory;		/* bytes; 0: OG_LVM_DEFAULT_MEMORY */
+	const cJSON *config;		/* what nodes see as ctx.config (read-only); NULL = {} */
 };
 
 struct og_lvm *og_lvm_new(const struct og_lvm_opts *opts, struct og_err *err);

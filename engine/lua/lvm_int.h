@@ -44,6 +44,7 @@ struct og_lvm {
 	cJSON *journal_out;		/* this execution's, handed to the result */
 
 	char what[320];			/* "node 'x'" while calling user code */
+	const cJSON *config;		/* borrowed during og_lvm_new only */
 
 	/* the state view of the call in progress, read lazily (lexec.c) */
 	const struct og_graph *view_g;

@@ -236,7 +236,33 @@ end
 
 -- Graph code gets a read-only view of og; the metatables and classifiers
 -- stay with the C side.
-local internal = { Graph = Graph, Interrupt = Interrupt, result = classify_result, route = classify_route }
+-- ctx.config: a read-only view, nested tables included (nodes share it).
+local function readonly(t, path)
+  local cache = {}
+  local function wrap(k, v)
+    if type(v) ~= "table" then return v end
+    local w = cache[k]
+    if not w then w = readonly(v, path .. "." .. tostring(k)); cache[k] = w end
+    return w
+  end
+  return setmetatable({}, {
+    __index = function(_, k) return wrap(k, rawget(t, k)) end,
+    __newindex = function(_, k)
+      error(fmt("%s is read-only (tried to set '%s'); configuration changes go in the config file", path, tostring(k)), 2)
+    end,
+    __len = function() return rawlen(t) end,
+    __pairs = function()
+      return function(_, k)
+        local nk, nv = next(t, k)
+        if nk ~= nil then return nk, wrap(nk, nv) end
+      end, nil, nil
+    end,
+    __metatable = false,
+  })
+end
+
+local internal = { Graph = Graph, Interrupt = Interrupt, result = classify_result, route = classify_route,
+                   readonly = function(t) return readonly(t, "ctx.config") end }
 local view = setmetatable({}, {
   __index = og,
   __newindex = function(_, k) error(fmt("the opsgraph module is read-only (tried to set og.%s)", tostring(k)), 2) end,

@@ -145,6 +145,17 @@ og replay jr --checkpoint 2 --output json
 got=$(py 'j["state"]["key"]')
 [ -n "$got" ] && [ "$got" != "$key" ] && ok || bad "replay without --recorded reused the recorded id ($got)"
 
+# --- ctx.config: given by --config, read-only ------------------------------
+printf '{"services": {"payment-service": {"prometheus": "http://127.0.0.1:9090"}, "b": {}}, "list": [1, 2, 3]}' >"$tmp/cfg.json"
+og run $G/config.lua --config "$tmp/cfg.json" --output json
+expect_py 'j["state"]["out"]' "['http://127.0.0.1:9090', 'false', 'read-only', '2', '3']"
+og run $G/config.lua --output json
+expect_py 'j["state"]["out"][0]' none
+printf '[1' >"$tmp/bad.json"
+og run $G/config.lua --config "$tmp/bad.json"
+expect_rc 2
+expect_in "invalid JSON" "$err" "bad --config"
+
 # --- gc keeps what must stay ----------------------------------------------
 og gc --keep-last 2 --output json
 expect_rc 0
