@@ -23,6 +23,7 @@
 
 #include "../core/clock.h"
 #include "../core/id.h"
+#include "../core/json.h"
 #include "channel.h"
 
 struct og_task {
@@ -829,6 +830,12 @@ static int route_task(struct og_run *run, struct og_task *t, struct og_err *err)
 
 
 /* Writes summary for the checkpoint: {"node": ["channel", ...]}. */
+/* A completed task's journal is kept only for replay with the recorded
+ * answers, so it must not make every checkpoint heavy: one whose JSON is
+ * larger than this (a node that fetched 2000 log lines) is left out, and a
+ * --recorded replay makes that task's calls again. */
+#define OG_JOURNAL_KEEP_MAX (256 * 1024)
+
 /* The journals of this step's tasks, kept with its checkpoint. */
 static void collect_journals(struct og_run *run)
 {
@@ -838,7 +845,14 @@ static void collect_journals(struct og_run *run)
 	run->step_journals = NULL;
 	for (i = 0; i < run->ntasks; i++) {
 		const struct og_task *t = &run->tasks[i];
+		size_t len = 0;
+		char *text;
 		if (!t->res.journal || !t->res.journal->child)
+			continue;
+		if (!(text = og_json_print(t->res.journal, &len)))
+			continue;
+		free(text);
+		if (len > OG_JOURNAL_KEEP_MAX)
 			continue;
 		if (!run->step_journals && !(run->step_journals = cJSON_CreateObject()))
 			return;
