@@ -6,7 +6,9 @@
  * the value rows no kept checkpoint references. Pain point B2: naive "keep
  * latest" elsewhere broke human-in-the-loop threads by deleting the writes a
  * resume needed; here the latest record is self-contained (its values by
- * reference, its pending writes by id), so nothing it needs goes.
+ * reference, its pending writes by id), so nothing it needs goes. A thread's
+ * rows are found under each of its segments' handles (the row lists them);
+ * the row and the handle stay.
  */
 #include "store_lmdb_int.h"
 
@@ -15,14 +17,14 @@
 #include <stdlib.h>
 
 #include "../core/clock.h"
-#include "../core/id.h"
 
 struct gc_ref {
-	uint64_t origin, name_hash;
+	uint64_t origin, idx;		/* a value row: its origin and channel index */
 };
 
 struct gc_ctx {
 	const char *thread;
+	uint64_t h;			/* its handle */
 	int keep_last;
 	int64_t cutoff_ms;		/* keep created_ms >= cutoff; INT64_MIN: no age rule */
 	long ckpts, values, writes;	/* deleted, this thread (reset per attempt) */
@@ -93,14 +95,13 @@ static int ref_cmp(const void *x, const void *y)
 
 	if (a->origin != b->origin)
 		return a->origin < b->origin ? -1 : 1;
-	return a->name_hash < b->name_hash ? -1 : a->name_hash > b->name_hash;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static bool referenced(const struct gc_arrays *a, uint64_t origin, const void *name, size_t n)
+static bool referenced(const struct gc_arrays *a, uint64_t origin, uint64_t idx)
 {
-	struct gc_ref key = { origin, og_id_hash(name, n, OG_ID_HASH_SEED) };
+	struct gc_ref key = { origin, idx };
 
-	/* a hash collision keeps a value it could drop: never the reverse */
 	return bsearch(&key, a->refs, a->nrefs, sizeof(key), ref_cmp) != NULL;
 }
 
@@ -156,41 +157,66 @@ static int del_collected(struct gc_arrays *a, MDB_txn *txn, MDB_dbi dbi)
 	return 0;
 }
 
+/* Points *k at be64(handle of segment seg) in pre, for MDB_SET_RANGE. */
+static void seg_prefix(const struct ogl_trow *t, uint64_t seg, struct ogl_buf *pre, MDB_val *k)
+{
+	uint64_t h, first;
+
+	ogl_trow_seg_at(t, seg, &h, &first);
+	ogl_key_ckpt(pre, h, 0);
+	pre->len = 8;
+	k->mv_size = 8;
+	k->mv_data = pre->p;
+}
+
 static int gc_thread_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
 {
 	struct gc_ctx *c = ctx;
 	struct gc_arrays a = { 0 };
 	MDB_cursor *cur = NULL;
-	struct ogl_buf pre = { 0 };
+	struct ogl_buf pre = { 0 }, row = { 0 };
+	struct ogl_trow t;
 	MDB_val k, v;
-	size_t plen, i;
+	uint64_t seg;
+	const size_t plen = 8;	/* be64(segment handle): a prefix in every database */
+	size_t i;
 	int rc;
 
 	c->ckpts = c->values = c->writes = 0;
-	ogl_key_prefix(&pre, c->thread);
+	/* the row (a copy: this transaction deletes) gives the segments and
+	 * the time created times are relative to */
+	if ((rc = ogl_trow_get(e, txn, c->h, &t, &row, err))) {
+		if (rc == MDB_NOTFOUND)
+			rc = og_err_set(err, -OG_ESTORE, "store: gc: thread %s has no row; the database is "
+					"damaged", c->thread);
+		goto out;
+	}
+	ogl_key_ckpt(&pre, c->h, 0);
 	if (pre.failed)
 		goto nomem;
-	plen = pre.len;
 
-	/* 1. the thread's checkpoints, ascending */
+	/* 1. the thread's checkpoints, ascending: segments hold ascending id
+	 * ranges */
 	if ((rc = mdb_cursor_open(txn, e->db_ckpts, &cur)))
 		goto out;
-	k.mv_size = pre.len;
-	k.mv_data = pre.p;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct ogl_ckrec r;
-		if (k.mv_size != plen + 8 || memcmp(k.mv_data, pre.p, plen))
-			break;
-		if ((rc = ogl_ckrec_decode(&v, &r, err)) < 0)
+	for (seg = 0; seg <= t.nseg; seg++) {
+		seg_prefix(&t, seg, &pre, &k);
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			struct ogl_ckrec r;
+			if (k.mv_size != plen + 8 || memcmp(k.mv_data, pre.p, plen))
+				break;
+			if ((rc = ogl_ckrec_decode(&v, &r, err)) < 0)
+				goto out;
+			if (a.n == a.cap && gc_grow(&a) < 0)
+				goto nomem;
+			a.ids[a.n] = ogl_be64((const uint8_t *)k.mv_data + plen);
+			a.parent[a.n] = r.parent_id;
+			a.created[a.n++] = t.created_ms + r.created_delta;
+		}
+		if (rc && rc != MDB_NOTFOUND)
 			goto out;
-		if (a.n == a.cap && gc_grow(&a) < 0)
-			goto nomem;
-		a.ids[a.n] = ogl_be64((const uint8_t *)k.mv_data + plen);
-		a.parent[a.n] = r.parent_id;
-		a.created[a.n++] = r.created_ms;
 	}
-	if (rc && rc != MDB_NOTFOUND)
-		goto out;
 	mdb_cursor_close(cur);
 	cur = NULL;
 	rc = 0;
@@ -205,7 +231,7 @@ static int gc_thread_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_e
 		struct ogl_rd rd;
 		uint64_t j;
 
-		ogl_key_ckpt(&e->key, c->thread, a.ids[i]);
+		ogl_key_ckpt(&e->key, ogl_trow_seg(&t, a.ids[i]), a.ids[i]);
 		if (e->key.failed)
 			goto nomem;
 		k.mv_size = e->key.len;
@@ -218,9 +244,8 @@ static int gc_thread_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_e
 			goto out;
 		rd = r.chans;
 		for (j = 0; j < r.nch; j++) {
-			struct ogl_span name;
-			uint64_t ver, origin;
-			ogl_ckrec_chan(&rd, &name, &ver, &origin);
+			uint64_t idx, ver, origin;
+			ogl_ckrec_chan(&rd, &idx, &ver, &origin);
 			if (!origin)
 				continue;
 			if (a.nrefs == a.refcap) {
@@ -232,7 +257,7 @@ static int gc_thread_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_e
 				a.refcap = cap;
 			}
 			a.refs[a.nrefs].origin = origin;
-			a.refs[a.nrefs++].name_hash = og_id_hash(name.p, name.n, OG_ID_HASH_SEED);
+			a.refs[a.nrefs++].idx = idx;
 		}
 	}
 	if (a.dels.failed)
@@ -249,20 +274,22 @@ static int gc_thread_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_e
 	/* 3. pending writes of checkpoints that are gone */
 	if ((rc = mdb_cursor_open(txn, e->db_writes, &cur)))
 		goto out;
-	k.mv_size = pre.len;
-	k.mv_data = pre.p;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		long at;
-		if (k.mv_size < plen + 8 || memcmp(k.mv_data, pre.p, plen))
-			break;
-		at = find_id(&a, ogl_be64((const uint8_t *)k.mv_data + plen));
-		if (at < 0 || !a.keep[at]) {
-			del_later(&a, &k);
-			c->writes++;
+	for (seg = 0; seg <= t.nseg; seg++) {
+		seg_prefix(&t, seg, &pre, &k);
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			long at;
+			if (k.mv_size < plen + 8 || memcmp(k.mv_data, pre.p, plen))
+				break;
+			at = find_id(&a, ogl_be64((const uint8_t *)k.mv_data + plen));
+			if (at < 0 || !a.keep[at]) {
+				del_later(&a, &k);
+				c->writes++;
+			}
 		}
+		if (rc && rc != MDB_NOTFOUND)
+			goto out;
 	}
-	if (rc && rc != MDB_NOTFOUND)
-		goto out;
 	mdb_cursor_close(cur);
 	cur = NULL;
 	if (a.dels.failed)
@@ -273,19 +300,24 @@ static int gc_thread_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_e
 	/* 4. values no kept checkpoint references */
 	if ((rc = mdb_cursor_open(txn, e->db_values, &cur)))
 		goto out;
-	k.mv_size = pre.len;
-	k.mv_data = pre.p;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		const uint8_t *kp = k.mv_data;
-		if (k.mv_size < plen + 8 || memcmp(kp, pre.p, plen))
-			break;
-		if (!referenced(&a, ogl_be64(kp + plen), kp + plen + 8, k.mv_size - plen - 8)) {
-			del_later(&a, &k);
-			c->values++;
+	for (seg = 0; seg <= t.nseg; seg++) {
+		seg_prefix(&t, seg, &pre, &k);
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			const uint8_t *kp = k.mv_data;
+			struct ogl_rd kr = { kp + plen + 8, kp + k.mv_size, false };
+			uint64_t idx;
+			if (k.mv_size < plen + 8 || memcmp(kp, pre.p, plen))
+				break;
+			idx = ogl_get_varint(&kr);
+			if (kr.bad || !referenced(&a, ogl_be64(kp + plen), idx)) {
+				del_later(&a, &k);
+				c->values++;
+			}
 		}
+		if (rc && rc != MDB_NOTFOUND)
+			goto out;
 	}
-	if (rc && rc != MDB_NOTFOUND)
-		goto out;
 	mdb_cursor_close(cur);
 	cur = NULL;
 	if (a.dels.failed)
@@ -298,6 +330,7 @@ out:
 	mdb_cursor_close(cur);
 	gc_arrays_free(&a);
 	ogl_buf_release(&pre);
+	ogl_buf_release(&row);
 	return rc;
 }
 
@@ -305,6 +338,7 @@ out:
 
 struct gc_list_ctx {
 	char **threads;
+	uint64_t *handles;
 	size_t n;
 	uint64_t bytes;
 };
@@ -320,19 +354,30 @@ static int gc_list_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err
 	if ((rc = ogl_bytes_used(e, txn, &c->bytes)) || (rc = mdb_cursor_open(txn, e->db_threads, &cur)))
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		char *t;
+		struct ogl_trow t;
+		char *s;
+		if (k.mv_size != 8 || (rc = ogl_trow_decode(ogl_be64(k.mv_data), &v, &t, err)) < 0) {
+			mdb_cursor_close(cur);
+			return k.mv_size != 8 ? og_err_set(err, -OG_ESTORE, "store: gc: the thread index is "
+							   "damaged") : rc;
+		}
 		if (c->n == cap) {
 			char **p;
+			uint64_t *q;
 			cap = cap ? cap * 2 : 16;
 			if (!(p = realloc(c->threads, cap * sizeof(*p))))
 				goto nomem;
 			c->threads = p;
+			if (!(q = realloc(c->handles, cap * sizeof(*q))))
+				goto nomem;
+			c->handles = q;
 		}
-		if (!(t = malloc(k.mv_size + 1)))
+		if (!(s = malloc(t.tid.n + 1)))
 			goto nomem;
-		memcpy(t, k.mv_data, k.mv_size);
-		t[k.mv_size] = '\0';
-		c->threads[c->n++] = t;
+		memcpy(s, t.tid.p, t.tid.n);
+		s[t.tid.n] = '\0';
+		c->handles[c->n] = ogl_be64(k.mv_data);
+		c->threads[c->n++] = s;
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -350,7 +395,7 @@ static int bytes_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *
 int og_store_lmdb_gc(struct og_store_lmdb *s, int keep_last, int64_t older_than_ms, cJSON **report,
 		     struct og_err *err)
 {
-	struct gc_list_ctx list = { NULL, 0, 0 };
+	struct gc_list_ctx list = { NULL, NULL, 0, 0 };
 	long ckpts = 0, values = 0, writes = 0;
 	uint64_t after = 0;
 	cJSON *o = NULL;
@@ -365,7 +410,7 @@ int og_store_lmdb_gc(struct og_store_lmdb *s, int keep_last, int64_t older_than_
 	if ((rc = ogl_read(s, gc_list_txn, &list, "gc: list threads", err)) < 0)
 		goto out;
 	for (i = 0; i < list.n; i++) {
-		struct gc_ctx c = { list.threads[i], keep_last,
+		struct gc_ctx c = { list.threads[i], list.handles[i], keep_last,
 				    older_than_ms ? og_clock_wall_ms() - older_than_ms : INT64_MIN, 0, 0, 0 };
 		char what[OGL_MAX_NAME + 32];
 
@@ -398,5 +443,6 @@ out:
 	for (i = 0; i < list.n; i++)
 		free(list.threads[i]);
 	free(list.threads);
+	free(list.handles);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #define OGL_MAX_NAME 200		/* thread ids, channel, task, owner, graph names */
 #define OGL_MAX_RECORD (256u << 20)	/* one value or record; LMDB allows 4 GiB */
 #define OGL_REC_VERSION 2		/* first byte of every record */
+#define OGL_NEXT_THREAD_KEY "next_thread"	/* meta: be64 handle of the next new thread */
 
 /* A growable byte buffer with a sticky failure flag: appends after a failure
  * are no-ops, so a builder checks once at the end. */
@@ -294,24 +295,36 @@ int ogl_handle(struct ogl_env *e, MDB_txn *txn, const char *tid, uint64_t *h);
 
 /* ---- thread rows ------------------------------------------------------- */
 
-/* A decoded thread row; spans point into LMDB memory. */
+/* A decoded thread row; spans point into the row's bytes (LMDB memory, or
+ * a copy: see ogl_trow_get). */
 struct ogl_trow {
+	uint64_t h0;			/* the row's key: the thread's first handle */
 	struct ogl_span tid;
 	int64_t created_ms;
 	uint64_t ngraphs;
 	struct ogl_rd graphs;		/* at the first (graph, opt graph_file) */
+	const uint8_t *graphs_end;	/* after the last graph */
 	uint64_t nch;
 	struct ogl_rd chans;		/* at the first channel name */
-	const uint8_t *end;		/* of the row: appends go here */
+	const uint8_t *chans_end;
+	uint64_t nseg;			/* segments after the first (h0, from id 0) */
+	struct ogl_rd segs;		/* at the first (handle, first id) */
+	const uint8_t *end;		/* of the row */
 };
 
-/* Decodes the thread row v. -OG_ESTORE when it is malformed. */
-int ogl_trow_decode(const MDB_val *v, struct ogl_trow *t, struct og_err *err);
-/* Reads the thread row of handle h (MDB_NOTFOUND if there is none). */
-int ogl_trow_get(struct ogl_env *e, MDB_txn *txn, uint64_t h, struct ogl_trow *t, struct og_err *err);
+/* Decodes the thread row v of handle h0. -OG_ESTORE when it is malformed. */
+int ogl_trow_decode(uint64_t h0, const MDB_val *v, struct ogl_trow *t, struct og_err *err);
+/* Reads the thread row of handle h0 (MDB_NOTFOUND if there is none). With
+ * copy, the row is first copied into it, so t stays valid across writes. */
+int ogl_trow_get(struct ogl_env *e, MDB_txn *txn, uint64_t h0, struct ogl_trow *t, struct ogl_buf *copy,
+		 struct og_err *err);
 /* Graph variant i of the row: name and graph_file (present false: none).
  * false when i is out of range. */
 bool ogl_trow_graph(const struct ogl_trow *t, uint64_t i, struct ogl_span *graph, struct ogl_span *file);
+/* Segment k (0 .. nseg) of the row: its handle and first id. */
+void ogl_trow_seg_at(const struct ogl_trow *t, uint64_t k, uint64_t *h, uint64_t *first);
+/* The handle whose keys hold checkpoint id of the thread. */
+uint64_t ogl_trow_seg(const struct ogl_trow *t, uint64_t id);
 
 /* ---- checkpoint records -------------------------------------------------- */
 
@@ -326,7 +339,7 @@ struct ogl_ckrec {
 	struct ogl_rd chans;		/* positioned at the first channel entry */
 	uint64_t njoins;
 	struct ogl_rd joins;
-	struct ogl_span next, pending, interrupts, error, writes, resumed, breakpoints;
+	struct ogl_span next, pending, interrupts, error, writes, resumed, journals, breakpoints;
 };
 
 /* Decodes a checkpoint record. -OG_ESTORE when it is malformed. */
@@ -336,10 +349,16 @@ void ogl_ckrec_chan(struct ogl_rd *rd, uint64_t *idx, uint64_t *version, uint64_
 
 /* New JSON string from a span (not NUL-terminated); NULL on failure. */
 cJSON *ogl_json_str(struct ogl_span s);
-/* Parses a stored JSON span; NULL (JSON null) span gives cJSON null. */
+/* Parses a stored JSON span into what cJSON_ParseWithLength gives (a
+ * faster parser first, cJSON's when it gives up); a NULL (JSON null) span
+ * gives cJSON null. */
 cJSON *ogl_json_parse(struct ogl_span s);
 /* Adds v to o under k, deleting v on failure; -1 on failure (v NULL too). */
 int ogl_add(cJSON *o, const char *k, cJSON *v);
+/* og_clock_iso8601(ms), faster; buf of at least 40 bytes. */
+const char *ogl_iso8601(int64_t ms, char *buf, int len);
+/* ogl_add for a key that is a string literal: not copied (cJSON's "CS"). */
+int ogl_add_cs(cJSON *o, const char *k, cJSON *v);
 int ogl_push(cJSON *a, cJSON *v);
 
 #endif

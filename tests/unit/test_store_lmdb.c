@@ -19,7 +19,11 @@
  * through a fresh handle afterwards; threads racing to put the same ids
  * (one wins each), put_writes without a checkpoint and a write that fails
  * after writing, in shared commits (each caller gets its own answer, the
- * failed write leaves nothing); batches that grow the map. Prints (never
+ * failed write leaves nothing); batches that grow the map. Thread segments
+ * (a thread resumed after 300 and 600 newer threads: reads, writes, a fork,
+ * history, the index, gc and a reopen across its segments), refusal of a
+ * store of the previous format, the parser of stored JSON against cJSON's
+ * and the date formatter against og_clock_iso8601. Prints (never
  * asserts) µs per put in async and sync mode, durable writes/s and fsyncs
  * per write for each thread count (fsyncs counted by interposing msync,
  * fsync and fdatasync; OG_TEST_SYNC_US=N adds N µs to each to play a slower
@@ -717,6 +721,149 @@ static void test_gc(void)
 	og_store_lmdb_close(s);
 }
 
+/* ---- segments: a thread far behind the newest handle ----------------------------- */
+
+struct segs_ctx {
+	const char *thread;
+	uint64_t nseg;
+};
+
+static int segs_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
+{
+	struct segs_ctx *c = ctx;
+	struct ogl_trow t;
+	uint64_t h;
+	int rc;
+
+	if ((rc = ogl_handle(e, txn, c->thread, &h)) || (rc = ogl_trow_get(e, txn, h, &t, NULL, err)))
+		return rc;
+	c->nseg = t.nseg;
+	return 0;
+}
+
+static long nsegs(struct og_store_lmdb *s, const char *thread)
+{
+	struct segs_ctx c = { thread, 0 };
+	struct og_err err = { 0 };
+
+	return ogl_read(s, segs_txn, &c, "segments", &err) ? -1 : (long)c.nseg;
+}
+
+/* n other threads of one checkpoint each: handles newer than cold's */
+static void others(struct og_store_lmdb *s, struct og_graph *g, const char *tag, int n)
+{
+	struct og_err err = { 0 };
+	char tid[32];
+	int i, fails = 0;
+
+	for (i = 0; i < n; i++) {
+		struct fake o;
+		snprintf(tid, sizeof(tid), "%s-%d", tag, i);
+		fake_init(&o, g, tid);
+		fake_set(&o, 0, "\"other\"");
+		fails += fake_put(&o, s, &err) != 0;
+		fake_release(&o);
+	}
+	CHECK_INT(fails, ==, 0);
+}
+
+/* A thread resumed after 300 newer threads continues in a new segment (its
+ * puts append instead of splitting full pages); every read, put_writes, a
+ * fork, history, the index and gc see one thread across its segments. */
+static void test_segments(void)
+{
+	const char *path = newpath("seg");
+	struct og_store_lmdb *s = open_db(path, OG_DURABLE_ASYNC, 0, false);
+	struct og_graph *g = graph_n(3);
+	struct og_err err = { 0 };
+	cJSON *want[40] = { 0 }, *rec, *r = NULL, *t = NULL, *e;
+	char text[64];
+	struct fake f;
+	uint64_t id;
+	int i;
+
+	fake_init(&f, g, "cold");
+	for (i = 1; i <= 30; i++) {
+		if (i == 6)
+			others(s, g, "a", 300);
+		if (i == 16)
+			others(s, g, "b", 300);
+		snprintf(text, sizeof(text), "{\"step\":%d}", i);
+		fake_set(&f, i % 3, text);
+		if (i % 5 == 0)
+			fake_set(&f, (i + 1) % 3, NULL);
+		CHECK_INT(fake_put(&f, s, &err), ==, 0);
+		want[i] = og_ckpt_to_json(&f.ck);
+		if (i == 5)
+			CHECK_INT(nsegs(s, "cold"), ==, 0);
+		if (i == 6)	/* 300 newer handles: a new segment from id 6 */
+			CHECK_INT(nsegs(s, "cold"), ==, 1);
+	}
+	CHECK_INT(nsegs(s, "cold"), ==, 2);	/* and from 16 */
+	/* a fork from 3 (segment 0) as 31, in the last segment */
+	f.ck.source = "fork";
+	fake_set(&f, 0, "\"forked\"");
+	CHECK_INT(put_at(&f, s, 31, 3, &err), ==, 0);
+	want[31] = og_ckpt_to_json(&f.ck);
+	for (i = 1; i <= 31; i++) {
+		cJSON *got = NULL;
+		CHECK_INT(og_store_lmdb_ops.get(s, "cold", (uint64_t)i, &got, &err), ==, 0);
+		CHECK_JSON_EQ(got, want[i]);
+		cJSON_Delete(got);
+	}
+	CHECK_INT(og_store_lmdb_latest_id(s, "cold", &id, &err), ==, 0);
+	CHECK_INT(id, ==, 31);
+	history_is(s, "cold", 4, 0, "31,30,29,28");
+	history_is(s, "cold", 4, 8, "7,6,5,4");
+	history_is(s, "cold", 0, 18, "17,16,15,14,13,12,11,10,9,8,7,6,5,4,3,2,1");
+	/* pending writes against checkpoints of the first and last segments */
+	rec = J("{\"task\":\"w\",\"node\":\"n\"}");
+	CHECK_INT(og_store_lmdb_ops.put_writes(s, "cold", 5, rec, &err), ==, 0);
+	CHECK_INT(og_store_lmdb_ops.put_writes(s, "cold", 31, rec, &err), ==, 0);
+	cJSON_Delete(rec);
+	for (i = 5; i <= 31; i += 26) {
+		cJSON *got = NULL;
+		char *p;
+		CHECK_INT(og_store_lmdb_ops.get(s, "cold", (uint64_t)i, &got, &err), ==, 0);
+		p = print(cJSON_GetObjectItem(got, "pending"));
+		CHECK_STR(p, "[{\"task\":\"w\",\"node\":\"n\"}]");
+		free(p);
+		cJSON_Delete(got);
+	}
+	/* the index */
+	CHECK_INT(og_store_lmdb_threads(s, NULL, &t, &err), ==, 0);
+	CHECK_INT(cJSON_GetArraySize(t), ==, 601);
+	cJSON_ArrayForEach(e, t) {
+		const cJSON *tid = cJSON_GetObjectItem(e, "thread_id");
+		if (cJSON_IsString(tid) && !strcmp(tid->valuestring, "cold")) {
+			CHECK_INT((long)cJSON_GetObjectItem(e, "latest_id")->valuedouble, ==, 31);
+			CHECK_STR(cJSON_GetObjectItem(e, "status")->valuestring, "running");
+		}
+	}
+	cJSON_Delete(t);
+	/* gc: keep 31 and the chain to nothing else: 31's values come from 3,
+	 * 30, 29 and 31 itself (a fork keeps its own origins) */
+	CHECK_INT(og_store_lmdb_gc(s, 1, 0, &r, &err), ==, 0);
+	CHECK_INT(report_num(r, "checkpoints_deleted"), ==, 30);
+	CHECK_INT(report_num(r, "writes_deleted"), ==, 1);
+	cJSON_Delete(r);
+	history_is(s, "cold", 0, 0, "31");
+	og_store_lmdb_close(s);
+	s = open_db(path, OG_DURABLE_SYNC, 0, true);
+	cJSON_ReplaceItemInObject(want[31], "pending", J("[{\"task\":\"w\",\"node\":\"n\"}]"));
+	{
+		cJSON *got = NULL;
+		CHECK_INT(og_store_lmdb_ops.get(s, "cold", 0, &got, &err), ==, 0);
+		CHECK_JSON_EQ(got, want[31]);
+		cJSON_Delete(got);
+	}
+	og_store_lmdb_close(s);
+	for (i = 0; i < 40; i++)
+		cJSON_Delete(want[i]);
+	fake_release(&f);
+	og_graph_free(g);
+}
+
 /* ---- durability, sharing, refusals ------------------------------------------------ */
 
 /* Puts n checkpoints of a 2-channel thread where channel a (value_bytes of
@@ -930,6 +1077,32 @@ static void test_foreign(void)
 	CHECK(na == nb && before && after && !memcmp(before, after, nb));
 	free(before);
 	free(after);
+	/* and an opsgraph store of the previous format (keyed by thread id) */
+	CHECK_INT(mdb_env_create(&me), ==, 0);
+	mdb_env_set_maxdbs(me, 4);
+	CHECK_INT(mdb_env_open(me, env, 0, 0600), ==, 0);
+	CHECK_INT(mdb_txn_begin(me, NULL, 0, &txn), ==, 0);
+	CHECK_INT(mdb_dbi_open(txn, "meta", 0, &dbi), ==, 0);
+	v.mv_size = 16;
+	v.mv_data = "opsgraph-store/1";
+	CHECK_INT(mdb_put(txn, dbi, &k, &v, 0), ==, 0);
+	CHECK_INT(mdb_txn_commit(txn), ==, 0);
+	mdb_env_close(me);
+	before = slurp(data, &nb);
+	{
+		struct og_store_lmdb_opts o = { env, OG_DURABLE_SYNC, 0, 0, false };
+		struct og_store_lmdb *s = NULL;
+		struct og_err err = { 0 };
+		CHECK_INT(og_store_lmdb_open(&o, &s, &err), ==, -OG_EINVAL);
+		CHECK(s == NULL);
+		CHECK_CONTAINS(err.msg, "holds opsgraph store format 1 and this opsgraph reads format 2 (an "
+			       "older layout");
+		CHECK_CONTAINS(err.msg, "move it away or pass another --db");
+	}
+	after = slurp(data, &na);
+	CHECK(na == nb && before && after && !memcmp(before, after, nb));
+	free(before);
+	free(after);
 
 	/* an empty LMDB environment (a creation that never committed) is ours */
 	env = newpath("empty");
@@ -978,9 +1151,13 @@ static void test_shared(void)
 		struct og_store_lmdb_opts o = { path, OG_DURABLE_SYNC, 0, 1 << 20, false };
 		struct og_store_lmdb *c = NULL;
 		int fails;
-		if (og_store_lmdb_open(&o, &c, &err) != 0)
+		if (og_store_lmdb_open(&o, &c, &err) != 0) {
+			fprintf(stderr, "child: open: %s\n", err.msg);
 			_exit(2);
+		}
 		fails = put_some_n(c, "child", 300, 10000);
+		if (fails)
+			fprintf(stderr, "child: %d failed writes or reads\n", fails);
 		og_store_lmdb_close(c);
 		_exit(fails ? 1 : 0);
 	}
@@ -1440,6 +1617,98 @@ static void test_group_growth(void)
 	og_store_lmdb_close(s);
 }
 
+/* ---- the parser of stored JSON ------------------------------------------------- */
+
+/* Same tree as cJSON's, down to valueint, types and the child links cJSON's
+ * appends rely on (the first child's prev is the last). */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x, *y, *last = NULL;
+
+	if (!a || !b)
+		return a == b;
+	if (a->type != b->type || a->valueint != b->valueint ||
+	    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) ||
+	    (a->string ? !b->string || strcmp(a->string, b->string) : !!b->string) ||
+	    (a->valuestring ? !b->valuestring || strcmp(a->valuestring, b->valuestring) : !!b->valuestring))
+		return false;
+	for (x = a->child, y = b->child; x && y; x = x->next, y = y->next) {
+		if (!same_tree(x, y) || (x != a->child && x->prev->next != x))
+			return false;
+		last = x;
+	}
+	return !x && !y && (!a->child || a->child->prev == last);
+}
+
+static void test_json_parse(void)
+{
+	static const char *const texts[] = {
+		"0", "-0", "1", "-1", "123456789012345", "1234567890123456", "12345678901234567890",
+		"2147483647", "2147483648", "-2147483649", "1.5", "-2.5e-3", "1e308", "1E2", "0.1",
+		"9007199254740993", "3.141592653589793", "\"\"", "\"abc\"",
+		"\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t end\"", "\"\\u00e9\\u20ac\\ud83d\\ude00\"",
+		"\"raw é €\"", "true", "false", "null", "[]", "{}", " [ 1 , 2 ,3 ] ", "[[],[[]],{}]",
+		"{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"},\"a\":2}",
+		"{\"k\\u0041\":\"v\"}", "[1,2", "{\"a\"}", "{\"a\":}", "[1,]", "\"\\ud800\"", "\"\\udc00x\"",
+		"\"\\u0000\"", "\"\\q\"", "nul", "-", "[-]", "{\"x\":1}trailing", "\t\n {\"y\" : [ ] }",
+		"[1e400,-1e400]", "[0.30000000000000004,1e-7,123.456e+2]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+		struct ogl_span sp = { texts[i], strlen(texts[i]), true };
+		cJSON *mine = ogl_json_parse(sp), *theirs = cJSON_ParseWithLength(texts[i], strlen(texts[i]));
+		if (!same_tree(mine, theirs))
+			fprintf(stderr, "json parse differs from cJSON's for %s\n", texts[i]);
+		CHECK(same_tree(mine, theirs));
+		if (cJSON_IsArray(mine)) {	/* appends go after the last child */
+			CHECK(cJSON_AddItemToArray(mine, cJSON_CreateString("tail")));
+			CHECK(cJSON_AddItemToArray(theirs, cJSON_CreateString("tail")));
+			CHECK(same_tree(mine, theirs));
+		}
+		cJSON_Delete(mine);
+		cJSON_Delete(theirs);
+	}
+	{
+		struct ogl_span none = { NULL, 0, false };
+		cJSON *n = ogl_json_parse(none);
+		CHECK(cJSON_IsNull(n));
+		cJSON_Delete(n);
+	}
+}
+
+/* ogl_iso8601 against og_clock_iso8601 (gmtime_r + snprintf). */
+static void test_iso8601(void)
+{
+	static const int64_t fixed[] = { 0, 1, 999, 1000, 86399999, 86400000, 951782400000 /* 2000-02-29 */,
+					 951868799999, 94694399999, 1700000000123, 4102444800000,
+					 253402300799999, 253402300800000, -1, -86400001 };
+	uint64_t x = 88172645463325252ull;
+	char a[40], b[40];
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(*fixed); i++) {
+		ogl_iso8601(fixed[i], a, sizeof(a));
+		og_clock_iso8601(fixed[i], b, sizeof(b));
+		if (strcmp(a, b))
+			fprintf(stderr, "iso8601(%lld): %s, not %s\n", (long long)fixed[i], a, b);
+		bad += strcmp(a, b) != 0;
+	}
+	for (i = 0; i < 200000; i++) {
+		int64_t ms;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		ms = (int64_t)(x % 253402300800000ull);
+		ogl_iso8601(ms, a, sizeof(a));
+		og_clock_iso8601(ms, b, sizeof(b));
+		if (strcmp(a, b) && bad++ < 5)
+			fprintf(stderr, "iso8601(%lld): %s, not %s\n", (long long)ms, a, b);
+	}
+	CHECK_INT(bad, ==, 0);
+}
+
 /* ---- figures (printed, never asserted) ------------------------------------------------ */
 
 static void bench_put(enum og_durability d, int n)
@@ -1528,12 +1797,15 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	test_json_parse();
+	test_iso8601();
 	test_roundtrip();
 	test_fork_values();
 	test_put_writes();
 	test_history_threads();
 	test_lease();
 	test_gc();
+	test_segments();
 	test_async_reopen();
 	test_read_only();
 	test_foreign();
