@@ -610,18 +610,36 @@ static int plan_commit(struct og_run *run, struct og_err *err)
 
 /* ---- input --------------------------------------------------------------- */
 
-static int unknown_channel(const struct og_graph *g, const char *who, const char *name, struct og_err *err)
+/* "a, b, c" of n names got by name(ctx, i), cut to fit buf */
+static const char *join_names(char *buf, size_t size, int n, const char *(*name)(const void *, int),
+			      const void *ctx)
 {
-	char list[1024];
 	size_t len = 0;
 	int i;
 
-	list[0] = '\0';
-	for (i = 0; i < g->nchannels && len + 2 < sizeof(list); i++)
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
-					g->channels[i].name);
+	buf[0] = '\0';
+	for (i = 0; i < n && len + 2 < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", name(ctx, i));
+	return buf;
+}
+
+static const char *channel_name(const void *g, int i)
+{
+	return ((const struct og_graph *)g)->channels[i].name;
+}
+
+static const char *task_node_name(const void *run, int i)
+{
+	const struct og_run *r = run;
+	return og_graph_node_name(r->g, r->tasks[i].node);
+}
+
+static int unknown_channel(const struct og_graph *g, const char *who, const char *name, struct og_err *err)
+{
+	char list[1024];
+
 	return og_err_set(err, -OG_EINVAL, "%s wrote unknown channel '%s' (graph '%s' declares: %s)",
-			  who, name, g->name, list);
+			  who, name, g->name, join_names(list, sizeof(list), g->nchannels, channel_name, g));
 }
 
 /* Writes that do not come from a step (the input, an update or fork):
@@ -1113,12 +1131,7 @@ int og_run_invoke(struct og_run *run, struct og_err *err)
 	while (run->status == OG_RUN_RUNNING) {
 		if (steps >= run->limit) {
 			char names[512];
-			size_t len = 0;
-			int i;
-			names[0] = '\0';
-			for (i = 0; i < run->ntasks && len + 2 < sizeof(names); i++)
-				len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
-							og_graph_node_name(run->g, run->tasks[i].node));
+			join_names(names, sizeof(names), run->ntasks, task_node_name, run);
 			og_err_set(err, -OG_ELIMIT,
 				   "recursion limit of %d supersteps reached without reaching END; next nodes: %s "
 				   "(raise it with --recursion-limit N or og.graph{recursion_limit = N} if the loop is meant to be this long)",

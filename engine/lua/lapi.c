@@ -190,8 +190,7 @@ static int lapi_readonly(lua_State *L)
 	return luaL_error(L, "ctx namespaces are read-only (tried to set '%s')", luaL_optstring(L, 2, "?"));
 }
 
-/* [-1, +1, m] replaces the table on top by a read-only view of it */
-static void push_readonly(lua_State *L)
+void lapi_push_readonly(lua_State *L)
 {
 	lua_newtable(L);				/* t view */
 	lua_createtable(L, 0, 3);			/* t view mt */
@@ -209,10 +208,10 @@ void lapi_push_ctx(lua_State *L)
 {
 	lua_createtable(L, 0, 4);			/* base */
 	luaL_newlib(L, lapi_json_fns);
-	push_readonly(L);
+	lapi_push_readonly(L);
 	lua_setfield(L, -2, "json");
 	luaL_newlib(L, lapi_log_fns);
-	push_readonly(L);
+	lapi_push_readonly(L);
 	lua_setfield(L, -2, "log");
 	lua_pushcfunction(L, lapi_time_now);
 	lua_setfield(L, -2, "now");

@@ -798,22 +798,10 @@ static const luaL_Reg lapi_http_fns[] = {
 	{ NULL, NULL }
 };
 
-static int lapi_http_readonly(lua_State *L)
-{
-	return luaL_error(L, "ctx namespaces are read-only (tried to set '%s')", luaL_optstring(L, 2, "?"));
-}
-
 /* [-0, +0, m] sets t.http, t being the table on top: the namespace, read-only */
 void lapi_http_install(lua_State *L)
 {
-	lua_newtable(L);				/* t view */
-	lua_createtable(L, 0, 3);			/* t view mt */
-	luaL_newlib(L, lapi_http_fns);			/* t view mt fns */
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, lapi_http_readonly);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);			/* t view */
+	luaL_newlib(L, lapi_http_fns);			/* t fns */
+	lapi_push_readonly(L);				/* t view */
 	lua_setfield(L, -2, "http");			/* t */
 }

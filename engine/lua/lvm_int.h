@@ -88,6 +88,9 @@ void lvm_load_file(lua_State *L, const char *path, const char *chunkname);
 /* [-0, +1, m] The shared ctx namespaces (json, log, now), read-only, in a
  * new table; stored once per VM under lvm_key_ctx (lapi.c). */
 void lapi_push_ctx(lua_State *L);
+/* [-1, +1, m] Replaces the table on top by a read-only view of it, for ctx
+ * namespaces shared by every call (lapi.c). */
+void lapi_push_readonly(lua_State *L);
 /* [-0, +0, m] Sets ctx.http on the ctx base table on top (lapi_http.c). */
 void lapi_http_install(lua_State *L);
 /* [-0, +1, m] A fresh ctx for one call, holding the shared namespaces. */
