@@ -158,7 +158,7 @@ int cli_session_lease(struct cli_session *s, const char *thread, int wait_ms)
 	if (!s->db)
 		return 0;
 	for (;;) {
-		int rc = og_store_lmdb_lease(s->db, thread, s->owner, 10 * 60 * 1000, &err);
+		int rc = og_store_lmdb_lease(s->db, thread, s->owner, CLI_LEASE_TTL_MS, &err);
 		if (rc == 0)
 			break;
 		if (rc != -OG_ECONFLICT)
@@ -179,8 +179,43 @@ int cli_session_lease(struct cli_session *s, const char *thread, int wait_ms)
 		og_clock_sleep_ms(20);
 	}
 	snprintf(s->thread, sizeof(s->thread), "%s", thread);
+	s->lease_renewed_us = og_clock_mono_us();
 	return 0;
 }
+
+/* The LMDB store with the lease kept fresh: each checkpoint of a long run
+ * extends it when a minute has passed, so no other runner can take the
+ * thread over while this one is alive. */
+static int leased_put(void *self, const struct og_ckpt *ck, struct og_err *err)
+{
+	struct cli_session *s = self;
+	int rc = og_store_lmdb_ops.put(s->db, ck, err);
+
+	if (rc == 0 && s->thread[0] &&
+	    og_clock_mono_us() - s->lease_renewed_us > (int64_t)CLI_LEASE_RENEW_MS * 1000) {
+		if ((rc = og_store_lmdb_lease(s->db, s->thread, s->owner, CLI_LEASE_TTL_MS, err)) == 0)
+			s->lease_renewed_us = og_clock_mono_us();
+	}
+	return rc;
+}
+
+static int leased_put_writes(void *self, const char *thread, uint64_t id, const cJSON *rec, struct og_err *err)
+{
+	struct cli_session *s = self;
+	return og_store_lmdb_ops.put_writes(s->db, thread, id, rec, err);
+}
+
+static int leased_get(void *self, const char *thread, uint64_t id, cJSON **out, struct og_err *err)
+{
+	struct cli_session *s = self;
+	return og_store_lmdb_ops.get(s->db, thread, id, out, err);
+}
+
+static const struct og_store_ops leased_ops = {
+	.put = leased_put,
+	.put_writes = leased_put_writes,
+	.get = leased_get,
+};
 
 static void print_event(void *ud, const cJSON *ev)
 {
@@ -206,8 +241,8 @@ int cli_session_run_new(struct cli_session *s, const char *thread, int limit,
 	opts.interrupt_before = bp_before;
 	opts.interrupt_after = bp_after;
 	if (s->db) {
-		opts.store = &og_store_lmdb_ops;
-		opts.store_self = s->db;
+		opts.store = &leased_ops;
+		opts.store_self = s;
 	} else {
 		opts.store = &og_store_mem_ops;
 		opts.store_self = s->mem;

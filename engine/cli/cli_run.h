@@ -16,6 +16,12 @@
 
 #define CLI_DEFAULT_DB "./var/opsgraph.db"
 
+/* A runner holds a thread's lease for this long and extends it while it
+ * works (at most every CLI_LEASE_RENEW_MS), so a long run keeps its thread
+ * and a dead runner's thread is free again soon after. */
+#define CLI_LEASE_TTL_MS (10 * 60 * 1000)
+#define CLI_LEASE_RENEW_MS (60 * 1000)
+
 /* Flags every thread command accepts. */
 struct cli_db_flags {
 	const char *db;			/* --db DIR; ":memory:" keeps checkpoints in memory */
@@ -43,6 +49,7 @@ struct cli_session {
 	char thread[128];		/* leased thread, "" when none */
 	char graph_file[PATH_MAX];
 	cJSON *config;			/* parsed --config, owned */
+	int64_t lease_renewed_us;	/* when the thread's lease was last extended */
 };
 
 /* Opens the store named by the flags (read_only for inspection commands). */
