@@ -11,15 +11,13 @@
 # Last line: "N passed, N failed"; exits non-zero when something failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
 G=tests/graphs
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-cli.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 touch "$tmp/start"
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*" >&2; }
 
 # og ARGS...: runs the binary (bounded in time), sets rc, out, err.
 # `run` keeps its checkpoints in a database of the test's own ($tmp/db),
@@ -33,18 +31,6 @@ og() {
 	out=$(cat "$tmp/out")
 	err=$(cat "$tmp/err")
 	last="opsgraph $*"
-}
-
-expect_rc() {
-	if [ "$rc" -eq "$1" ]; then ok; else bad "$last: exit $rc, want $1; stderr: $err"; fi
-}
-
-# expect_in NEEDLE HAYSTACK WHAT
-expect_in() {
-	case "$2" in
-	*"$1"*) ok ;;
-	*) bad "$last: $3 lacks '$1'; got: $2" ;;
-	esac
 }
 
 # expect_re REGEX HAYSTACK WHAT (extended regex, any line)

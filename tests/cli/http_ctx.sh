@@ -20,8 +20,8 @@
 # Last line: "N passed, N failed"; exits non-zero when something failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-http.XXXXXX") || exit 2
 srv=
 cleanup() {
@@ -31,16 +31,11 @@ cleanup() {
 trap cleanup EXIT
 DB=$tmp/db
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*" >&2; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 og() {
 	timeout 60 "$OPSGRAPH" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	out=$(cat "$tmp/out"); err=$(cat "$tmp/err"); last="opsgraph $*"
 }
-expect_rc() { if [ "$rc" -eq "$1" ]; then ok; else bad "$last: exit $rc, want $1; stderr: $err"; fi; }
-expect_in() { case "$2" in *"$1"*) ok ;; *) bad "$last: $3 lacks '$1'; got: $2" ;; esac; }
 # requests the server logged whose line contains $1
 count() { grep -cF -- "$1" "$tmp/log" 2>/dev/null || true; }
 

@@ -20,15 +20,13 @@
 # Last line: "N passed, N failed"; exits non-zero when something failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
 GRAPH=tests/nodes/analyzer/analyzer_test.lua
 FIXTURES=${ANALYZER_FIXTURES:-examples/contexts}
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-analyzer.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*" >&2; }
 
 # run FIXTURE OUT: runs the test graph on one fixture; sets rc
 run() {

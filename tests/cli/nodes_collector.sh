@@ -17,8 +17,8 @@
 # Last line: "N passed, N failed"; exits non-zero when something failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-collector.XXXXXX") || exit 2
 srv=
 cleanup() {
@@ -27,9 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*" >&2; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 # checks FILE: reads "ok NAME" / "FAIL NAME: why" lines
 tally() {
 	[ -s "$1" ] || { bad "$2: no checks ran"; return; }

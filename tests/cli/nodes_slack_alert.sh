@@ -17,14 +17,12 @@
 # Last line: "N passed, N failed"; exits non-zero when something failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
 T=tests/nodes
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-slack-alert.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*" >&2; }
 
 if [ ! -x "$OPSGRAPH" ]; then
 	echo "no binary at $OPSGRAPH (run make first)" >&2

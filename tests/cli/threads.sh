@@ -7,22 +7,18 @@
 # database in a temp dir.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
 G=tests/graphs/durable
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-threads.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 DB=$tmp/db
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*" >&2; }
 og() {
 	timeout 60 "$OPSGRAPH" "$@" --db "$DB" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	out=$(cat "$tmp/out"); err=$(cat "$tmp/err"); last="opsgraph $*"
 }
-expect_rc() { if [ "$rc" -eq "$1" ]; then ok; else bad "$last: exit $rc, want $1; stderr: $err"; fi; }
-expect_in() { case "$2" in *"$1"*) ok ;; *) bad "$last: $3 lacks '$1'; got: $2" ;; esac; }
 # jq-like: py EXPR reads JSON from $out, prints eval(EXPR) with j bound
 py() { printf '%s' "$out" | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" 2>&1; }
 expect_py() { local got; got=$(py "$1"); if [ "$got" = "$2" ]; then ok; else bad "$last: $1 = '$got', want '$2'"; fi; }
