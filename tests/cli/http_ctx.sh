@@ -40,20 +40,7 @@ og() {
 count() { grep -cF -- "$1" "$tmp/log" 2>/dev/null || true; }
 
 # --- the server: bounded wait for its port --------------------------------
-python3 tests/tools/http_server.py "$tmp/port" "$tmp/log" 2>"$tmp/srv.err" &
-srv=$!
-for _ in $(seq 100); do
-	[ -s "$tmp/port" ] && break
-	kill -0 "$srv" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -s "$tmp/port" ]; then
-	bad "the test server did not start: $(cat "$tmp/srv.err")"
-	finish
-fi
-BASE="http://127.0.0.1:$(cat "$tmp/port")"
-# a port nobody listens on: bound by the kernel, then closed
-CLOSED="http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+start_server "test server" tests/tools/http_server.py "$tmp"
 INPUT="{\"base\": \"$BASE\", \"closed\": \"$CLOSED\"}"
 
 # --- calls: results written into the state, checked in Python -------------

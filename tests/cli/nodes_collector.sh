@@ -35,19 +35,7 @@ tally() {
 	done <"$1"
 }
 
-python3 tests/tools/fake_observability.py "$tmp/port" "$tmp/log" 2>"$tmp/srv.err" &
-srv=$!
-for _ in $(seq 100); do
-	[ -s "$tmp/port" ] && break
-	kill -0 "$srv" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -s "$tmp/port" ]; then
-	bad "the fake observability server did not start: $(cat "$tmp/srv.err")"
-	finish
-fi
-BASE="http://127.0.0.1:$(cat "$tmp/port")"
-CLOSED="http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+start_server "fake observability server" tests/tools/fake_observability.py "$tmp"
 
 # --- configs: the example config pointed at the fake server ------------------
 BASE="$BASE" CLOSED="$CLOSED" TMP="$tmp" python3 - <<'EOF'
