@@ -218,11 +218,12 @@ void lapi_push_ctx(lua_State *L)
 	lua_pushcfunction(L, lapi_random_id);
 	lua_setfield(L, -2, "random_id");
 	lapi_http_install(L);				/* ctx.http (lapi_http.c) */
+	lapi_tools_install(L);				/* ctx.tools (lapi_tools.c) */
 }
 
 void lapi_push_call_ctx(lua_State *L)
 {
-	static const char *const shared[] = { "json", "log", "now", "random_id", "http", "config", NULL };
+	static const char *const shared[] = { "json", "log", "now", "random_id", "http", "tools", "config", NULL };
 	int i;
 
 	lua_createtable(L, 0, 8);			/* ctx */

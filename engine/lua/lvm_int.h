@@ -93,6 +93,8 @@ void lapi_push_ctx(lua_State *L);
 void lapi_push_readonly(lua_State *L);
 /* [-0, +0, m] Sets ctx.http on the ctx base table on top (lapi_http.c). */
 void lapi_http_install(lua_State *L);
+/* [-0, +0, m] Sets ctx.tools on the ctx base table on top (lapi_tools.c). */
+void lapi_tools_install(lua_State *L);
 /* [-0, +1, m] A fresh ctx for one call, holding the shared namespaces. */
 void lapi_push_call_ctx(lua_State *L);
 

@@ -17,6 +17,7 @@ check core  '#include "\.\./(graph|lua|store|cli)/|#include <(lua|lauxlib|lmdb|e
 check graph '#include "\.\./(lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb)\.h>' "the runtime core knows no Lua or LMDB"
 check lua   '#include "\.\./(store|cli)/|#include <lmdb\.h>' "the Lua host knows no store"
 check net   '#include "\.\./(graph|lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb)\.h>' "net knows no Lua, graphs or stores"
+check proc  '#include "\.\./(graph|net|lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb|curl/curl)\.h>' "proc knows only core/"
 check store '#include "\.\./(lua|cli)/|#include <(lua|lauxlib|lualib)\.h>' "stores know no Lua"
 # banned calls (unbounded writes)
 hits=$(grep -nE '\b(sprintf|strcpy|strcat|gets|atoi)\(' engine/*/*.c | grep -v snprintf)
