@@ -190,6 +190,25 @@ static int lapi_readonly(lua_State *L)
 	return luaL_error(L, "ctx namespaces are read-only (tried to set '%s')", luaL_optstring(L, 2, "?"));
 }
 
+void *lapi_push_gc_box(lua_State *L, size_t size, lua_CFunction gc, const void *key)
+{
+	void *p = lua_newuserdatauv(L, size, 0);
+
+	memset(p, 0, size);
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, 2);
+		lua_pushcfunction(L, gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushboolean(L, 0);
+		lua_setfield(L, -2, "__metatable");
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+	}
+	lua_setmetatable(L, -2);
+	return p;
+}
+
 void lapi_push_readonly(lua_State *L)
 {
 	lua_newtable(L);				/* t view */

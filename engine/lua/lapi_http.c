@@ -61,21 +61,9 @@ static int box_gc(lua_State *L)
 /* [-0, +1, m] a new empty box */
 static struct box *box_push(lua_State *L, void (*free_fn)(void *))
 {
-	struct box *b = lua_newuserdatauv(L, sizeof(*b), 0);
+	struct box *b = lapi_push_gc_box(L, sizeof(*b), box_gc, &box_mt_key);
 
-	b->p = NULL;
 	b->free_fn = free_fn;
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &box_mt_key) != LUA_TTABLE) {
-		lua_pop(L, 1);
-		lua_createtable(L, 0, 2);
-		lua_pushcfunction(L, box_gc);
-		lua_setfield(L, -2, "__gc");
-		lua_pushboolean(L, 0);
-		lua_setfield(L, -2, "__metatable");
-		lua_pushvalue(L, -1);
-		lua_rawsetp(L, LUA_REGISTRYINDEX, &box_mt_key);
-	}
-	lua_setmetatable(L, -2);
 	return b;
 }
 

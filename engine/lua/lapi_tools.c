@@ -45,21 +45,7 @@ static int proc_box_gc(lua_State *L)
 /* [-0, +1, m] a zeroed og_proc_result released by __gc */
 static struct og_proc_result *proc_box_push(lua_State *L)
 {
-	struct og_proc_result *r = lua_newuserdatauv(L, sizeof(*r), 0);
-
-	memset(r, 0, sizeof(*r));
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &proc_box_mt_key) != LUA_TTABLE) {
-		lua_pop(L, 1);
-		lua_createtable(L, 0, 2);
-		lua_pushcfunction(L, proc_box_gc);
-		lua_setfield(L, -2, "__gc");
-		lua_pushboolean(L, 0);
-		lua_setfield(L, -2, "__metatable");
-		lua_pushvalue(L, -1);
-		lua_rawsetp(L, LUA_REGISTRYINDEX, &proc_box_mt_key);
-	}
-	lua_setmetatable(L, -2);
-	return r;
+	return lapi_push_gc_box(L, sizeof(struct og_proc_result), proc_box_gc, &proc_box_mt_key);
 }
 
 /* next(t, k) without the library */

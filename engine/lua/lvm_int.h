@@ -88,6 +88,10 @@ void lvm_load_file(lua_State *L, const char *path, const char *chunkname);
 /* [-0, +1, m] The shared ctx namespaces (json, log, now), read-only, in a
  * new table; stored once per VM under lvm_key_ctx (lapi.c). */
 void lapi_push_ctx(lua_State *L);
+/* [-0, +1, m] A zeroed userdata of `size` bytes whose metatable (made once,
+ * cached in the registry under `key`) runs `gc` when it is collected: C
+ * memory a ctx call holds stays owned even if Lua raises midway (lapi.c). */
+void *lapi_push_gc_box(lua_State *L, size_t size, lua_CFunction gc, const void *key);
 /* [-1, +1, m] Replaces the table on top by a read-only view of it, for ctx
  * namespaces shared by every call (lapi.c). */
 void lapi_push_readonly(lua_State *L);
