@@ -5,6 +5,7 @@
 #   make clean
 # SAN=1 builds with ASan+UBSan into its own tree so objects never mix.
 
+# O=DIR builds into DIR (binary in DIR/bin) so several builds can run side by side.
 SAN ?= 0
 ifeq ($(SAN),1)
   BUILD := build/san
@@ -13,6 +14,10 @@ ifeq ($(SAN),1)
 else
   BUILD := build/rel
   BIN := bin
+endif
+ifneq ($(O),)
+  BUILD := $(O)
+  BIN := $(O)/bin
 endif
 
 CC ?= cc
