@@ -495,33 +495,30 @@ static cJSON *s1_input(int i)
 /* After the first call: exactly one interrupt and no result (the peer's checkPaused). */
 static void check_paused(struct og_run *r, const char *thread)
 {
-	cJSON *ints = og_run_interrupts(r), *st;
+	cJSON *ints = og_run_interrupts(r);
 
 	if (og_run_status(r) != OG_RUN_INTERRUPTED || cJSON_GetArraySize(ints) != 1)
 		die("thread %s: expected exactly one interrupt, status %s, %d interrupts", thread,
 		    og_run_status_name(og_run_status(r)), cJSON_GetArraySize(ints));
-	st = og_run_state_json(r);
-	if (!st || field(st, "result"))
+	if (og_run_value(r, "result") || !og_run_value(r, "plan"))
 		die("thread %s: ran past the interrupt", thread);
-	cJSON_Delete(st);
 	cJSON_Delete(ints);
 }
 
 /* After the resume: decision.choice == "2", result from action_executor, 6 log entries. */
 static void check_done(struct og_run *r, const char *thread)
 {
-	cJSON *st = og_run_state_json(r);
-	const cJSON *dec = field(st, "decision"), *ch = field(dec, "choice"), *res = field(st, "result");
-	const cJSON *node = field(res, "node"), *log = field(st, "log");
+	const cJSON *dec = og_run_value(r, "decision"), *ch = field(dec, "choice");
+	const cJSON *res = og_run_value(r, "result"), *node = field(res, "node"), *log = og_run_value(r, "log");
 
 	if (og_run_status(r) != OG_RUN_DONE || !cJSON_IsString(ch) || strcmp(ch->valuestring, "2") ||
 	    !cJSON_IsString(node) || strcmp(node->valuestring, "action_executor") || !cJSON_IsArray(log) ||
 	    cJSON_GetArraySize(log) != 6) {
-		char *t = cJSON_PrintUnformatted(st);
+		cJSON *st = og_run_state_json(r);
+		char *t = st ? cJSON_PrintUnformatted(st) : NULL;
 		die("thread %s: bad final state (status %s): %.300s", thread, og_run_status_name(og_run_status(r)),
 		    t ? t : "?");
 	}
-	cJSON_Delete(st);
 }
 
 /* start -> invoke up to the interrupt; the run is freed by the caller */

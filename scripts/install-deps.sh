@@ -7,7 +7,7 @@
 set -euo pipefail
 
 PKGS=(gcc make pkg-config clang llvm
-      liblua5.4-dev libcjson-dev liblmdb-dev libevent-dev libcurl4-openssl-dev
+      liblua5.4-dev libcjson-dev liblmdb-dev libevent-dev libcurl4-openssl-dev libjemalloc-dev
       libbpf-dev libelf-dev zlib1g-dev bpftool libssl-dev lmdb-utils xxd
       python3)   # python3: the test servers and JSON checks of tests/cli
 for arg in "$@"; do

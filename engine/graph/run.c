@@ -249,6 +249,13 @@ cJSON *og_run_state_json(const struct og_run *run)
 	return obj;
 }
 
+const cJSON *og_run_value(const struct og_run *run, const char *channel)
+{
+	int i = og_graph_find_channel(run->g, channel);
+
+	return i >= 0 && i < run->state.n ? run->state.vals[i] : NULL;
+}
+
 /* ---- events and checkpoints ------------------------------------------- */
 
 static void emit(struct og_run *run, cJSON *ev)

@@ -109,6 +109,10 @@ int og_run_step(const struct og_run *run);	/* the next superstep's number */
 
 /* The state as an object {channel: value} (unset channels omitted); caller owns. */
 cJSON *og_run_state_json(const struct og_run *run);
+/* The value of one channel (borrowed, valid until the run changes), or NULL
+ * when the channel is unset or unknown: a look at one key without copying
+ * the whole state. */
+const cJSON *og_run_value(const struct og_run *run, const char *channel);
 /* The run's error as {"message","node","step","kind"} or NULL (borrowed). */
 const cJSON *og_run_error(const struct og_run *run);
 
