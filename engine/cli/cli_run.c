@@ -15,6 +15,7 @@
 #include "../core/clock.h"
 #include "../core/json.h"
 #include "cli.h"
+#include "cli_config.h"
 
 int cli_db_flag(int argc, char **argv, int *i, struct cli_db_flags *f)
 {
@@ -122,6 +123,17 @@ int cli_session_graph(struct cli_session *s, const char *path)
 				return cli_fail(2, "%s", err.msg);
 			if (!cJSON_IsObject(s->config))
 				return cli_fail(2, "--config %s: the configuration must be a JSON object", cfg);
+		}
+		{
+			/* tools and runbook files, read here: nodes have no io */
+			char guess[PATH_MAX];
+			const char *root = cli_project_root(s->flags.root);
+			if (!root) {
+				cli_config_guess_root(s->graph_file, guess, sizeof(guess));
+				root = guess;
+			}
+			if (cli_config_prepare(&s->config, root, &err) < 0)
+				return cli_fail(2, "%s", err.msg);
 		}
 		lo.config = s->config;
 		lo.root = cli_project_root(s->flags.root);

@@ -14,7 +14,7 @@
 
 #define USAGE_RUN "usage: opsgraph run GRAPH.lua [--input JSON|@file] [--thread ID] [--stream] [--output json]\n" \
 	"       [--recursion-limit N] [--interrupt-before a,b] [--interrupt-after a,b]\n" \
-	"       [--db DIR|:memory:] [--durability sync|async]"
+	"       [--input-as CHANNEL] [--db DIR|:memory:] [--durability sync|async]"
 #define USAGE_RESUME "usage: opsgraph resume THREAD [--value JSON | --command JSON] [--graph FILE]\n" \
 	"       [--by NAME] [--wait SECONDS] [--stream] [--output json] [--db DIR]"
 
@@ -35,7 +35,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct cli_session s = { 0 };
 	struct og_err err = { 0 };
-	const char *path = NULL, *input_arg = NULL, *thread = NULL;
+	const char *path = NULL, *input_arg = NULL, *thread = NULL, *input_as = NULL;
 	const char *bb[64], *ba[64], **before = NULL, **after = NULL;
 	char bbuf[1024], abuf[1024];
 	cJSON *input = NULL, *existing = NULL;
@@ -47,6 +47,8 @@ int cmd_run(int argc, char **argv)
 				return 2;
 		} else if (!strcmp(argv[i], "--input") && i + 1 < argc) {
 			input_arg = argv[++i];
+		} else if (!strcmp(argv[i], "--input-as") && i + 1 < argc) {
+			input_as = argv[++i];
 		} else if (!strcmp(argv[i], "--recursion-limit") && i + 1 < argc) {
 			char *end;
 			long v = strtol(argv[++i], &end, 10);
@@ -72,6 +74,18 @@ int cmd_run(int argc, char **argv)
 		return cli_fail(2, "--thread: an id of 1 to 100 characters without spaces or '/'");
 	if (input_arg && !(input = cli_parse_json_arg("--input", input_arg, &err)))
 		return cli_fail(2, "%s", err.msg);
+	if (input_as) {
+		/* a raw payload (an alert) becomes the value of one channel */
+		cJSON *wrap = cJSON_CreateObject();
+		if (!input || !wrap || !*input_as) {
+			cJSON_Delete(wrap);
+			cJSON_Delete(input);
+			return cli_fail(2, "--input-as CHANNEL needs --input and a channel name, e.g. "
+					"--input @alert.json --input-as trigger");
+		}
+		cJSON_AddItemToObject(wrap, input_as, input);
+		input = wrap;
+	}
 	if ((st = cli_session_open(&s, false)) != 0)
 		goto out;
 	if ((st = cli_session_graph(&s, path)) != 0)
@@ -132,6 +146,47 @@ static void explain_resumed(struct cli_session *s, const char *thread, const cha
 		cJSON_Delete(ck);
 	}
 	cJSON_Delete(hist);
+}
+
+/* An interrupt whose value says "fill_by": true wants to know who answered
+ * (nodes cannot see --by): a plain answer V becomes {"answer": V, "by": BY},
+ * an object answer without "by" (and not a system answer) gets one. */
+static cJSON *fill_by(cJSON *value, const cJSON *ivalue, const char *by)
+{
+	cJSON *o;
+
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ivalue, "fill_by")) || !by)
+		return value;
+	if (cJSON_IsObject(value)) {
+		if (!cJSON_GetObjectItemCaseSensitive(value, "by") && !cJSON_GetObjectItemCaseSensitive(value, "system"))
+			cJSON_AddStringToObject(value, "by", by);
+		return value;
+	}
+	if (!(o = cJSON_CreateObject()))
+		return value;
+	cJSON_AddItemToObject(o, "answer", value);
+	cJSON_AddStringToObject(o, "by", by);
+	return o;
+}
+
+/* A node that refuses an answer asks again with "rejected": {"reason"} in
+ * its interrupt value: say so, and exit 2 (bad input; nothing was lost). */
+static int report_refused(const struct og_run *run)
+{
+	cJSON *ints = og_run_interrupts(run), *it;
+	int st = 0;
+
+	cJSON_ArrayForEach(it, ints) {
+		const cJSON *rej = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, "value"), "rejected");
+		const cJSON *why = cJSON_GetObjectItemCaseSensitive(rej, "reason");
+		if (cJSON_IsString(why)) {
+			st = cli_fail(2, "the answer was refused: %s. The thread still waits for an answer (the same "
+				      "question, shown above)", why->valuestring);
+			break;
+		}
+	}
+	cJSON_Delete(ints);
+	return st;
 }
 
 static int open_thread_graph(struct cli_session *s, const char *thread, const char *graph, cJSON **latest)
@@ -236,6 +291,9 @@ int cmd_resume(int argc, char **argv)
 			if (!found)
 				want_id = k->string;
 		}
+		if (!by_id && cJSON_GetArraySize(ints) == 1)
+			value = fill_by(value, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ints, 0), "value"),
+					s.flags.by);
 		cJSON_Delete(ints);
 		resume = cJSON_CreateObject();
 		cJSON_AddItemToObject(resume, by_id ? "by_id" : "value", value);
@@ -265,6 +323,8 @@ int cmd_resume(int argc, char **argv)
 	}
 	rc = og_run_invoke(s.run, &err);
 	st = cli_report(&s, rc, &err);
+	if (st == 0 && resume)
+		st = report_refused(s.run);
 out:
 	cJSON_Delete(latest);
 	cJSON_Delete(value);

@@ -40,6 +40,13 @@ struct og_call {
 	const cJSON *journal;		/* results of the side-effecting ctx calls an earlier
 					 * execution of this task made, in order, or NULL:
 					 * a re-execution gets them back instead of calling again */
+	/* Effect ledger: commits `journal` (this execution's journal so far,
+	 * borrowed) durably as the task's partial record, before and after an
+	 * effect such as a tool run, so that a re-execution after a crash
+	 * replays it and sees an effect that started without a result. NULL
+	 * when the runner persists nothing; returns 0 or -OG_E* with err set. */
+	int (*flush_journal)(const struct og_call *call, const cJSON *journal, struct og_err *err);
+	void *flush_ud;			/* the runner's, for flush_journal */
 };
 
 /* What a node call produced. The executor fills it; the runner owns it after

@@ -701,9 +701,41 @@ int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err)
 
 /* ---- one superstep -------------------------------------------------------- */
 
+struct ledger_ctx {
+	struct og_run *run;
+	const struct og_task *t;
+};
+
+/* Effect ledger (exec.h flush_journal): the task's journal so far as a
+ * partial pending write, so a re-execution after a crash replays it and the
+ * executor sees a tool that started without a result instead of running it
+ * again. It carries the resume values too, because it replaces the paused
+ * entry of a task that was answered (store_lmdb_ckpt.c merge_pending). */
+static int flush_partial(const struct og_call *call, const cJSON *journal, struct og_err *err)
+{
+	const struct ledger_ctx *lc = call->flush_ud;
+	struct og_run *run = lc->run;
+	cJSON *rec;
+	int rc;
+
+	if (!(rec = cJSON_CreateObject()))
+		return og_err_set(err, -OG_ENOMEM, "run: out of memory");
+	cJSON_AddStringToObject(rec, "task", call->task_id);
+	cJSON_AddStringToObject(rec, "node", og_graph_node_name(run->g, call->node));
+	cJSON_AddBoolToObject(rec, "partial", 1);
+	if (lc->t->resume)
+		cJSON_AddItemToObject(rec, "resume", cJSON_Duplicate(lc->t->resume, 1));
+	if (journal)
+		cJSON_AddItemToObject(rec, "journal", cJSON_Duplicate(journal, 1));
+	rc = run->opts.store->put_writes(run->opts.store_self, run->thread_id, run->ckpt_id, rec, err);
+	cJSON_Delete(rec);
+	return rc;
+}
+
 static int call_task(struct og_run *run, struct og_task *t, const struct og_view *view, struct og_err *err)
 {
 	const struct og_node_def *nd = &run->g->nodes[t->node];
+	struct ledger_ctx ledger = { run, t };
 	struct og_call call;
 	int attempt, rc, delay = nd->backoff_ms;
 	int64_t t0 = 0;
@@ -720,6 +752,10 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 	call.journal = t->journal;
 	if (!call.journal && run->recorded)
 		call.journal = cJSON_GetObjectItemCaseSensitive(run->recorded, t->id);
+	if (run->opts.store && run->opts.store->put_writes) {
+		call.flush_journal = flush_partial;
+		call.flush_ud = &ledger;
+	}
 	for (attempt = 1;; attempt++) {
 		call.attempt = attempt;
 		og_task_result_release(&t->res);
@@ -1291,7 +1327,8 @@ static int load(struct og_run *run, cJSON *ck, bool move, uint64_t next_id, stru
 				t = &run->tasks[i];
 		if (!t)
 			continue;	/* a record of a task that is no longer scheduled */
-		if (field(item, "interrupt") || field(item, "resume")) {
+		if (field(item, "interrupt") || field(item, "resume") || field(item, "partial")) {
+			/* partial: the effect ledger of a task cut short (flush_partial) */
 			t->waiting = field(item, "interrupt") != NULL;
 			t->resume = cJSON_Duplicate(field(item, "resume"), 1);
 			t->journal = cJSON_Duplicate(field(item, "journal"), 1);

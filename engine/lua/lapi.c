@@ -103,6 +103,48 @@ void lapi_journal_record(lua_State *L, const char *kind, int idx)
 	cJSON_AddItemToArray(vm->journal_out, e);
 }
 
+int lapi_journal_flush(lua_State *L, struct og_err *err)
+{
+	struct og_lvm *vm = lvm_from(L);
+
+	if (!vm->call || !vm->call->flush_journal)
+		return 0;
+	return vm->call->flush_journal(vm->call, vm->journal_out, err);
+}
+
+const char *lapi_journal_peek(lua_State *L)
+{
+	struct og_lvm *vm = lvm_from(L);
+	const cJSON *k;
+
+	if (!vm->journal_in || vm->journal_pos >= cJSON_GetArraySize(vm->journal_in))
+		return NULL;
+	k = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(vm->journal_in, vm->journal_pos), "k");
+	return cJSON_IsString(k) ? k->valuestring : "?";
+}
+
+/* Longest ctx.sleep: a node that waits longer (verify_recovery's window)
+ * loops, so one call never holds the thread for more than a minute. */
+#define LAPI_SLEEP_MAX_MS 60000
+
+/* ctx.sleep(ms): blocks the node for ms milliseconds (0..60000). Journaled:
+ * a re-executed node does not wait again, so a node that polled for minutes
+ * before an interrupt re-runs at once. */
+static int lapi_time_sleep(lua_State *L)
+{
+	lua_Number ms = luaL_checknumber(L, 1);
+
+	if (!(ms >= 0) || ms > LAPI_SLEEP_MAX_MS)
+		return luaL_error(L, "ctx.sleep: %f ms is out of range: give 0 to %d ms and loop for longer waits",
+				  (double)ms, LAPI_SLEEP_MAX_MS);
+	if (lapi_journal_replay(L, "sleep"))
+		return 0;
+	og_clock_sleep_ms((int)ms);
+	lua_pushinteger(L, (lua_Integer)ms);
+	lapi_journal_record(L, "sleep", -1);
+	return 0;
+}
+
 /* ctx.now() -> seconds since the epoch, with milliseconds. Journaled: a
  * re-executed node sees the time of its first execution. */
 static int lapi_time_now(lua_State *L)
@@ -236,13 +278,17 @@ void lapi_push_ctx(lua_State *L)
 	lua_setfield(L, -2, "now");
 	lua_pushcfunction(L, lapi_random_id);
 	lua_setfield(L, -2, "random_id");
+	lua_pushcfunction(L, lapi_time_sleep);
+	lua_setfield(L, -2, "sleep");
 	lapi_http_install(L);				/* ctx.http (lapi_http.c) */
 	lapi_tools_install(L);				/* ctx.tools (lapi_tools.c) */
+	lapi_files_install(L);				/* ctx.files (lapi_files.c) */
 }
 
 void lapi_push_call_ctx(lua_State *L)
 {
-	static const char *const shared[] = { "json", "log", "now", "random_id", "http", "tools", "config", NULL };
+	static const char *const shared[] = { "json", "log", "now", "random_id", "sleep", "http", "tools", "files",
+					      "config", NULL };
 	int i;
 
 	lua_createtable(L, 0, 8);			/* ctx */

@@ -1,38 +1,82 @@
 /*
  * lapi_tools.c: ctx.tools, running the registered tools (ctx.config.tools,
- * {name: spec}; see nodes/lib/tool_registry.lua) whose spec has a command.
+ * {name: spec}; see nodes/lib/tool_registry.lua), by command or over HTTP,
+ * with an effect ledger.
  *
- *   ctx.tools.run(name [, args]) -> { exit_code, signal, timed_out, stdout,
- *        stderr, truncated, duration_ms, argv = {...}, tool }
+ *   ctx.tools.run(name [, args [, opts]]) -> result
  *
- * spec.command is an argv list; each "{key}" in an element (key: letters,
- * digits, '_', not starting with a digit) is replaced by args[key], a string,
- * number or boolean. The command runs with no shell (engine/proc/proc.h):
- * clean environment, stdin /dev/null, output capped at 64 KiB a stream,
- * timeout spec.timeout_s (default 60, at most 600). exit_code is -1 when a
- * signal ended the tool (signal says which); 127: command not found.
- * stdout/stderr are made valid UTF-8 (a NUL or an invalid byte becomes
- * U+FFFD) so the result can be journaled.
+ * A command tool (spec.command, an argv list) runs with no shell
+ * (engine/proc/proc.h): clean environment, stdin /dev/null, output capped at
+ * 64 KiB a stream. Each "{key}" in an element (key: letters, digits, '_',
+ * not starting with a digit) is replaced by args[key], a string, number or
+ * boolean. Result: { kind = "command", tool, exit_code, signal, timed_out,
+ * stdout, stderr, truncated, duration_ms, argv, started_at, ended_at }.
+ * exit_code is -1 when a signal ended the tool; 127: command not found.
  *
- * Bad arguments (unknown tool, no command, a placeholder without a value, a
- * value with a NUL byte, wrong types) raise; a tool that ran and failed is a
- * normal result. Every result is journaled under kind "tool": a node that
- * re-runs after an interrupt gets the recorded result and the tool does not
- * run again. Tools with `http` instead of `command` are not run here.
+ * An HTTP tool (spec.http = {method, url, headers?, body?}) is one request
+ * over engine/net/http_client.h. Placeholders in the url are filled
+ * percent-encoded, in header values as text. In a body object or list, a
+ * string that is exactly "{key}" becomes args[key] with its JSON type (the
+ * number 30, not "30"); other strings are filled as text; such a body is
+ * sent as JSON (Content-Type application/json unless a header sets one). A
+ * string body is sent as it is, filled. The response body is read up to
+ * 1 MiB and kept up to 64 KiB. Result: { kind = "http", tool, method, url
+ * (without credentials or query), status (0: no response), body, truncated,
+ * timed_out, duration_ms, started_at, ended_at, error?, error_kind? };
+ * error_kind is http_client's (timeout, connect, dns, too_large, ...).
+ *
+ * Timeout: spec.timeout_s (default 60; at most 600 for commands, 120 for
+ * HTTP). stdout/stderr/body are made valid UTF-8 (a NUL or an invalid byte
+ * becomes U+FFFD) so the result can be journaled.
+ *
+ * Per environment, ctx.config.tool_overrides[name] replaces parts of a spec
+ * without editing sandbox/tools: base_url (the scheme://host[:port] of
+ * http.url; a path prefix is allowed), url, headers (merged), command (the
+ * tool then runs that argv instead), timeout_s.
+ *
+ * Effect ledger. Before the tool starts, a "tool_start" entry {tool,
+ * started_at, argv | method+url} is added to the task's journal and the
+ * journal is committed durably (lapi_journal_flush: the runner writes it to
+ * the store as a partial pending write); after the tool, its result (kind
+ * "tool") is added and committed again. A re-execution of the task (after
+ * an interrupt or a crash) replays the journal:
+ *   - tool_start then tool: the recorded result; the tool does not run;
+ *   - tool_start without a result (the process died while the tool ran):
+ *     the tool does NOT run; the call returns the start entry plus
+ *     unknown_outcome = true, and the node decides (re-run an idempotent
+ *     tool, ask a human otherwise). With opts.rerun = true it runs again in
+ *     that case (a new start is committed first).
+ * If the start cannot be committed, the tool is not run and the call
+ * raises. If the result cannot be committed, result.ledger_error says why
+ * (the result still reaches the task's checkpoint when the node ends).
+ *
+ * Bad arguments (unknown tool, neither command nor http, a placeholder
+ * without a value, a value with a NUL byte, wrong types, a bad override)
+ * raise; a tool that ran and failed (exit code, HTTP status, timeout,
+ * connection refused) is a normal result.
  */
 #include "lvm_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <lauxlib.h>
 
+#include "../core/clock.h"
+#include "../core/json.h"
+#include "../net/http_client.h"
 #include "../proc/proc.h"
+#include "lconv.h"
 
 #define TOOLS_MAX_ARGV 256
 #define TOOLS_DEFAULT_TIMEOUT_S 60
 #define TOOLS_MAX_TIMEOUT_S 600
+#define TOOLS_HTTP_MAX_BYTES (1u << 20)		/* read at most; more is a too_large result */
+#define TOOLS_KEEP_BYTES (64u << 10)		/* body kept in the result, like a command's output */
+#define TOOLS_MAX_HEADERS 64
+#define TOOLS_MAX_DEPTH 32			/* nesting of specs and bodies */
 
 static const char proc_box_mt_key;
 
@@ -160,31 +204,60 @@ static bool is_key_char(char c, bool first)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
 }
 
-/* [-0, +1, e] the argv element tmpl with its {key} placeholders replaced
- * from the args table at a (0: none) */
-static void push_substituted(lua_State *L, const char *tool, int i, const char *tmpl, size_t tlen, int a)
+/* Length of the placeholder "{key}" at tmpl[p] (0 when it is not one); the
+ * key is copied into key. */
+static size_t placeholder_at(const char *tmpl, size_t tlen, size_t p, char key[128])
+{
+	size_t q = p + 1;
+
+	if (tmpl[p] != '{')
+		return 0;
+	while (q < tlen && q - p <= 127 && is_key_char(tmpl[q], q == p + 1))
+		q++;
+	if (q == p + 1 || q >= tlen || tmpl[q] != '}' || q - p - 1 >= 128)
+		return 0;
+	memcpy(key, tmpl + p + 1, q - p - 1);
+	key[q - p - 1] = '\0';
+	return q - p + 1;
+}
+
+static void add_percent_encoded(luaL_Buffer *b, const char *v, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '.' || c == '_' || c == '~') {
+			luaL_addchar(b, (char)c);
+		} else {
+			luaL_addchar(b, '%');
+			luaL_addchar(b, hex[c >> 4]);
+			luaL_addchar(b, hex[c & 15]);
+		}
+	}
+}
+
+/* [-0, +1, e] the template tmpl with its {key} placeholders replaced from
+ * the args table at a (0: none); `where` names the template in messages
+ * ("command[3]", "http.url"); url: values are percent-encoded */
+static void push_substituted(lua_State *L, const char *tool, const char *where, const char *tmpl, size_t tlen,
+			     int a, bool url)
 {
 	luaL_Buffer b;
-	size_t p = 0;
+	size_t p = 0, plen;
 
 	luaL_buffinit(L, &b);
 	while (p < tlen) {
-		size_t q = p + 1, vlen;
+		size_t vlen;
 		const char *v;
 		char key[128];
 
-		if (tmpl[p] != '{') {
-			luaL_addchar(&b, tmpl[p++]);
+		if (!(plen = placeholder_at(tmpl, tlen, p, key))) {
+			luaL_addchar(&b, tmpl[p++]);	/* a literal '{' too */
 			continue;
 		}
-		while (q < tlen && q - p <= sizeof(key) - 1 && is_key_char(tmpl[q], q == p + 1))
-			q++;
-		if (q == p + 1 || q >= tlen || tmpl[q] != '}' || q - p - 1 >= sizeof(key)) {
-			luaL_addchar(&b, tmpl[p++]);	/* not a placeholder: a literal '{' */
-			continue;
-		}
-		memcpy(key, tmpl + p + 1, q - p - 1);
-		key[q - p - 1] = '\0';
 		/* the buffer may sit on the stack: read the value above it, then add it */
 		switch (a ? lua_getfield(L, a, key) : (lua_pushnil(L), LUA_TNIL)) {
 		case LUA_TSTRING:
@@ -196,8 +269,8 @@ static void push_substituted(lua_State *L, const char *tool, int i, const char *
 			vlen = strlen(v);
 			break;
 		case LUA_TNIL:
-			luaL_error(L, "ctx.tools.run: tool '%s': command[%d] \"%s\" needs args.%s, which is missing", tool,
-				   i, tmpl, key);
+			luaL_error(L, "ctx.tools.run: tool '%s': %s \"%s\" needs args.%s, which is missing", tool, where,
+				   tmpl, key);
 			return;
 		default:
 			luaL_error(L, "ctx.tools.run: tool '%s': args.%s must be a string, number or boolean (got %s)",
@@ -207,16 +280,224 @@ static void push_substituted(lua_State *L, const char *tool, int i, const char *
 		if (memchr(v, '\0', vlen))
 			luaL_error(L, "ctx.tools.run: tool '%s': args.%s contains a NUL byte, which no command argument "
 				   "can hold", tool, key);
-		luaL_addvalue(&b);			/* adds and pops the value */
-		p = q + 1;
+		if (url) {
+			lua_pop(L, 1);	/* v stays alive in the args table */
+			add_percent_encoded(&b, v, vlen);
+		} else {
+			luaL_addvalue(&b);		/* adds and pops the value */
+		}
+		p += plen;
 	}
 	luaL_pushresult(&b);
 }
 
-/* [-0, +1, m] the result table; its argv is the list at argv_idx */
+/* [-0, +1, e] a plain deep copy of the value at idx, walking __pairs: the
+ * config is a read-only view whose tables lua_next cannot see */
+static void push_plain(lua_State *L, int idx, int depth)
+{
+	idx = lua_absindex(L, idx);
+	if (!lua_istable(L, idx)) {
+		lua_pushvalue(L, idx);
+		return;
+	}
+	if (depth > TOOLS_MAX_DEPTH)
+		luaL_error(L, "ctx.tools.run: the tool spec nests deeper than %d levels", TOOLS_MAX_DEPTH);
+	lua_newtable(L);				/* copy */
+	if (luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL) {
+		lua_pushvalue(L, idx);
+		lua_call(L, 1, 3);			/* copy f s k */
+	} else {
+		lua_pushcfunction(L, raw_next);
+		lua_pushvalue(L, idx);
+		lua_pushnil(L);
+	}
+	for (;;) {					/* copy f s k */
+		lua_pushvalue(L, -3);
+		lua_pushvalue(L, -3);
+		lua_pushvalue(L, -3);
+		lua_call(L, 2, 2);			/* copy f s k nk nv */
+		if (lua_isnil(L, -2)) {
+			lua_pop(L, 5);
+			return;
+		}
+		lua_remove(L, -3);			/* copy f s nk nv */
+		push_plain(L, -1, depth + 1);		/* copy f s nk nv pv */
+		lua_remove(L, -2);			/* copy f s nk pv */
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);			/* copy f s nk nk pv */
+		lua_rawset(L, -6);			/* copy f s nk */
+	}
+}
+
+/* [-0, +1, e] the body value at idx with placeholders filled: "{key}" alone
+ * takes args[key] with its type, other strings are filled as text */
+static void push_body(lua_State *L, const char *tool, int idx, int a, int depth)
+{
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		size_t len;
+		const char *s = lua_tolstring(L, idx, &len);
+		char key[128];
+		if (placeholder_at(s, len, 0, key) == len) {
+			if ((a ? lua_getfield(L, a, key) : (lua_pushnil(L), LUA_TNIL)) == LUA_TNIL)
+				luaL_error(L, "ctx.tools.run: tool '%s': http.body \"%s\" needs args.%s, which is missing",
+					   tool, s, key);
+			return;
+		}
+		push_substituted(L, tool, "http.body", s, len, a, false);
+		return;
+	}
+	if (!lua_istable(L, idx)) {
+		lua_pushvalue(L, idx);
+		return;
+	}
+	if (depth > TOOLS_MAX_DEPTH)
+		luaL_error(L, "ctx.tools.run: tool '%s': http.body nests deeper than %d levels", tool, TOOLS_MAX_DEPTH);
+	lua_newtable(L);				/* out */
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {			/* out k v */
+		push_body(L, tool, -1, a, depth + 1);	/* out k v fv */
+		lua_remove(L, -2);			/* out k fv */
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);			/* out k k fv */
+		lua_rawset(L, -4);			/* out k */
+	}
+}
+
+/* [-0, +0, e] t[field] must be nil or of type `type` */
+static int opt_field(lua_State *L, int t, const char *field, int type, const char *tool, const char *where,
+		     const char *want)
+{
+	int got = lua_getfield(L, t, field);
+
+	lua_pop(L, 1);
+	if (got != LUA_TNIL && got != type)
+		luaL_error(L, "ctx.tools.run: tool '%s': %s.%s must be %s (got %s)", tool, where, field, want,
+			   lua_typename(L, got));
+	return got != LUA_TNIL;
+}
+
+/* [-0, +0, e] applies ctx.config.tool_overrides[name] to the plain spec at
+ * spec (config at cfg): the per-environment parts of a tool */
+static void apply_override(lua_State *L, const char *name, int spec, int cfg)
+{
+	static const char *const allowed[] = { "base_url", "url", "headers", "command", "timeout_s", NULL };
+	int top = lua_gettop(L), ov, http;
+
+	if (!lua_istable(L, cfg) || lua_getfield(L, cfg, "tool_overrides") == LUA_TNIL)
+		goto out;
+	if (!lua_istable(L, -1))
+		luaL_error(L, "ctx.config.tool_overrides must be an object {tool name: {base_url, url, headers, "
+			   "command, timeout_s}} (got %s)", luaL_typename(L, -1));
+	if (lua_getfield(L, -1, name) == LUA_TNIL)
+		goto out;
+	if (!lua_istable(L, -1))
+		luaL_error(L, "ctx.config.tool_overrides.%s must be an object (got %s)", name, luaL_typename(L, -1));
+	push_plain(L, -1, 0);
+	ov = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, ov)) {
+		int i;
+		lua_pop(L, 1);
+		for (i = 0; allowed[i] && !(lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), allowed[i]));
+		     i++)
+			;
+		if (!allowed[i])
+			luaL_error(L, "ctx.config.tool_overrides.%s: unknown key '%s' (allowed: base_url, url, headers, "
+				   "command, timeout_s)", name, luaL_tolstring(L, -1, NULL));
+	}
+	if (opt_field(L, ov, "command", LUA_TTABLE, name, "tool_overrides", "a list of strings")) {
+		lua_getfield(L, ov, "command");
+		lua_setfield(L, spec, "command");
+		lua_pushnil(L);
+		lua_setfield(L, spec, "http");
+	}
+	if (opt_field(L, ov, "timeout_s", LUA_TNUMBER, name, "tool_overrides", "a number of seconds")) {
+		lua_getfield(L, ov, "timeout_s");
+		lua_setfield(L, spec, "timeout_s");
+	}
+	opt_field(L, ov, "url", LUA_TSTRING, name, "tool_overrides", "a string");
+	opt_field(L, ov, "base_url", LUA_TSTRING, name, "tool_overrides", "a string");
+	opt_field(L, ov, "headers", LUA_TTABLE, name, "tool_overrides", "an object of header: value");
+	if (lua_getfield(L, ov, "url") == LUA_TNIL && lua_getfield(L, ov, "base_url") == LUA_TNIL &&
+	    lua_getfield(L, ov, "headers") == LUA_TNIL)
+		goto out;
+	lua_settop(L, ov);
+	if (lua_getfield(L, spec, "http") != LUA_TTABLE)
+		luaL_error(L, "ctx.config.tool_overrides.%s: url, base_url and headers apply to http tools; tool "
+			   "'%s' runs a command (override its command instead)", name, name);
+	http = lua_gettop(L);
+	if (lua_getfield(L, ov, "url") == LUA_TSTRING) {
+		lua_setfield(L, http, "url");
+	} else if (lua_getfield(L, ov, "base_url") == LUA_TSTRING) {
+		size_t blen;
+		const char *base = lua_tolstring(L, -1, &blen), *url, *rest = NULL;
+		if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8))
+			luaL_error(L, "ctx.config.tool_overrides.%s.base_url \"%s\" must start with http:// or https://",
+				   name, base);
+		while (blen && base[blen - 1] == '/')
+			blen--;
+		lua_getfield(L, http, "url");
+		url = lua_tostring(L, -1);
+		if (!url || !(rest = strstr(url, "://")))
+			luaL_error(L, "ctx.tools.run: tool '%s': http.url must be an absolute http(s) URL", name);
+		rest = strchr(rest + 3, '/');
+		lua_pushlstring(L, base, blen);
+		lua_pushstring(L, rest ? rest : "");
+		lua_concat(L, 2);
+		lua_setfield(L, http, "url");
+	}
+	lua_settop(L, http);
+	if (lua_getfield(L, ov, "headers") == LUA_TTABLE) {
+		int h = lua_gettop(L), hs;
+		if (lua_getfield(L, http, "headers") != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, http, "headers");
+		}
+		hs = lua_gettop(L);
+		lua_pushnil(L);
+		while (lua_next(L, h)) {
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_rawset(L, hs);
+		}
+	}
+out:
+	lua_settop(L, top);
+}
+
+/* ---- running -------------------------------------------------------------- */
+
+struct http_box {
+	struct og_http_response res;
+};
+
+static const char http_box_mt_key;
+
+static int http_box_gc(lua_State *L)
+{
+	struct http_box *b = lua_touserdata(L, 1);
+
+	og_http_response_release(&b->res);
+	return 0;
+}
+
+/* [-0, +1, m] ISO-8601 UTC of now */
+static void push_now(lua_State *L)
+{
+	char ts[40];
+
+	lua_pushstring(L, og_clock_iso8601(og_clock_wall_ms(), ts, sizeof(ts)));
+}
+
+/* [-0, +1, m] the command result table; its argv is the list at argv_idx */
 static void push_result(lua_State *L, const struct og_proc_result *r, const char *tool, int argv_idx)
 {
-	lua_createtable(L, 0, 9);
+	lua_createtable(L, 0, 12);
+	lua_pushliteral(L, "command");
+	lua_setfield(L, -2, "kind");
 	lua_pushinteger(L, r->exit_code);
 	lua_setfield(L, -2, "exit_code");
 	lua_pushinteger(L, r->signal);
@@ -237,18 +518,269 @@ static void push_result(lua_State *L, const struct og_proc_result *r, const char
 	lua_setfield(L, -2, "tool");
 }
 
-/* ctx.tools.run(name [, args]) -> result */
-static int lapi_tools_run(lua_State *L)
+/* [-0, +1, e] argv of the command tool (spec at spec) as a new list */
+static int push_argv(lua_State *L, const char *name, int spec, int args)
+{
+	int cmd, list, n, i;
+
+	lua_getfield(L, spec, "command");
+	cmd = lua_gettop(L);
+	n = lua_istable(L, cmd) ? (int)luaL_len(L, cmd) : 0;
+	if (n < 1 || n > TOOLS_MAX_ARGV)
+		return luaL_error(L, "ctx.tools.run: tool '%s': command must be a list of 1 to %d strings "
+				  "(the program, then its arguments)", name, TOOLS_MAX_ARGV);
+	lua_createtable(L, n, 0);
+	list = lua_gettop(L);
+	for (i = 1; i <= n; i++) {
+		size_t len;
+		const char *t;
+		char where[32];
+		if (lua_geti(L, cmd, i) != LUA_TSTRING)
+			return luaL_error(L, "ctx.tools.run: tool '%s': command[%d] must be a string (got %s)", name, i,
+					  luaL_typename(L, -1));
+		t = lua_tolstring(L, -1, &len);
+		if (memchr(t, '\0', len))
+			return luaL_error(L, "ctx.tools.run: tool '%s': command[%d] contains a NUL byte", name, i);
+		snprintf(where, sizeof(where), "command[%d]", i);
+		push_substituted(L, name, where, t, len, args, false);
+		lua_rawseti(L, list, i);
+		lua_pop(L, 1);
+	}
+	lua_remove(L, cmd);
+	return n;
+}
+
+/* [-0, +1, e] runs the command tool; pushes its result */
+static void run_command(lua_State *L, const char *name, int list, int n, lua_Number timeout_s)
 {
 	struct og_err err = { 0 };
 	struct og_proc_opts opts = { 0 };
 	struct og_proc_result *r;
 	const char **argv;
-	const char *name;
-	lua_Number timeout_s = TOOLS_DEFAULT_TIMEOUT_S;
-	int spec, cmd, args = 0, list, n, i;
+	int i, top = lua_gettop(L);
 
-	lua_settop(L, 2);
+	if (timeout_s > TOOLS_MAX_TIMEOUT_S)
+		timeout_s = TOOLS_MAX_TIMEOUT_S;
+	argv = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof(*argv), 0);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, list, i);
+		argv[i - 1] = lua_tostring(L, -1);	/* the list keeps it alive */
+		lua_pop(L, 1);
+	}
+	argv[n] = NULL;
+	r = proc_box_push(L);
+	opts.timeout_ms = (int64_t)(timeout_s * 1000.0);
+	if (opts.timeout_ms < 1)
+		opts.timeout_ms = 1;
+	if (og_proc_run(argv, &opts, r, &err))
+		luaL_error(L, "ctx.tools.run: tool '%s' could not be started: %s", name, err.msg);
+	push_result(L, r, name, list);
+	og_proc_result_release(r);
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
+}
+
+/* [-0, +1, e] the request of the http tool: {method, url, headers = {{name,
+ * value}...} sorted, body?, shown_url} */
+static void push_request(lua_State *L, const char *name, int spec, int args)
+{
+	int http, req, h, n = 0;
+	size_t len;
+	const char *s;
+	bool has_ct = false;
+
+	lua_getfield(L, spec, "http");
+	http = lua_gettop(L);
+	lua_createtable(L, 0, 5);
+	req = lua_gettop(L);
+	if (lua_getfield(L, http, "method") == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_pushliteral(L, "GET");
+	}
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_error(L, "ctx.tools.run: tool '%s': http.method must be a string such as \"POST\"", name);
+	lua_setfield(L, req, "method");
+	if (lua_getfield(L, http, "url") != LUA_TSTRING)
+		luaL_error(L, "ctx.tools.run: tool '%s': http.url must be a string", name);
+	s = lua_tolstring(L, -1, &len);
+	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+		luaL_error(L, "ctx.tools.run: tool '%s': http.url \"%s\" must start with http:// or https://", name, s);
+	push_substituted(L, name, "http.url", s, len, args, true);
+	lua_setfield(L, req, "url");
+	lua_pop(L, 1);
+	{
+		char shown[256];
+		lua_getfield(L, req, "url");
+		lua_pushstring(L, og_http_url_redact(lua_tostring(L, -1), shown, sizeof(shown)));
+		lua_setfield(L, req, "shown_url");
+		lua_pop(L, 1);
+	}
+	lua_newtable(L);				/* headers list */
+	h = lua_gettop(L);
+	if (lua_getfield(L, http, "headers") != LUA_TNIL) {
+		int src = lua_gettop(L);
+		if (!lua_istable(L, src))
+			luaL_error(L, "ctx.tools.run: tool '%s': http.headers must be an object of name: value", name);
+		lua_pushnil(L);
+		while (lua_next(L, src)) {
+			const char *hn;
+			if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+				luaL_error(L, "ctx.tools.run: tool '%s': http.headers must map names to strings", name);
+			if (++n > TOOLS_MAX_HEADERS)
+				luaL_error(L, "ctx.tools.run: tool '%s': more than %d http.headers", name,
+					   TOOLS_MAX_HEADERS);
+			hn = lua_tostring(L, -2);
+			if (!strcasecmp(hn, "content-type"))
+				has_ct = true;
+			s = lua_tolstring(L, -1, &len);
+			lua_createtable(L, 2, 0);
+			lua_pushvalue(L, -3);
+			lua_rawseti(L, -2, 1);
+			push_substituted(L, name, "http.headers value", s, len, args, false);
+			if (strpbrk(lua_tostring(L, -1), "\r\n"))
+				luaL_error(L, "ctx.tools.run: tool '%s': header %s would hold a line break", name, hn);
+			lua_rawseti(L, -2, 2);
+			lua_rawseti(L, h, n);
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	} else {
+		lua_pop(L, 1);
+	}
+	switch (lua_getfield(L, http, "body")) {
+	case LUA_TNIL:
+		lua_pop(L, 1);
+		break;
+	case LUA_TSTRING:
+		s = lua_tolstring(L, -1, &len);
+		push_substituted(L, name, "http.body", s, len, args, false);
+		lua_setfield(L, req, "body");
+		lua_pop(L, 1);
+		break;
+	default: {
+		struct og_err err = { 0 };
+		cJSON *j;
+		char *text;
+		push_body(L, name, -1, args, 0);
+		if (!(j = og_lconv_to_json(L, -1, "http.body", &err)))
+			luaL_error(L, "ctx.tools.run: tool '%s': %s", name, err.msg);
+		text = og_json_print_text(j);
+		cJSON_Delete(j);
+		if (!text)
+			luaL_error(L, "ctx.tools.run: out of memory");
+		lua_pushstring(L, text);
+		free(text);
+		lua_setfield(L, req, "body");
+		lua_pop(L, 2);
+		if (!has_ct) {
+			lua_createtable(L, 2, 0);
+			lua_pushliteral(L, "Content-Type");
+			lua_rawseti(L, -2, 1);
+			lua_pushliteral(L, "application/json");
+			lua_rawseti(L, -2, 2);
+			lua_rawseti(L, h, ++n);
+		}
+	}
+	}
+	lua_setfield(L, req, "headers");
+	lua_remove(L, http);
+}
+
+/* [-0, +1, e] performs the request at req; pushes the result */
+static void run_http(lua_State *L, const char *name, int req, lua_Number timeout_s)
+{
+	struct og_err err = { 0 };
+	struct og_http_request rq = { 0 };
+	struct og_http_pair *hdr;
+	struct http_box *b;
+	size_t n, i, keep;
+	int rc, top = lua_gettop(L), hl;
+
+	lua_getfield(L, req, "headers");
+	hl = lua_gettop(L);
+	n = lua_rawlen(L, hl);
+	hdr = lua_newuserdatauv(L, (n ? n : 1) * sizeof(*hdr), 0);
+	for (i = 0; i < n; i++) {
+		lua_rawgeti(L, hl, (lua_Integer)i + 1);
+		lua_rawgeti(L, -1, 1);
+		hdr[i].name = lua_tostring(L, -1);	/* kept alive by the list */
+		lua_rawgeti(L, -2, 2);
+		hdr[i].value = lua_tostring(L, -1);
+		lua_pop(L, 3);
+	}
+	lua_getfield(L, req, "method");
+	rq.method = lua_tostring(L, -1);
+	lua_getfield(L, req, "url");
+	rq.url = lua_tostring(L, -1);
+	if (lua_getfield(L, req, "body") == LUA_TSTRING)
+		rq.body = lua_tolstring(L, -1, &rq.body_len);
+	rq.headers = hdr;
+	rq.nheaders = n;
+	rq.timeout_ms = timeout_s * 1000.0 > OG_HTTP_TIMEOUT_MAX_MS ? OG_HTTP_TIMEOUT_MAX_MS
+								     : (long)(timeout_s * 1000.0);
+	if (rq.timeout_ms < 1)
+		rq.timeout_ms = 1;
+	rq.max_bytes = TOOLS_HTTP_MAX_BYTES;
+	b = lapi_push_gc_box(L, sizeof(*b), http_box_gc, &http_box_mt_key);
+	rc = og_http_request(&rq, &b->res, &err);
+
+	lua_createtable(L, 0, 12);
+	lua_pushliteral(L, "http");
+	lua_setfield(L, -2, "kind");
+	lua_pushstring(L, name);
+	lua_setfield(L, -2, "tool");
+	lua_pushstring(L, rq.method);
+	lua_setfield(L, -2, "method");
+	lua_getfield(L, req, "shown_url");
+	lua_setfield(L, -2, "url");
+	lua_pushinteger(L, rc == 0 ? (lua_Integer)b->res.status : 0);
+	lua_setfield(L, -2, "status");
+	keep = rc == 0 && b->res.body ? b->res.body_len : 0;
+	push_utf8(L, keep ? b->res.body : "", keep > TOOLS_KEEP_BYTES ? TOOLS_KEEP_BYTES : keep);
+	lua_setfield(L, -2, "body");
+	lua_pushboolean(L, keep > TOOLS_KEEP_BYTES);
+	lua_setfield(L, -2, "truncated");
+	lua_pushboolean(L, rc != 0 && b->res.fail == OG_HTTP_TIMEOUT);
+	lua_setfield(L, -2, "timed_out");
+	lua_pushinteger(L, (lua_Integer)b->res.duration_ms);
+	lua_setfield(L, -2, "duration_ms");
+	if (rc != 0) {
+		lua_pushstring(L, err.msg);
+		lua_setfield(L, -2, "error");
+		lua_pushstring(L, og_http_fail_name(b->res.fail));
+		lua_setfield(L, -2, "error_kind");
+	}
+	og_http_response_release(&b->res);
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
+}
+
+/* [-0, +1, e] the recorded result of this call (kind "tool"), checked to be
+ * of the same tool */
+static void replay_result(lua_State *L, const char *name)
+{
+	lapi_journal_replay(L, "tool");
+	if (!lua_istable(L, -1))
+		luaL_error(L, "ctx.tools.run: the journal entry of this call is damaged (not a table)");
+	lua_getfield(L, -1, "tool");
+	if (!lua_isstring(L, -1) || strcmp(lua_tostring(L, -1), name))
+		luaL_error(L, "%s re-ran differently: this ctx.tools.run call ran tool '%s', now it is '%s'; a node "
+			   "must make the same ctx calls in the same order when it re-runs after an interrupt "
+			   "(move the varying part after og.interrupt or into another node)", lvm_from(L)->what,
+			   lua_isstring(L, -1) ? lua_tostring(L, -1) : "?", name);
+	lua_pop(L, 1);
+}
+
+/* ctx.tools.run(name [, args [, opts]]) -> result */
+static int lapi_tools_run(lua_State *L)
+{
+	struct og_err err = { 0 };
+	const char *name, *next;
+	lua_Number timeout_s = TOOLS_DEFAULT_TIMEOUT_S;
+	int spec, args = 0, what, n = 0, start;
+	bool rerun = false, http;
+
+	lua_settop(L, 3);
 	if (lua_type(L, 1) != LUA_TSTRING)
 		return luaL_error(L, "ctx.tools.run: the first argument must be the tool name (got %s)",
 				  luaL_typename(L, 1));
@@ -259,88 +791,130 @@ static int lapi_tools_run(lua_State *L)
 					  name, luaL_typename(L, 2));
 		args = 2;
 	}
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);	/* 3: base */
-	lua_getfield(L, 3, "config");				/* 4 */
-	if (lua_istable(L, 4))
-		lua_getfield(L, 4, "tools");			/* 5 */
+	if (!lua_isnil(L, 3)) {
+		if (!lua_istable(L, 3))
+			return luaL_error(L, "ctx.tools.run: tool '%s': opts must be a table such as {rerun = true} "
+					  "(got %s)", name, luaL_typename(L, 3));
+		lua_pushnil(L);
+		while (lua_next(L, 3)) {
+			if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "rerun"))
+				return luaL_error(L, "ctx.tools.run: tool '%s': unknown option '%s' (known: rerun)", name,
+						  luaL_tolstring(L, -2, NULL));
+			lua_pop(L, 1);
+		}
+		lua_getfield(L, 3, "rerun");
+		rerun = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);	/* 4: base */
+	lua_getfield(L, 4, "config");				/* 5 */
+	if (lua_istable(L, 5))
+		lua_getfield(L, 5, "tools");			/* 6 */
 	else
 		lua_pushnil(L);
-	if (!lua_istable(L, 5) || lua_getfield(L, 5, name) == LUA_TNIL) {	/* 6: spec */
-		push_known(L, 5);
+	if (!lua_istable(L, 6) || lua_getfield(L, 6, name) == LUA_TNIL) {	/* 7 */
+		push_known(L, 6);
 		return luaL_error(L, "ctx.tools.run: no tool '%s' in the registry (known: %s)", name,
 				  lua_tostring(L, -1));
 	}
-	spec = 6;
-	if (!lua_istable(L, spec))
+	if (!lua_istable(L, 7))
 		return luaL_error(L, "ctx.tools.run: tool '%s': its spec must be an object (got %s)", name,
-				  luaL_typename(L, spec));
-	if (lua_getfield(L, spec, "command") == LUA_TNIL) {	/* 7 */
-		lua_getfield(L, spec, "http");
-		return luaL_error(L, "ctx.tools.run: tool '%s' has no command%s", name,
-				  lua_isnil(L, -1) ? "" : " (an http tool: call it with ctx.http)");
-	}
-	cmd = 7;
-	n = lua_istable(L, cmd) ? (int)luaL_len(L, cmd) : 0;
-	if (n < 1 || n > TOOLS_MAX_ARGV)
-		return luaL_error(L, "ctx.tools.run: tool '%s': command must be a list of 1 to %d strings "
-				  "(the program, then its arguments)", name, TOOLS_MAX_ARGV);
-	if (lua_getfield(L, spec, "timeout_s") != LUA_TNIL) {	/* 8 */
+				  luaL_typename(L, 7));
+	push_plain(L, 7, 0);					/* 8: spec, a plain copy */
+	spec = 8;
+	apply_override(L, name, spec, 5);
+	if (lua_getfield(L, spec, "timeout_s") != LUA_TNIL) {
 		if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
 			return luaL_error(L, "ctx.tools.run: tool '%s': timeout_s must be a positive number of "
 					  "seconds", name);
 		timeout_s = lua_tonumber(L, -1);
 	}
-	if (timeout_s > TOOLS_MAX_TIMEOUT_S)
-		timeout_s = TOOLS_MAX_TIMEOUT_S;
 	lua_pop(L, 1);
 
-	/* argv: substituted strings in the list at `list` (kept alive there) */
-	lua_createtable(L, n, 0);				/* 8: argv list */
-	list = 8;
-	for (i = 1; i <= n; i++) {
-		size_t len;
-		const char *t;
-		if (lua_geti(L, cmd, i) != LUA_TSTRING)
-			return luaL_error(L, "ctx.tools.run: tool '%s': command[%d] must be a string (got %s)", name, i,
-					  luaL_typename(L, -1));
-		t = lua_tolstring(L, -1, &len);
-		if (memchr(t, '\0', len))
-			return luaL_error(L, "ctx.tools.run: tool '%s': command[%d] contains a NUL byte", name, i);
-		push_substituted(L, name, i, t, len, args);
-		lua_rawseti(L, list, i);
+	/* 9: the argv list, or the request */
+	if (lua_getfield(L, spec, "command") != LUA_TNIL) {
 		lua_pop(L, 1);
+		http = false;
+		n = push_argv(L, name, spec, args);
+	} else if (lua_getfield(L, spec, "http") != LUA_TNIL) {
+		lua_pop(L, 2);
+		http = true;
+		if (lua_getfield(L, spec, "http") != LUA_TTABLE)
+			return luaL_error(L, "ctx.tools.run: tool '%s': http must be an object {method, url, headers?, "
+					  "body?}", name);
+		lua_pop(L, 1);
+		push_request(L, name, spec, args);
+	} else {
+		return luaL_error(L, "ctx.tools.run: tool '%s' has neither command nor http: give it one (see "
+				  "sandbox/tools/*.json)", name);
 	}
+	what = 9;
+	lua_settop(L, what);
 
-	if (lapi_journal_replay(L, "tool")) {			/* recorded result */
+	/* the effect ledger: what an earlier execution of this task recorded */
+	next = lapi_journal_peek(L);
+	if (next && !strcmp(next, "tool")) {			/* a journal from before the ledger */
+		replay_result(L, name);
+		return 1;
+	}
+	if (next) {
+		lapi_journal_replay(L, "tool_start");		/* 10; raises on another kind */
 		if (!lua_istable(L, -1))
 			return luaL_error(L, "ctx.tools.run: the journal entry of this call is damaged (not a table)");
 		lua_getfield(L, -1, "tool");
 		if (!lua_isstring(L, -1) || strcmp(lua_tostring(L, -1), name))
-			return luaL_error(L, "%s re-ran differently: this ctx.tools.run call ran tool '%s', now it is "
-					  "'%s'; a node must make the same ctx calls in the same order when it re-runs "
-					  "after an interrupt (move the varying part after og.interrupt or into another "
-					  "node)", lvm_from(L)->what, lua_isstring(L, -1) ? lua_tostring(L, -1) : "?",
+			return luaL_error(L, "%s re-ran differently: this ctx.tools.run call started tool '%s', now it "
+					  "is '%s'; a node must make the same ctx calls in the same order when it "
+					  "re-runs", lvm_from(L)->what, lua_isstring(L, -1) ? lua_tostring(L, -1) : "?",
 					  name);
 		lua_pop(L, 1);
-		return 1;
+		next = lapi_journal_peek(L);
+		if (next && !strcmp(next, "tool")) {
+			replay_result(L, name);
+			return 1;
+		}
+		if (!rerun) {
+			/* started, never finished: it may or may not have acted */
+			lua_pushboolean(L, 1);
+			lua_setfield(L, -2, "unknown_outcome");
+			return 1;
+		}
+		lua_settop(L, what);
 	}
 
-	argv = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof(*argv), 0);	/* 9 */
-	for (i = 1; i <= n; i++) {
-		lua_rawgeti(L, list, i);
-		argv[i - 1] = lua_tostring(L, -1);	/* the list keeps it alive */
-		lua_pop(L, 1);
+	/* run it: its start is committed first */
+	lua_createtable(L, 0, 4);				/* 10: the start entry */
+	start = lua_gettop(L);
+	lua_pushstring(L, name);
+	lua_setfield(L, start, "tool");
+	push_now(L);
+	lua_setfield(L, start, "started_at");
+	if (http) {
+		lua_getfield(L, what, "method");
+		lua_setfield(L, start, "method");
+		lua_getfield(L, what, "shown_url");
+		lua_setfield(L, start, "url");
+	} else {
+		lua_pushvalue(L, what);
+		lua_setfield(L, start, "argv");
 	}
-	argv[n] = NULL;
-	r = proc_box_push(L);					/* 10 */
-	opts.timeout_ms = (int64_t)(timeout_s * 1000.0);
-	if (opts.timeout_ms < 1)
-		opts.timeout_ms = 1;
-	if (og_proc_run(argv, &opts, r, &err))
-		return luaL_error(L, "ctx.tools.run: tool '%s' could not be started: %s", name, err.msg);
-	push_result(L, r, name, list);
-	og_proc_result_release(r);
+	lapi_journal_record(L, "tool_start", start);
+	if (lapi_journal_flush(L, &err) < 0)
+		return luaL_error(L, "ctx.tools.run: tool '%s' was not run: its start could not be recorded durably "
+				  "(effect ledger): %s", name, err.msg);
+	if (http)
+		run_http(L, name, what, timeout_s);		/* 11 */
+	else
+		run_command(L, name, what, n, timeout_s);
+	lua_getfield(L, start, "started_at");
+	lua_setfield(L, -2, "started_at");
+	push_now(L);
+	lua_setfield(L, -2, "ended_at");
 	lapi_journal_record(L, "tool", -1);
+	if (lapi_journal_flush(L, &err) < 0) {
+		lua_pushstring(L, err.msg);
+		lua_setfield(L, -2, "ledger_error");
+	}
 	return 1;
 }
 

@@ -199,7 +199,9 @@ static int call_node(void *self, const struct og_call *call, struct og_task_resu
 	vm->journal_in = call->journal;
 	vm->journal_pos = 0;
 	vm->journal_out = NULL;
+	vm->call = call;
 	lvm_call(vm, 2, 1, nd->budget_instructions, nd->budget_memory, what, &kind, &res->interrupt, &res->err);
+	vm->call = NULL;
 	vm->resume = NULL;
 	vm->journal_in = NULL;
 	res->journal = vm->journal_out;		/* the result owns it now */

@@ -42,6 +42,7 @@ struct og_lvm {
 	const cJSON *journal_in;	/* recorded by an earlier execution */
 	int journal_pos;
 	cJSON *journal_out;		/* this execution's, handed to the result */
+	const struct og_call *call;	/* the node call in progress, for lapi_journal_flush */
 
 	char what[320];			/* "node 'x'" while calling user code */
 	const cJSON *config;		/* borrowed during og_lvm_new only */
@@ -99,6 +100,8 @@ void lapi_push_readonly(lua_State *L);
 void lapi_http_install(lua_State *L);
 /* [-0, +0, m] Sets ctx.tools on the ctx base table on top (lapi_tools.c). */
 void lapi_tools_install(lua_State *L);
+/* [-0, +0, m] Sets ctx.files on the ctx base table on top (lapi_files.c). */
+void lapi_files_install(lua_State *L);
 /* [-0, +1, m] A fresh ctx for one call, holding the shared namespaces. */
 void lapi_push_call_ctx(lua_State *L);
 
@@ -110,6 +113,13 @@ void lapi_push_call_ctx(lua_State *L);
  * deterministic). record appends the result at stack index idx. */
 int lapi_journal_replay(lua_State *L, const char *kind);
 void lapi_journal_record(lua_State *L, const char *kind, int idx);
+/* [-0, +0, -] Effect ledger: commits this execution's journal so far durably
+ * through the runner (exec.h flush_journal), before and after an effect.
+ * 0 when done or when nothing persists; -OG_E* with err set otherwise. */
+int lapi_journal_flush(lua_State *L, struct og_err *err);
+/* The kind ("tool", "tool_start", ...) of the next recorded entry a replay
+ * would return, or NULL when the recorded journal is used up. */
+const char *lapi_journal_peek(lua_State *L);
 
 /* [-0, +1, m] The metatable of state tables (lexec.c), made once per VM. */
 void lexec_push_state_mt(lua_State *L);

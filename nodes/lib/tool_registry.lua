@@ -7,7 +7,7 @@
 --    http: {method, url, body?}, dry_run: {mode: "native"|"sandbox",
 --    command?: [...]}, undo?: {tool, args}}
 -- Nodes cannot read files, so the registry reaches them through the config:
--- ctx.config.tools = {name: spec} (tests/nodes/planner/make_config.py builds
+-- ctx.config.tools = {name: spec} (the CLI fills it from sandbox/tools/*.json or config "tools_dir"; tests/nodes/planner/make_config.py builds
 -- such a config from sandbox/tools/*.json; later the CLI loads the directory
 -- itself).
 --
@@ -61,8 +61,8 @@ Registry.__index = Registry
 function M.load(config)
   local tools = type(config) == "table" and config.tools or nil
   if tools == nil then
-    return nil, "tool registry: ctx.config.tools is missing; give --config a file with \"tools\": {name: spec} "
-      .. "(tests/nodes/planner/make_config.py builds one from sandbox/tools/*.json)"
+    return nil, "tool registry: ctx.config.tools is missing; opsgraph fills it from sandbox/tools/*.json "
+      .. "(or config \"tools_dir\"): run through the opsgraph CLI, or give config \"tools\": {name: spec}"
   end
   if type(tools) ~= "table" then
     return nil, ("tool registry: ctx.config.tools must be an object {name: spec} (got %s)"):format(schema.json_type(tools))

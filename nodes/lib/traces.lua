@@ -1,20 +1,29 @@
--- nodes/lib/traces.lua: Jaeger HTTP API answers (GET /api/traces) summarized
--- for the context collector (nodes/context_collector.lua). Pure: no ctx.
+-- nodes/lib/traces.lua: trace answers summarized for the context collector
+-- (nodes/context_collector.lua): Jaeger HTTP API (GET /api/traces), and
+-- OTLP-JSON as Tempo returns it (GET /api/traces/<id>: {"batches": [...]},
+-- /api/v2/traces/<id>: {"trace": {"resourceSpans": [...]}}) and as the
+-- OpenTelemetry collector's file exporter writes it (one
+-- {"resourceSpans": [...]} per line). Pure: no ctx.
 --
 --   local tr = require("nodes.lib.traces")
 --   local spans, err = tr.jaeger_spans(body)  -- flat {service, operation, duration_ms, tags{}, error}
+--   local spans = tr.otlp_spans(doc, into)     -- the same from one OTLP-JSON document, appended to into
+--   spans = tr.keep(spans, {from=, to=, service=})  -- the window; the traces that touch the service
 --   local s = tr.summarize(spans, { max_errors = 5, max_slowest = 5 })
 --     --> { errors = {{operation, service, count, attributes{}}},
 --           slowest = {{operation, service, p99_ms, count, attributes{}}},
 --           spans = N, traces = N }
 --
 -- A span is an error when its tag error is true (bool or "true"),
--- otel.status_code is "ERROR", or http.status_code / http.response.status_code
--- is >= 500. Errors are grouped by (service, operation), most frequent first;
--- slowest is per (service, operation) the nearest-rank p99 of the durations,
--- slowest first. `attributes` keeps only the interesting keys (ATTRS below),
--- the first value seen for each; the error message comes from the tags or the
--- span's logs (fields message / error.object / event=error).
+-- otel.status_code is "ERROR" (OTLP: status.code 2 / STATUS_CODE_ERROR), or
+-- http.status_code / http.response.status_code is >= 500. Errors are grouped
+-- by (service, operation), most frequent first; slowest is per (service,
+-- operation) the nearest-rank p99 of the durations, slowest first.
+-- `attributes` keeps only the interesting keys (ATTRS below), the first value
+-- seen for each; the newer OTel names url.full and db.query.text are reported
+-- as http.url and db.statement; the error message comes from the tags, the
+-- span's logs (fields message / error.object / event=error), OTLP's
+-- status.message or an exception event's exception.message.
 local M = {}
 
 local floor, ceil = math.floor, math.ceil
@@ -72,6 +81,112 @@ function M.jaeger_spans(body)
     end
   end
   return out, nil, ntraces
+end
+
+-- ---- OTLP-JSON --------------------------------------------------------------
+
+-- an OTLP AnyValue ({"stringValue": "x"}, {"intValue": "42"}, ...) as a Lua value
+local function anyvalue(v)
+  if type(v) ~= "table" then return nil end
+  if v.stringValue ~= nil then return v.stringValue end
+  if v.intValue ~= nil then return tonumber(v.intValue) end
+  if v.doubleValue ~= nil then return tonumber(v.doubleValue) end
+  if v.boolValue ~= nil then return v.boolValue == true end
+  return nil                     -- arrays, kvlists and bytes are not kept
+end
+
+local function otlp_attrs(list, into)
+  into = into or {}
+  for _, a in ipairs(type(list) == "table" and list or {}) do
+    if type(a) == "table" and type(a.key) == "string" then
+      local v = anyvalue(a.value)
+      if v ~= nil then into[a.key] = v end
+    end
+  end
+  return into
+end
+
+-- nanoseconds (a JSON string, or a number) -> epoch seconds
+local function ns(v)
+  local n = tonumber(v)
+  if not n then return nil end
+  return n / 1e9
+end
+
+-- Appends the spans of one OTLP-JSON document to `into` (a new list when nil)
+-- and returns it, or nil and a message when doc has no OTLP shape. Each span
+-- also gets trace_id and start (epoch seconds).
+function M.otlp_spans(doc, into)
+  into = into or {}
+  if type(doc) ~= "table" then return nil, "the answer is not JSON" end
+  local rs = doc.resourceSpans or doc.batches
+  if rs == nil and type(doc.trace) == "table" then rs = doc.trace.resourceSpans or doc.trace.batches end
+  if type(rs) ~= "table" then
+    return nil, "not OTLP-JSON: no resourceSpans (or Tempo's batches) in the document"
+  end
+  for _, r in ipairs(rs) do
+    local rattrs = otlp_attrs(type(r.resource) == "table" and r.resource.attributes)
+    local svc = rattrs["service.name"]
+    local scopes = r.scopeSpans or r.instrumentationLibrarySpans or {}
+    for _, sc in ipairs(type(scopes) == "table" and scopes or {}) do
+      for _, sp in ipairs(type(sc.spans) == "table" and sc.spans or {}) do
+        local tags = otlp_attrs(sp.attributes)
+        if tags["http.url"] == nil and tags["url.full"] ~= nil then tags["http.url"] = tags["url.full"] end
+        if tags["db.statement"] == nil and tags["db.query.text"] ~= nil then tags["db.statement"] = tags["db.query.text"] end
+        if tags["net.peer.name"] == nil and tags["server.address"] ~= nil then tags["net.peer.name"] = tags["server.address"] end
+        local st = type(sp.status) == "table" and sp.status or {}
+        if st.code == 2 or st.code == "STATUS_CODE_ERROR" or st.code == "ERROR" then
+          tags["otel.status_code"] = "ERROR"
+          if type(st.message) == "string" and st.message ~= "" and tags["error.message"] == nil then
+            tags["error.message"] = st.message
+          end
+        end
+        if tags["error.message"] == nil then
+          for _, ev in ipairs(type(sp.events) == "table" and sp.events or {}) do
+            local ea = otlp_attrs(ev.attributes)
+            local msg = ea["exception.message"] or ea.message
+            if type(msg) == "string" then tags["error.message"] = msg break end
+          end
+        end
+        local t0, t1 = ns(sp.startTimeUnixNano), ns(sp.endTimeUnixNano)
+        into[#into + 1] = {
+          service = svc,
+          operation = type(sp.name) == "string" and sp.name or "?",
+          duration_ms = (t0 and t1) and math.max(0, (t1 - t0) * 1000) or 0,
+          start = t0,
+          trace_id = sp.traceId,
+          tags = tags,
+          error = M.is_error(tags),
+        }
+      end
+    end
+  end
+  return into
+end
+
+-- The spans that start inside [from, to] (when given) and belong to a trace
+-- with at least one such span of `service` (when given), as Jaeger's
+-- service search returns them; and the number of those traces.
+function M.keep(spans, opts)
+  opts = opts or {}
+  local inwin = {}
+  for _, sp in ipairs(spans) do
+    local t = sp.start or (sp.start_us and sp.start_us / 1e6)
+    if not t or ((not opts.from or t >= opts.from) and (not opts.to or t <= opts.to)) then inwin[#inwin + 1] = sp end
+  end
+  local touched = {}
+  for _, sp in ipairs(inwin) do
+    if not opts.service or sp.service == opts.service then touched[sp.trace_id or ""] = true end
+  end
+  local out, ntraces, seen = {}, 0, {}
+  for _, sp in ipairs(inwin) do
+    local id = sp.trace_id or ""
+    if touched[id] then
+      out[#out + 1] = sp
+      if not seen[id] then seen[id] = true; ntraces = ntraces + 1 end
+    end
+  end
+  return out, ntraces
 end
 
 local function attrs(into, tags)

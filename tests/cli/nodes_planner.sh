@@ -257,8 +257,15 @@ print(f"ok registry {name}" if ok else f"FAIL registry {name}: {s}")
 PY
 	tally "$tmp/c"
 }
-reg_case "no config" - "tool registry: ctx.config.tools is missing" "make_config.py"
-reg_case "config without tools" '{"services": {}}' "ctx.config.tools is missing"
+# no config: the CLI loads the shipped registry (engine/cli/cli_config.c)
+run $DIR/registry_test.lua "$tmp/r.json"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["state"]; sys.exit(0 if s.get("ok") and len(s.get("names"))==9 else 1)' "$tmp/r.json" 2>/dev/null &&
+	ok || bad "no config loads sandbox/tools: $(head -c 300 "$tmp/r.json") $(head -c 300 "$tmp/r.json.err")"
+mkdir -p "$tmp/notools"
+printf '{"tools_dir": "%s"}' "$tmp/notools" >"$tmp/rcfg.json"
+run $DIR/registry_test.lua "$tmp/r.json" --config "$tmp/rcfg.json"
+if [ "$rc" -eq 2 ] && grep -q "tools_dir '$tmp/notools' holds no \*.json tool file" "$tmp/r.json.err"; then ok; else
+	bad "empty tools_dir: exit $rc, $(head -c 300 "$tmp/r.json.err")"; fi
 reg_case "tools is a string" '{"tools": "sandbox/tools"}' "ctx.config.tools must be an object {name: spec} (got string)"
 reg_case "tools is a list" '{"tools": [{"name": "x"}]}' "not a list"
 reg_case "tools empty" '{"tools": {}}' "no tool is registered"
@@ -273,8 +280,9 @@ run $DIR/registry_test.lua "$tmp/r.json" --config "$CONFIG"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["state"]; sys.exit(0 if s.get("ok") and len(s.get("names"))==9 else 1)' "$tmp/r.json" 2>/dev/null &&
 	ok || bad "registry loads the real config: $(head -c 300 "$tmp/r.json") $(head -c 300 "$tmp/r.json.err")"
 # the planner fails the run with the registry's error when there is no registry
-run "$PIPE" "$tmp/noreg.json" --input "@$BF"
-if [ "$rc" -eq 1 ] && grep -q "action_planner: tool registry: ctx.config.tools is missing" "$tmp/noreg.json" "$tmp/noreg.json.err"; then ok; else
+printf '{"tools": {}}' >"$tmp/noreg.cfg"
+run "$PIPE" "$tmp/noreg.json" --input "@$BF" --config "$tmp/noreg.cfg"
+if [ "$rc" -eq 1 ] && grep -q "action_planner: tool registry: ctx.config.tools is empty: no tool is registered" "$tmp/noreg.json" "$tmp/noreg.json.err"; then ok; else
 	bad "planner without registry: exit $rc, $(head -c 300 "$tmp/noreg.json")"
 fi
 

@@ -19,7 +19,8 @@ g:node("call", function(s, ctx)
   elseif s.mode == "unknown" then
     ctx.tools.run("nope_tool", { service = "x" })
   elseif s.mode == "http_tool" then
-    ctx.tools.run("web_tool")
+    local x = ctx.tools.run("web_tool")
+    r.http = { kind = x.kind, status = x.status, error_kind = x.error_kind, method = x.method, url = x.url }
   elseif s.mode == "bad_type" then
     ctx.tools.run("echo_tool", { service = { "x" } })
   elseif s.mode == "nul" then

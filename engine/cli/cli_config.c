@@ -1,0 +1,338 @@
+/*
+ * cli_config.c: what the CLI adds to the configuration before nodes see it
+ * as ctx.config. Node code has no io, so the files a node needs are read
+ * here, once, before the run: the tool registry (one JSON file per tool,
+ * the *.json files of sandbox/tools or of config "tools_dir", with per-environment
+ * "tool_overrides" merged over each file) and the runbooks that
+ * services.<svc>.runbook names by file. Every file is checked here so that a
+ * broken registry stops the command with the file's name, not a node later.
+ */
+#include "cli_config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+#define CFG_MAX_TOOLS 512
+#define CFG_MAX_RUNBOOK (256 * 1024)
+
+void cli_config_guess_root(const char *graph_file, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	/* the same guess as the Lua host's (engine/lua/lvm.c guess_root) */
+	snprintf(dir, sizeof(dir), "%s", graph_file);
+	slash = strrchr(dir, '/');
+	if (!slash) {
+		snprintf(out, len, ".");
+		return;
+	}
+	*slash = '\0';
+	slash = strrchr(dir, '/');
+	if (!strcmp(slash ? slash + 1 : dir, "graphs")) {
+		if (slash && slash != dir)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof(dir), slash ? "/" : ".");
+		snprintf(out, len, "%s", dir);
+		return;
+	}
+	snprintf(out, len, ".");
+}
+
+static int join_path(char *out, size_t len, const char *root, const char *rel)
+{
+	int n = rel[0] == '/' ? snprintf(out, len, "%s", rel) : snprintf(out, len, "%s/%s", root, rel);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* RFC 7386 JSON merge patch of patch into target (both objects). */
+static int merge_patch(cJSON *target, const cJSON *patch)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, patch) {
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+		} else if (cJSON_IsObject(p) && cJSON_IsObject(t)) {
+			if (merge_patch(t, p) < 0)
+				return -1;
+		} else {
+			cJSON *copy = cJSON_Duplicate(p, 1);
+			if (!copy)
+				return -1;
+			if (t)
+				cJSON_ReplaceItemInObjectCaseSensitive(target, p->string, copy);
+			else
+				cJSON_AddItemToObject(target, p->string, copy);
+		}
+	}
+	return 0;
+}
+
+static bool is_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) && v->valuestring[0];
+}
+
+/* The checks of one tool spec; what = "sandbox/tools/x.json". */
+static int check_tool(const cJSON *spec, const char *name, const char *what, struct og_err *err)
+{
+	const cJSON *v, *params, *risk, *cmd, *http;
+
+	if (!cJSON_IsObject(spec))
+		return og_err_set(err, -OG_EINVAL, "%s: a tool spec is a JSON object {name, description, params, risk, "
+				  "timeout_s, command | http, ...}", what);
+	v = cJSON_GetObjectItemCaseSensitive(spec, "name");
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, name))
+		return og_err_set(err, -OG_EINVAL, "%s: \"name\" must be \"%s\", the file's name without .json (got %s)",
+				  what, name, cJSON_IsString(v) ? v->valuestring : "no string");
+	params = cJSON_GetObjectItemCaseSensitive(spec, "params");
+	v = cJSON_GetObjectItemCaseSensitive(params, "type");
+	if (!cJSON_IsObject(params) || !cJSON_IsString(v) || strcmp(v->valuestring, "object"))
+		return og_err_set(err, -OG_EINVAL, "%s: \"params\" must be a JSON schema of the args: "
+				  "{\"type\": \"object\", \"properties\": {...}}", what);
+	risk = cJSON_GetObjectItemCaseSensitive(spec, "risk");
+	if (!cJSON_IsString(risk) || (strcmp(risk->valuestring, "low") && strcmp(risk->valuestring, "medium") &&
+				      strcmp(risk->valuestring, "high")))
+		return og_err_set(err, -OG_EINVAL, "%s: \"risk\" must be \"low\", \"medium\" or \"high\" (got %s)", what,
+				  cJSON_IsString(risk) ? risk->valuestring : "no string");
+	cmd = cJSON_GetObjectItemCaseSensitive(spec, "command");
+	http = cJSON_GetObjectItemCaseSensitive(spec, "http");
+	if (!cmd == !http)
+		return og_err_set(err, -OG_EINVAL, "%s: needs exactly one of \"command\" (an argv list of strings) or "
+				  "\"http\" (an object {method, url, body?})", what);
+	if (cmd) {
+		if (!cJSON_IsArray(cmd) || !cJSON_GetArraySize(cmd))
+			return og_err_set(err, -OG_EINVAL, "%s: \"command\" must be a non-empty argv list of strings, "
+					  "e.g. [\"kubectl\", \"rollout\", \"restart\", \"deployment/{service}\"] (no shell)",
+					  what);
+		cJSON_ArrayForEach(v, cmd)
+			if (!cJSON_IsString(v))
+				return og_err_set(err, -OG_EINVAL, "%s: \"command\" must hold only strings (argv); "
+						  "write numbers as \"5\"", what);
+	} else if (!cJSON_IsObject(http) || !is_str(http, "method") || !is_str(http, "url")) {
+		return og_err_set(err, -OG_EINVAL, "%s: \"http\" must be an object with \"method\" and \"url\" strings",
+				  what);
+	}
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads every *.json of dir into tools {name: spec}, overrides merged. */
+static int load_tools_dir(const char *dir, const char *shown, const cJSON *overrides, cJSON *tools,
+			  struct og_err *err)
+{
+	char *names[CFG_MAX_TOOLS];
+	int n = 0, i, rc = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	const cJSON *o;
+
+	if (!d)
+		return og_err_set(err, -OG_EINVAL, "tools_dir '%s': %s (config \"tools_dir\" names the directory of the "
+				  "tool files, relative to the project root)", shown, strerror(errno));
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") || de->d_name[0] == '.')
+			continue;
+		if (n == CFG_MAX_TOOLS) {
+			rc = og_err_set(err, -OG_EINVAL, "tools_dir '%s': more than %d tool files", shown, CFG_MAX_TOOLS);
+			break;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			rc = og_err_set(err, -OG_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
+	for (i = 0; rc == 0 && i < n; i++) {
+		char path[PATH_MAX + 2], what[PATH_MAX + 64], name[256];
+		struct og_err perr = { 0 };
+		cJSON *spec;
+		snprintf(name, sizeof(name), "%.*s", (int)(strlen(names[i]) - 5), names[i]);
+		snprintf(what, sizeof(what), "tool file %s/%s", shown, names[i]);
+		snprintf(path, sizeof(path), "@%s/%s", dir, names[i]);
+		if (!(spec = cli_parse_json_arg(what, path, &perr))) {
+			rc = og_err_set(err, -OG_EINVAL, "%s", perr.msg);
+			break;
+		}
+		o = cJSON_GetObjectItemCaseSensitive(overrides, name);
+		if (o && cJSON_IsObject(spec)) {
+			if (!cJSON_IsObject(o)) {
+				cJSON_Delete(spec);
+				rc = og_err_set(err, -OG_EINVAL, "config tool_overrides.%s must be an object merged over "
+						"%s/%s.json, e.g. {\"command\": [...]}", name, shown, name);
+				break;
+			}
+			if (merge_patch(spec, o) < 0) {
+				cJSON_Delete(spec);
+				rc = og_err_set(err, -OG_ENOMEM, "out of memory");
+				break;
+			}
+			snprintf(what, sizeof(what), "tool file %s/%s with config tool_overrides.%s", shown, names[i], name);
+		}
+		if ((rc = check_tool(spec, name, what, err)) < 0) {
+			cJSON_Delete(spec);
+			break;
+		}
+		cJSON_AddItemToObject(tools, name, spec);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	if (rc == 0 && n == 0)
+		rc = og_err_set(err, -OG_EINVAL, "tools_dir '%s' holds no *.json tool file", shown);
+	if (rc == 0)
+		cJSON_ArrayForEach(o, overrides)
+			if (!cJSON_GetObjectItemCaseSensitive(tools, o->string))
+				return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s: no tool file %s/%s.json "
+						  "(overrides change tools of the registry; they do not add tools)",
+						  o->string, shown, o->string);
+	return rc;
+}
+
+static int prepare_tools(cJSON *config, const char *root, struct og_err *err)
+{
+	const cJSON *dir = cJSON_GetObjectItemCaseSensitive(config, "tools_dir");
+	const cJSON *overrides = cJSON_GetObjectItemCaseSensitive(config, "tool_overrides");
+	char path[PATH_MAX];
+	struct stat st;
+	cJSON *tools;
+	int rc;
+
+	if (overrides && !cJSON_IsObject(overrides))
+		return og_err_set(err, -OG_EINVAL, "config tool_overrides must be an object {tool name: {fields "
+				  "merged over its file}}");
+	if (dir && !(cJSON_IsString(dir) && dir->valuestring[0]))
+		return og_err_set(err, -OG_EINVAL, "config tools_dir must be a directory path (relative to the "
+				  "project root %s)", root);
+	if (cJSON_GetObjectItemCaseSensitive(config, "tools")) {
+		if (dir || overrides)
+			return og_err_set(err, -OG_EINVAL, "config has \"tools\" and also \"%s\": give the registry "
+					  "either inline (\"tools\") or as files (\"tools_dir\", \"tool_overrides\")",
+					  dir ? "tools_dir" : "tool_overrides");
+		return 0;
+	}
+	if (join_path(path, sizeof(path), root, dir ? dir->valuestring : "sandbox/tools") < 0)
+		return og_err_set(err, -OG_EINVAL, "config tools_dir: path too long");
+	if (!dir && stat(path, &st) < 0) {
+		/* nothing configured and no default directory: the registry's
+		 * user (nodes/lib/tool_registry.lua) says the registry is missing */
+		if (overrides)
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides given but there is no %s (set "
+					  "config tools_dir)", path);
+		return 0;
+	}
+	if (!(tools = cJSON_CreateObject()))
+		return og_err_set(err, -OG_ENOMEM, "out of memory");
+	if ((rc = load_tools_dir(path, dir ? dir->valuestring : "sandbox/tools", overrides, tools, err)) < 0) {
+		cJSON_Delete(tools);
+		return rc;
+	}
+	cJSON_AddItemToObject(config, "tools", tools);
+	return 0;
+}
+
+/* Does a runbook string name a file rather than hold the text? One line,
+ * no spaces, ending in .md or .txt. */
+static bool names_file(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (strpbrk(s, " \t\n") || len < 4)
+		return false;
+	return !strcmp(s + len - 3, ".md") || !strcmp(s + len - 4, ".txt");
+}
+
+static int read_runbook(const char *root, const char *svc, const char *rel, cJSON **out, struct og_err *err)
+{
+	char path[PATH_MAX], real[PATH_MAX], rroot[PATH_MAX];
+	FILE *f;
+	char *text;
+	size_t len;
+
+	if (join_path(path, sizeof(path), root, rel) < 0 || !realpath(path, real))
+		return og_err_set(err, -OG_EINVAL, "config services.%s.runbook: cannot read '%s' (%s); give the "
+				  "runbook's text, or a file under the project root %s", svc, rel, strerror(errno), root);
+	if (!realpath(root, rroot) || strncmp(real, rroot, strlen(rroot)) ||
+	    (real[strlen(rroot)] != '/' && real[strlen(rroot)] != '\0'))
+		return og_err_set(err, -OG_EINVAL, "config services.%s.runbook: '%s' is outside the project root %s",
+				  svc, rel, root);
+	if (!(f = fopen(real, "rb")))
+		return og_err_set(err, -OG_EINVAL, "config services.%s.runbook: cannot open '%s': %s", svc, rel,
+				  strerror(errno));
+	if (!(text = malloc(CFG_MAX_RUNBOOK + 1))) {
+		fclose(f);
+		return og_err_set(err, -OG_ENOMEM, "out of memory");
+	}
+	len = fread(text, 1, CFG_MAX_RUNBOOK + 1, f);
+	fclose(f);
+	if (len > CFG_MAX_RUNBOOK) {
+		free(text);
+		return og_err_set(err, -OG_EINVAL, "config services.%s.runbook: '%s' is larger than %d KiB", svc, rel,
+				  CFG_MAX_RUNBOOK / 1024);
+	}
+	text[len] = '\0';
+	*out = cJSON_CreateObject();
+	if (!*out || !cJSON_AddStringToObject(*out, "file", rel) || !cJSON_AddStringToObject(*out, "text", text)) {
+		free(text);
+		cJSON_Delete(*out);
+		*out = NULL;
+		return og_err_set(err, -OG_ENOMEM, "out of memory");
+	}
+	free(text);
+	return 0;
+}
+
+static int prepare_runbooks(cJSON *config, const char *root, struct og_err *err)
+{
+	cJSON *svc;
+
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(config, "services")) {
+		cJSON *rb = cJSON_GetObjectItemCaseSensitive(svc, "runbook"), *file, *read = NULL;
+		const char *rel = NULL;
+		int rc;
+		if (!rb)
+			continue;
+		if (cJSON_IsString(rb) && names_file(rb->valuestring))
+			rel = rb->valuestring;
+		else if (cJSON_IsObject(rb) && cJSON_IsString(file = cJSON_GetObjectItemCaseSensitive(rb, "file")))
+			rel = file->valuestring;
+		else if (!cJSON_IsString(rb))
+			return og_err_set(err, -OG_EINVAL, "config services.%s.runbook must be the runbook's text, a file "
+					  "path ending in .md or .txt, or {\"file\": path}", svc->string);
+		if (!rel)
+			continue;
+		if ((rc = read_runbook(root, svc->string, rel, &read, err)) < 0)
+			return rc;
+		cJSON_ReplaceItemInObjectCaseSensitive(svc, "runbook", read);
+	}
+	return 0;
+}
+
+int cli_config_prepare(cJSON **config, const char *root, struct og_err *err)
+{
+	int rc;
+
+	if (!*config && !(*config = cJSON_CreateObject()))
+		return og_err_set(err, -OG_ENOMEM, "out of memory");
+	if ((rc = prepare_tools(*config, root, err)) < 0)
+		return rc;
+	return prepare_runbooks(*config, root, err);
+}
