@@ -6,7 +6,6 @@
 #include "json.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,23 +83,6 @@ static void put_number(struct out *o, double d)
 	put(o, buf, (size_t)n);
 }
 
-/* 1 when none of the 8 bytes at p is a control character, '"' or '\\'
- * (bytes >= 0x80, UTF-8, pass). Exact, not a heuristic: the borrow tricks
- * below flag a byte only when some byte of the word matches. */
-static int swar_plain(const unsigned char *p)
-{
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-	uint64_t w, lt20, q, bs;
-
-	memcpy(&w, p, 8);
-	lt20 = (w - ones * 0x20) & ~w & highs;		/* a byte < 0x20 */
-	q = w ^ (ones * '"');
-	q = (q - ones) & ~q & highs;			/* a '"' */
-	bs = w ^ (ones * '\\');
-	bs = (bs - ones) & ~bs & highs;			/* a '\\' */
-	return !(lt20 | q | bs);
-}
-
 static void put_string(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -115,8 +97,7 @@ static void put_string(struct out *o, const char *s)
 		/* eight bytes at a time while none needs escaping: values are
 		 * mostly plain text, and byte by byte this loop was the largest
 		 * single cost of printing a checkpoint */
-		while (end - p >= 8 && swar_plain(p))
-			p += 8;
+		p = (const unsigned char *)og_json_skip_plain((const char *)p, (const char *)end);
 		c = *p;
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
