@@ -15,8 +15,8 @@
  *        og_run_resume + invoke), as a resume from another process does. One
  *        og_lvm and graph serve every thread. LMDB async and sync, and the
  *        in-memory store. Fresh database per rep (deleted first).
- *   S1c  S1 in sync mode with P OS threads (each with its own og_lvm and
- *        graph) sharing one LMDB handle, P = 1,2,4,8,64.
+ *   S1c  S1 with P OS threads (each with its own og_lvm and graph) sharing
+ *        one LMDB handle: sync mode with P = 1,2,4,8,64, async with P = 1,2.
  *   S2   step overhead (bench/graphs/s2_loop.lua): 1 warm-up thread, then 10
  *        threads x 1000 supersteps sequentially: LMDB async, memory, no store.
  *   S3   history of the last S2 thread (LMDB): og_store_lmdb_history of all
@@ -27,6 +27,7 @@
  *
  * Environment (defaults in parentheses): BENCH_REPS (5), BENCH_S1_N (1000),
  * BENCH_S1_WARMUP_N (200), BENCH_S1C_N (1000), BENCH_S1C_P (1,2,4,8,64),
+ * BENCH_S1C_ASYNC_P (1,2),
  * BENCH_S2_THREADS (10), BENCH_S3_REPS (5), BENCH_S3_GETSTATE_REPS (50),
  * BENCH_S4_N (10000), BENCH_S4_WARMUP_N (500), BENCH_S4_REPS (3),
  * BENCH_KEEP_DB=1, BENCH_GRAPHS (bench/graphs), BENCH_THREAD_IDS (peer: "TAG-i"
@@ -63,7 +64,7 @@
 
 struct cfg {
 	int reps, s1_n, s1_warm, s1c_n, s2_threads, s3_reps, s3_get_reps, s4_n, s4_warm, s4_reps;
-	char s1c_p[128];
+	char s1c_p[128], s1c_async_p[128];
 	char ids[16];		/* thread ids: peer | padded | generated */
 	bool keep_db;
 	char db[PATH_MAX - 512];
@@ -94,6 +95,8 @@ static void cfg_init(void)
 	C.s4_reps = env_int("BENCH_S4_REPS", 3);
 	p = getenv("BENCH_S1C_P");
 	snprintf(C.s1c_p, sizeof(C.s1c_p), "%s", p && *p ? p : "1,2,4,8,64");
+	p = getenv("BENCH_S1C_ASYNC_P");
+	snprintf(C.s1c_async_p, sizeof(C.s1c_async_p), "%s", p && *p ? p : "1,2");
 	p = getenv("BENCH_THREAD_IDS");
 	snprintf(C.ids, sizeof(C.ids), "%s", p && *p ? p : "peer");
 	if (strcmp(C.ids, "peer") && strcmp(C.ids, "padded") && strcmp(C.ids, "generated")) {
@@ -721,12 +724,13 @@ static void *s1c_worker(void *arg)
 	return NULL;
 }
 
-static void run_s1c(void)
+static void run_s1c(enum og_durability dur)
 {
 	char list[128], *tok, *save = NULL, tag[64];
 	int n = C.s1c_n;
+	const char *dname = dur == OG_DURABLE_SYNC ? "sync" : "async";
 
-	snprintf(list, sizeof(list), "%s", C.s1c_p);
+	snprintf(list, sizeof(list), "%s", dur == OG_DURABLE_SYNC ? C.s1c_p : C.s1c_async_p);
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int p = atoi(tok), w;
 		struct store s;
@@ -740,9 +744,9 @@ static void run_s1c(void)
 
 		if (p < 1)
 			continue;
-		snprintf(tag, sizeof(tag), "s1c-sync-p%d", p);
-		logf_("S1c lmdb sync, %d OS threads, N=%d", p, n);
-		store_open(&s, SAVER_LMDB, OG_DURABLE_SYNC, tag);
+		snprintf(tag, sizeof(tag), "s1c-%s-p%d", dname, p);
+		logf_("S1c lmdb %s, %d OS threads, N=%d", dname, p, n);
+		store_open(&s, SAVER_LMDB, dur, tag);
 		pthread_barrier_init(&go, NULL, (unsigned)p + 1);
 		for (w = 0; w < p; w++) {
 			cs[w] = (struct s1c_ctx){ .s = &s, .p = p, .w = w, .n = n, .tag = tag, .lat1 = lat1,
@@ -765,7 +769,7 @@ static void run_s1c(void)
 		cJSON_AddStringToObject(o, "scenario", "S1c");
 		cJSON_AddStringToObject(o, "name", "incident pipeline, P OS threads on one store");
 		cJSON_AddStringToObject(o, "saver", "lmdb");
-		cJSON_AddStringToObject(o, "durability", "sync");
+		cJSON_AddStringToObject(o, "durability", dname);
 		cJSON_AddNumberToObject(o, "threads_per_rep", n);
 		cJSON_AddNumberToObject(o, "concurrency", p);
 		cJSON_AddNumberToObject(o, "os_threads", p);
@@ -779,10 +783,13 @@ static void run_s1c(void)
 		cJSON_AddItemToObject(o, "store_after_last_rep", st);
 		cJSON_AddNumberToObject(o, "peak_rss_mb", mb(peak_rss_kb() * 1024.0));
 		cJSON_AddStringToObject(o, "note",
+					dur == OG_DURABLE_SYNC ?
 					"P pthreads, each with its own og_lvm + graph, run N/P threads one after another "
-					"against the same LMDB handle in sync mode (fsync per commit). The store "
-					"serialises writers and commits each checkpoint on its own: there is no group "
-					"commit yet, so more threads in flight cannot share an fsync; figure as measured");
+					"against the same LMDB handle in sync mode (fsync per commit); concurrent "
+					"commits share one transaction and its fsync (group commit, store_lmdb.c)" :
+					"P pthreads, each with its own og_lvm + graph, run N/P threads one after another "
+					"against the same LMDB handle in async mode (no fsync per commit): the node "
+					"calls run in parallel, LMDB serialises the commits");
 		emit(o);
 		for (w = 0; w < p; w++)
 			vmg_free(&cs[w].v);
@@ -1122,7 +1129,7 @@ static int worker(int argc, char **argv)
 	if (!strcmp(scen, "S1"))
 		run_s1(k, d);
 	else if (!strcmp(scen, "S1c"))
-		run_s1c();
+		run_s1c(d);
 	else if (!strcmp(scen, "S2"))
 		run_s2(k);
 	else if (!strcmp(scen, "S4"))
@@ -1173,6 +1180,7 @@ static void meta(void)
 	cJSON_AddNumberToObject(c, "s1WarmupN", C.s1_warm);
 	cJSON_AddNumberToObject(c, "s1cN", C.s1c_n);
 	cJSON_AddStringToObject(c, "s1cP", C.s1c_p);
+	cJSON_AddStringToObject(c, "s1cAsyncP", C.s1c_async_p);
 	cJSON_AddNumberToObject(c, "s2Threads", C.s2_threads);
 	cJSON_AddNumberToObject(c, "s2Steps", 1000);
 	cJSON_AddNumberToObject(c, "s3Reps", C.s3_reps);
@@ -1250,6 +1258,7 @@ int main(int argc, char **argv)
 		{ "S1", "lmdb", "sync" },
 		{ "S1", "memory", "n/a" },
 		{ "S1c", "lmdb", "sync" },
+		{ "S1c", "lmdb", "async" },
 		{ "S2", "lmdb", "async" },
 		{ "S2", "memory", "n/a" },
 		{ "S2", "none", "n/a" },

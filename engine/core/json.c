@@ -16,14 +16,12 @@ struct out {
 	int failed;
 };
 
-static int reserve(struct out *o, size_t n)
+/* the slow path of reserve: kept out of line so put() inlines small */
+static int grow(struct out *o, size_t n)
 {
 	char *p;
-	size_t cap;
+	size_t cap = o->cap ? o->cap : 256;
 
-	if (o->len + n + 1 <= o->cap)
-		return 0;
-	cap = o->cap ? o->cap : 256;
 	while (cap < o->len + n + 1)
 		cap *= 2;
 	if (!(p = realloc(o->p, cap))) {
@@ -35,12 +33,24 @@ static int reserve(struct out *o, size_t n)
 	return 0;
 }
 
-static void put(struct out *o, const char *s, size_t n)
+static inline int reserve(struct out *o, size_t n)
+{
+	return o->len + n + 1 <= o->cap ? 0 : grow(o, n);
+}
+
+/* inlined: a checkpoint's printing is mostly short keys and punctuation */
+static inline void put(struct out *o, const char *s, size_t n)
 {
 	if (reserve(o, n) == 0) {
 		memcpy(o->p + o->len, s, n);
 		o->len += n;
 	}
+}
+
+static inline void put_char(struct out *o, char c)
+{
+	if (reserve(o, 1) == 0)
+		o->p[o->len++] = c;
 }
 
 static void put_number(struct out *o, double d)
@@ -77,17 +87,22 @@ static void put_string(struct out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	const unsigned char *run = p;
+	const unsigned char *run = p, *end = p + strlen((const char *)p);
 
-	put(o, "\"", 1);
+	put_char(o, '"');
 	for (;; p++) {
-		unsigned char c = *p;
+		unsigned char c;
 		char esc[6];
 		size_t n = 2;
+		/* eight bytes at a time while none needs escaping: values are
+		 * mostly plain text, and byte by byte this loop was the largest
+		 * single cost of printing a checkpoint */
+		p = (const unsigned char *)og_json_skip_plain((const char *)p, (const char *)end);
+		c = *p;
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		put(o, (const char *)run, (size_t)(p - run));
-		if (c == '\0')
+		if (p == end)
 			break;
 		esc[0] = '\\';
 		switch (c) {
@@ -109,7 +124,7 @@ static void put_string(struct out *o, const char *s)
 		put(o, esc, n);
 		run = p + 1;
 	}
-	put(o, "\"", 1);
+	put_char(o, '"');
 }
 
 static void put_value(struct out *o, const cJSON *v, int depth)
@@ -120,37 +135,46 @@ static void put_value(struct out *o, const cJSON *v, int depth)
 		o->failed = 1;
 		return;
 	}
-	if (!v || cJSON_IsNull(v) || cJSON_IsInvalid(v)) {
-		put(o, "null", 4);
-	} else if (cJSON_IsFalse(v)) {
+	/* the type byte directly: the cJSON_Is* calls go through the PLT */
+	switch (v ? v->type & 0xFF : cJSON_NULL) {
+	case cJSON_False:
 		put(o, "false", 5);
-	} else if (cJSON_IsTrue(v)) {
+		break;
+	case cJSON_True:
 		put(o, "true", 4);
-	} else if (cJSON_IsNumber(v)) {
+		break;
+	case cJSON_Number:
 		put_number(o, v->valuedouble);
-	} else if (cJSON_IsString(v)) {
+		break;
+	case cJSON_String:
 		put_string(o, v->valuestring);
-	} else if (cJSON_IsRaw(v)) {
+		break;
+	case cJSON_Raw:
 		if (v->valuestring)
 			put(o, v->valuestring, strlen(v->valuestring));
-	} else if (cJSON_IsArray(v)) {
-		put(o, "[", 1);
+		break;
+	case cJSON_Array:
+		put_char(o, '[');
 		for (c = v->child; c && !o->failed; c = c->next) {
 			put_value(o, c, depth + 1);
 			if (c->next)
-				put(o, ",", 1);
+				put_char(o, ',');
 		}
-		put(o, "]", 1);
-	} else if (cJSON_IsObject(v)) {
-		put(o, "{", 1);
+		put_char(o, ']');
+		break;
+	case cJSON_Object:
+		put_char(o, '{');
 		for (c = v->child; c && !o->failed; c = c->next) {
 			put_string(o, c->string);
-			put(o, ":", 1);
+			put_char(o, ':');
 			put_value(o, c, depth + 1);
 			if (c->next)
-				put(o, ",", 1);
+				put_char(o, ',');
 		}
-		put(o, "}", 1);
+		put_char(o, '}');
+		break;
+	default:			/* null, invalid */
+		put(o, "null", 4);
 	}
 }
 

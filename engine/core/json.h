@@ -11,6 +11,8 @@
 #define OG_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <cJSON.h>
 
@@ -23,6 +25,30 @@ char *og_json_print(const cJSON *v, size_t *len);
 static inline char *og_json_print_text(const cJSON *v)
 {
 	return og_json_print(v, NULL);
+}
+
+/* The first byte in [p, end) that a JSON string cannot hold as is (a
+ * control character, '"' or '\\'), or the last few bytes when fewer than 8
+ * remain: the printer and the store's parser skip plain text 8 bytes at a
+ * time with it, then look at single bytes. Exact: the borrow tricks flag a
+ * word only when one of its bytes matches. */
+static inline const char *og_json_skip_plain(const char *p, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+
+	while (end - p >= 8) {
+		uint64_t w, lt20, q, bs;
+		memcpy(&w, p, 8);
+		lt20 = (w - ones * 0x20) & ~w & highs;	/* a byte < 0x20 */
+		q = w ^ (ones * '"');
+		q = (q - ones) & ~q & highs;		/* a '"' */
+		bs = w ^ (ones * '\\');
+		bs = (bs - ones) & ~bs & highs;		/* a '\\' */
+		if (lt20 | q | bs)
+			break;
+		p += 8;
+	}
+	return p;
 }
 
 #endif

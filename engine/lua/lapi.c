@@ -285,17 +285,21 @@ void lapi_push_ctx(lua_State *L)
 	lapi_files_install(L);				/* ctx.files (lapi_files.c) */
 }
 
+/* A node's ctx is a fresh table (the per-call fields: node, step, ...) that
+ * falls back to the shared namespaces through __index. Copying the seven
+ * namespaces into each call's table cost 5% of a benchmark step. */
 void lapi_push_call_ctx(lua_State *L)
 {
-	static const char *const shared[] = { "json", "log", "now", "random_id", "sleep", "http", "tools", "files",
-					      "config", NULL };
-	int i;
+	static const char ctx_mt_key = 0;
 
-	lua_createtable(L, 0, 8);			/* ctx */
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);	/* ctx base */
-	for (i = 0; shared[i]; i++) {
-		lua_getfield(L, -1, shared[i]);
-		lua_setfield(L, -3, shared[i]);
+	lua_createtable(L, 0, 5);			/* ctx */
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &ctx_mt_key) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, 1);		/* ctx mt */
+		lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);
+		lua_setfield(L, -2, "__index");
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &ctx_mt_key);
 	}
-	lua_pop(L, 1);					/* ctx */
+	lua_setmetatable(L, -2);			/* ctx */
 }
