@@ -37,7 +37,7 @@ ifneq ($(findstring -fsanitize,$(SANFLAGS) $(OPT) $(LDFLAGS)),)
 else
   ALLOC_PKG := jemalloc
 endif
-PKGS := lua5.4 libcjson lmdb libcurl $(ALLOC_PKG)
+PKGS := lua5.4 libcjson lmdb libcurl libevent libevent_pthreads libcrypto $(ALLOC_PKG)
 OPT ?= -O2 -g
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-missing-field-initializers $(SANFLAGS)
@@ -55,8 +55,9 @@ endif
 CFLAGS += $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm -lpthread
 
-LIB_SRCS := $(filter-out engine/cli/%,$(wildcard engine/*/*.c))
-CLI_SRCS := $(wildcard engine/cli/*.c)
+# cli/ and server/ are the composition roots (layer 3): in the binary, not the library.
+LIB_SRCS := $(filter-out engine/cli/% engine/server/%,$(wildcard engine/*/*.c))
+CLI_SRCS := $(wildcard engine/cli/*.c engine/server/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
 LIB := $(BUILD)/libopsgraph.a

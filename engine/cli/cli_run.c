@@ -147,8 +147,7 @@ int cli_session_graph(struct cli_session *s, const char *path)
 	return 0;
 }
 
-/* Is the owner "host:pid" a process of this host that no longer exists? */
-static bool owner_is_dead(const char *owner)
+bool cli_owner_is_dead(const char *owner)
 {
 	char host[128] = "", mine[128] = "";
 	const char *colon = strrchr(owner, ':');
@@ -180,7 +179,7 @@ int cli_session_lease(struct cli_session *s, const char *thread, int wait_ms)
 			 * when OWNER is a dead process of this host */
 			const char *by = strstr(err.msg, "run by ");
 			char holder[192] = "";
-			if (by && sscanf(by + 7, "%191s", holder) == 1 && owner_is_dead(holder)) {
+			if (by && sscanf(by + 7, "%191s", holder) == 1 && cli_owner_is_dead(holder)) {
 				og_store_lmdb_release(s->db, thread, holder, NULL);
 				continue;
 			}
@@ -259,8 +258,12 @@ int cli_session_run_new(struct cli_session *s, const char *thread, int limit,
 		opts.store = &og_store_mem_ops;
 		opts.store_self = s->mem;
 	}
-	if (s->flags.stream)
+	if (s->on_event) {
+		opts.on_event = s->on_event;
+		opts.event_ud = s->event_ud;
+	} else if (s->flags.stream) {
 		opts.on_event = print_event;
+	}
 	if (!(s->run = og_run_new(s->g, &og_lvm_exec_ops, s->vm, &opts, &err)))
 		return cli_fail(err.code == -OG_EINVAL ? 2 : 1, "%s", err.msg);
 	return 0;

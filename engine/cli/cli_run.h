@@ -50,6 +50,8 @@ struct cli_session {
 	char graph_file[PATH_MAX];
 	cJSON *config;			/* parsed --config, owned */
 	int64_t lease_renewed_us;	/* when the thread's lease was last extended */
+	og_event_fn on_event;		/* when set, gets the run's events instead of --stream */
+	void *event_ud;
 };
 
 /* Opens the store named by the flags (read_only for inspection commands). */
@@ -67,6 +69,20 @@ void cli_session_close(struct cli_session *s);
 /* The checkpoint as stored (caller owns); id 0 = latest. */
 int cli_get_ckpt(struct cli_session *s, const char *thread, uint64_t id, cJSON **out, struct og_err *err);
 uint64_t cli_latest_id(struct cli_session *s, const char *thread);
+
+/* Is the lease owner "host:pid[/...]" a process of this host that no longer exists? */
+bool cli_owner_is_dead(const char *owner);
+
+/* Who answered an interrupt: looks back through the thread's checkpoints for
+ * the resume of want_id (NULL: any) and writes "interrupt ID was already
+ * resumed by BY at TIME with VALUE" into msg. Returns 1 when found, else 0. */
+int cli_resumed_by(struct cli_session *s, const char *thread, const char *want_id, char *msg, size_t len);
+
+/* An interrupt whose value says "fill_by": true wants to know who answered
+ * (nodes cannot see --by): a plain answer V becomes {"answer": V, "by": BY},
+ * an object answer without "by" (and not a system answer) gets one. Takes
+ * value and returns it or its wrapper. */
+cJSON *cli_fill_by(cJSON *value, const cJSON *ivalue, const char *by);
 
 /* Prints the outcome of a run (text or JSON) and returns the exit status. */
 int cli_report(struct cli_session *s, int rc, const struct og_err *err);

@@ -116,57 +116,10 @@ out:
 /* Looks back through the thread's checkpoints for who answered. */
 static void explain_resumed(struct cli_session *s, const char *thread, const char *want_id)
 {
-	cJSON *hist = NULL, *h;
-	struct og_err err = { 0 };
-	int seen = 0;
+	char msg[1024];
 
-	if (!s->db || og_store_lmdb_history(s->db, thread, 200, 0, &hist, &err) < 0)
-		return;
-	cJSON_ArrayForEach(h, hist) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "id"), *r;
-		cJSON *ck = NULL;
-		if (seen++ > 200 || cli_get_ckpt(s, thread, (uint64_t)id->valuedouble, &ck, &err) < 0)
-			break;
-		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ck, "resumed")) {
-			const cJSON *iid = cJSON_GetObjectItemCaseSensitive(r, "interrupt_id");
-			const cJSON *by = cJSON_GetObjectItemCaseSensitive(r, "by");
-			const cJSON *at = cJSON_GetObjectItemCaseSensitive(r, "at");
-			char *v;
-			if (want_id && (!cJSON_IsString(iid) || strcmp(iid->valuestring, want_id)))
-				continue;
-			v = og_json_print_text(cJSON_GetObjectItemCaseSensitive(r, "value"));
-			fprintf(stderr, "opsgraph: interrupt %s was already resumed by %s at %s with %s\n",
-				cJSON_IsString(iid) ? iid->valuestring : "?", cJSON_IsString(by) ? by->valuestring : "?",
-				cJSON_IsString(at) ? at->valuestring : "?", v ? v : "?");
-			free(v);
-			cJSON_Delete(ck);
-			cJSON_Delete(hist);
-			return;
-		}
-		cJSON_Delete(ck);
-	}
-	cJSON_Delete(hist);
-}
-
-/* An interrupt whose value says "fill_by": true wants to know who answered
- * (nodes cannot see --by): a plain answer V becomes {"answer": V, "by": BY},
- * an object answer without "by" (and not a system answer) gets one. */
-static cJSON *fill_by(cJSON *value, const cJSON *ivalue, const char *by)
-{
-	cJSON *o;
-
-	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ivalue, "fill_by")) || !by)
-		return value;
-	if (cJSON_IsObject(value)) {
-		if (!cJSON_GetObjectItemCaseSensitive(value, "by") && !cJSON_GetObjectItemCaseSensitive(value, "system"))
-			cJSON_AddStringToObject(value, "by", by);
-		return value;
-	}
-	if (!(o = cJSON_CreateObject()))
-		return value;
-	cJSON_AddItemToObject(o, "answer", value);
-	cJSON_AddStringToObject(o, "by", by);
-	return o;
+	if (cli_resumed_by(s, thread, want_id, msg, sizeof(msg)))
+		fprintf(stderr, "opsgraph: %s\n", msg);
 }
 
 /* A node that refuses an answer asks again with "rejected": {"reason"} in
@@ -292,7 +245,7 @@ int cmd_resume(int argc, char **argv)
 				want_id = k->string;
 		}
 		if (!by_id && cJSON_GetArraySize(ints) == 1)
-			value = fill_by(value, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ints, 0), "value"),
+			value = cli_fill_by(value, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ints, 0), "value"),
 					s.flags.by);
 		cJSON_Delete(ints);
 		resume = cJSON_CreateObject();

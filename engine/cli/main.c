@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../server/server.h"
 #include "cli.h"
 
 static const struct {
@@ -31,6 +32,8 @@ static const struct {
 				"                                       re-execute from a checkpoint on a new branch;\n"
 				"                                       --recorded: ctx calls get their recorded answers" },
 	{ "gc", cmd_gc, "gc [--keep-last N] [--older-than 30d]  prune old checkpoints" },
+	{ "serve", cmd_serve, "serve [--listen 127.0.0.1:8080] [--db DIR] [--root DIR] [--workers N]\n"
+			      "                                       HTTP API, SSE, Slack and Alertmanager triggers" },
 };
 
 static void usage(FILE *out)

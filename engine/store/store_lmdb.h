@@ -135,6 +135,17 @@ int og_store_lmdb_release(struct og_store_lmdb *s, const char *thread, const cha
 int og_store_lmdb_gc(struct og_store_lmdb *s, int keep_last, int64_t older_than_ms, cJSON **report,
 		     struct og_err *err);
 
+/* Notes: small JSON records kept beside a thread's checkpoints (namespace
+ * ns, usually the thread id) for what happens outside its steps, such as a
+ * resolved alert or an approver's note, and for idempotency keys. A note is
+ * written once: note_add stores `value` under (ns, key) only when that key is
+ * absent, and says so in *added (false: a note was already there and is kept
+ * unchanged). Durable when it returns, like put. notes lists a namespace in
+ * key order as [{"key","value"}]. */
+int og_store_lmdb_note_add(struct og_store_lmdb *s, const char *ns, const char *key, const cJSON *value,
+			   bool *added, struct og_err *err);
+int og_store_lmdb_notes(struct og_store_lmdb *s, const char *ns, cJSON **out, struct og_err *err);
+
 /* Statistics: {"page_size","map_size","pages_used","bytes_used","file_pages",
  * "threads","checkpoints","values","writes","leases"}. bytes_used is the pages
  * holding live data (B-tree and overflow pages of every database, plus the

@@ -1,0 +1,182 @@
+/*
+ * server.h: `opsgraph serve`, the HTTP front of the engine, and what its
+ * files share. The event loop (one thread, libevent's evhttp) parses
+ * requests, answers reads from the store and streams events; everything that
+ * advances a thread or must be durable before its answer runs as a job on a
+ * worker thread (pool.c), which hands its reply back to the loop through a
+ * thread-safe notification. The server sits beside cli/ at layer 3 and
+ * reuses its session (cli_run.h), so a run started over HTTP is the same
+ * code path as `opsgraph run`.
+ */
+#ifndef OG_SERVER_H
+#define OG_SERVER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "../cli/cli_run.h"
+
+struct event_base;
+struct event;
+struct evhttp;
+struct evhttp_request;
+struct evhttp_bound_socket;
+
+int cmd_serve(int argc, char **argv);
+
+struct srv_conf {
+	char host[64];
+	int port;
+	const char *db;
+	const char *root;		/* project root: graphs/, nodes/, ui-static/ */
+	const char *config;
+	enum og_durability durability;
+	int workers;
+	size_t max_body;
+	int max_sse;
+	int keepalive_s;		/* SSE comment interval */
+	int grace_s;			/* shutdown: wait this long for in-flight runs */
+	const char *alert_graph, *slack_graph;
+	const char *slack_secret;	/* $SLACK_SIGNING_SECRET, NULL when unset */
+};
+
+/* A request waiting for a worker's answer. Owned by the loop; the worker
+ * only carries the pointer back. `req` becomes NULL when the client went
+ * away, so a late answer is dropped instead of touching freed memory. */
+struct srv_pending {
+	struct evhttp_request *req;
+	const char *route;
+	int64_t t0_us;
+};
+
+struct srv_job;
+typedef void (*srv_job_fn)(struct srv_job *j, int worker);
+
+/* One unit of work for a worker. The fields the handler fills are read by
+ * the worker only; the job is freed by the worker when fn returns. */
+struct srv_job {
+	struct srv_job *next;
+	struct srv *S;
+	srv_job_fn fn;
+	struct srv_pending *pend;	/* NULL: nobody waits for an answer */
+	bool replied;
+	char thread[128];
+	char graph[PATH_MAX];
+	char iid[64];
+	char by[128];
+	cJSON *body;			/* the parsed request, owned */
+	uint64_t ckpt_id;
+};
+
+/* What a worker hands to the loop. */
+struct srv_msg {
+	struct srv_msg *next;
+	struct srv_pending *pend;	/* reply to this request, or NULL */
+	int status;
+	char *body;			/* JSON text, owned */
+	char thread[128];		/* a thread that changed: wake its streams */
+};
+
+struct srv_pool;
+struct sse_hub;
+struct srv_metrics;
+
+struct srv {
+	struct srv_conf conf;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	struct og_store_lmdb *db;
+	struct srv_pool *runs;		/* graph runs and resumes */
+	struct srv_pool *intake;	/* quick durable writes: Slack and Alertmanager acks */
+	struct event *notify_ev, *sig_term, *sig_int, *drain_ev;
+	pthread_mutex_t msg_mu;
+	struct srv_msg *msg_head, **msg_tail;
+	struct sse_hub *sse;
+	struct srv_metrics *metrics;
+	char ui_dir[PATH_MAX];		/* realpath of ui-static/, "" when missing */
+	char host[128];
+	bool stopping;
+	int64_t stop_deadline_us;
+};
+
+/* ---- pool.c ---- */
+struct srv_pool *srv_pool_new(struct srv *S, int n, const char *name);
+/* Takes j; -1 when the pool is stopping (the caller still owns j). */
+int srv_pool_push(struct srv_pool *p, struct srv_job *j);
+void srv_pool_stop(struct srv_pool *p);		/* no new jobs; queued ones are answered 503 */
+bool srv_pool_idle(struct srv_pool *p);
+void srv_pool_free(struct srv_pool *p, bool join);
+struct srv_job *srv_job_new(struct srv *S, srv_job_fn fn, struct evhttp_request *req, const char *route);
+void srv_job_free(struct srv_job *j);
+/* From a worker: answer the job's request now (once); the job may go on. */
+void srv_job_reply(struct srv_job *j, int status, cJSON *body);
+void srv_job_error(struct srv_job *j, int status, const char *error, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* From a worker: wake the streams of a thread. */
+void srv_post_changed(struct srv *S, const char *thread);
+/* The loop's side of the notification. */
+void srv_drain_msgs(struct srv *S);
+
+/* ---- jobs.c: what workers run, on the CLI's session ---- */
+void job_run(struct srv_job *j, int worker);		/* POST /api/runs */
+void job_resume(struct srv_job *j, int worker);		/* POST .../resume */
+void job_fork(struct srv_job *j, int worker);		/* POST .../fork */
+void job_alert(struct srv_job *j, int worker);		/* Alertmanager intake */
+void job_slack(struct srv_job *j, int worker);		/* Slack intake */
+void job_graphs(struct srv_job *j, int worker);		/* GET /api/graphs */
+/* graphs/NAME.lua under the root; -1 on a bad name */
+int srv_graph_path(const struct srv *S, const char *name, char *out, size_t len);
+
+/* ---- routes.c ---- */
+void srv_dispatch(struct evhttp_request *req, void *arg);
+void srv_reply_json(struct srv *S, struct evhttp_request *req, const char *route, int status, const cJSON *body);
+void srv_reply_text(struct srv *S, struct evhttp_request *req, const char *route, int status, const char *ctype,
+		    const char *text);
+void srv_reply_error(struct srv *S, struct evhttp_request *req, const char *route, int status, const char *error,
+		     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The request body as a NUL-terminated copy (caller frees); NULL if empty. */
+char *srv_body(struct evhttp_request *req, size_t *len);
+/* Parses a JSON object body; answers 400 and returns NULL when it is not one. */
+cJSON *srv_json_body(struct srv *S, struct evhttp_request *req, const char *route);
+/* Enqueues a job and parks the request; answers 503 when the server is stopping. */
+void srv_submit(struct srv *S, struct srv_pool *p, struct srv_job *j);
+
+/* ---- api_threads.c ---- */
+void api_graphs(struct srv *S, struct evhttp_request *req);
+void api_runs(struct srv *S, struct evhttp_request *req);
+void api_threads(struct srv *S, struct evhttp_request *req);
+void api_thread(struct srv *S, struct evhttp_request *req, const char *thread, const char *sub);
+bool srv_thread_id_ok(const char *id);
+
+/* ---- sse.c ---- */
+struct sse_hub *sse_hub_new(struct srv *S);
+void sse_hub_free(struct sse_hub *h);
+void sse_open(struct srv *S, struct evhttp_request *req, const char *thread);
+void sse_changed(struct sse_hub *h, const char *thread);
+void sse_close_all(struct sse_hub *h);
+int sse_count(struct sse_hub *h);
+
+/* ---- static.c ---- */
+void static_serve(struct srv *S, struct evhttp_request *req, const char *raw_path);
+
+/* ---- slack.c, alertmanager.c ---- */
+/* 0 when the v0 signature of body is good; else the HTTP status to answer
+ * with, and why in msg. */
+int slack_verify(const char *secret, const char *ts, const char *sig, const char *body, size_t len, int64_t now_s,
+		 char *msg, size_t msglen);
+void slack_events(struct srv *S, struct evhttp_request *req);
+void alertmanager_post(struct srv *S, struct evhttp_request *req);
+
+/* ---- metrics.c ---- */
+struct srv_metrics *metrics_new(void);
+void metrics_free(struct srv_metrics *m);
+void metrics_http(struct srv_metrics *m, const char *route, int code);
+void metrics_get(struct srv *S, struct evhttp_request *req);
+
+#endif
