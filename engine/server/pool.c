@@ -102,7 +102,9 @@ void srv_drain_msgs(struct srv *S)
 		next = m->next;
 		if (m->pend) {
 			if (m->pend->req) {
-				evhttp_connection_set_closecb(evhttp_request_get_connection(m->pend->req), NULL, NULL);
+				struct evhttp_connection *conn = evhttp_request_get_connection(m->pend->req);
+				if (conn)
+					evhttp_connection_set_closecb(conn, NULL, NULL);
 				srv_reply_text(S, m->pend->req, m->pend->route, m->status, "application/json",
 					       m->body ? m->body : "{}");
 			}

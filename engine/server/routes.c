@@ -117,31 +117,36 @@ cJSON *srv_json_body(struct srv *S, struct evhttp_request *req, const char *rout
 	return o;
 }
 
-/* The client went away while a worker had its request: the answer will be
- * dropped (libevent frees the request with the connection). */
+/* The client went away while a worker had its request. libevent then
+ * either detaches the request from the connection (it has no connection any
+ * more, and the late answer frees it without sending anything) or frees it
+ * with the connection (then the answer is dropped). */
 static void pending_gone(struct evhttp_connection *conn, void *arg)
 {
 	struct srv_pending *p = arg;
 
 	(void)conn;
-	p->req = NULL;
+	if (p->req && evhttp_request_get_connection(p->req))
+		p->req = NULL;
 }
 
 void srv_submit(struct srv *S, struct srv_pool *p, struct srv_job *j)
 {
-	struct evhttp_request *req = j->pend ? j->pend->req : NULL;
-	const char *route = j->pend ? j->pend->route : "";
+	/* j belongs to the worker once pushed; pend stays the loop's until the
+	 * answer is drained, here, on this thread */
+	struct srv_pending *pend = j->pend;
+	struct evhttp_request *req = pend ? pend->req : NULL;
 
 	if (S->stopping || srv_pool_push(p, j) < 0) {
 		if (req)
-			srv_reply_error(S, req, route, 503, "shutting_down", "the server is shutting down; retry later");
-		free(j->pend);
+			srv_reply_error(S, req, pend->route, 503, "shutting_down", "the server is shutting down; retry later");
+		free(pend);
 		j->pend = NULL;
 		srv_job_free(j);
 		return;
 	}
 	if (req)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(req), pending_gone, j->pend);
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), pending_gone, pend);
 }
 
 typedef void (*route_fn)(struct srv *S, struct evhttp_request *req);

@@ -208,7 +208,9 @@ static int setup(struct srv *S)
 	evhttp_set_max_body_size(S->http, (ev_ssize_t)S->conf.max_body);
 	evhttp_set_max_headers_size(S->http, 16 * 1024);
 	evhttp_set_timeout(S->http, 30);
-	evhttp_set_allowed_methods(S->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	/* every method reaches the router, which answers 405 in JSON */
+	evhttp_set_allowed_methods(S->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(S->http, srv_dispatch, S);
 	if (!(S->sock = evhttp_bind_socket_with_handle(S->http, S->conf.host, (ev_uint16_t)S->conf.port)))
 		return cli_fail(1, "cannot listen on %s:%d (in use, or not an address of this host)", S->conf.host,

@@ -48,10 +48,17 @@ static void client_drop(struct sse_client *c)
 	free(c);
 }
 
+/* libevent detaches a request whose reply is still being sent from its
+ * dying connection instead of freeing it; ending the reply frees it then.
+ * A request still attached goes with the connection. */
 static void client_gone(struct evhttp_connection *conn, void *arg)
 {
+	struct sse_client *c = arg;
+
 	(void)conn;
-	client_drop(arg);
+	if (!evhttp_request_get_connection(c->req))
+		evhttp_send_reply_end(c->req);
+	client_drop(c);
 }
 
 static void send_text(struct sse_client *c, const char *text, size_t len)

@@ -13,12 +13,18 @@ check() {	# dir, forbidden regex, reason
 		pass=$((pass + 1))
 	fi
 }
-check core  '#include "\.\./(graph|lua|store|cli)/|#include <(lua|lauxlib|lmdb|event)' "core includes nothing above it"
+check core  '#include "\.\./(graph|lua|store|cli|server)/|#include <(lua|lauxlib|lmdb|event)' "core includes nothing above it"
 check graph '#include "\.\./(lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb)\.h>' "the runtime core knows no Lua or LMDB"
 check lua   '#include "\.\./(store|cli)/|#include <lmdb\.h>' "the Lua host knows no store"
 check net   '#include "\.\./(graph|lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb)\.h>' "net knows no Lua, graphs or stores"
 check proc  '#include "\.\./(graph|net|lua|store|cli)/|#include <(lua|lauxlib|lualib|lmdb|curl/curl)\.h>' "proc knows only core/"
-check store '#include "\.\./(lua|cli)/|#include <(lua|lauxlib|lualib)\.h>' "stores know no Lua"
+check store '#include "\.\./(lua|cli|server)/|#include <(lua|lauxlib|lualib|event2/[a-z_]*)\.h>' "stores know no Lua and no HTTP"
+# server/ sits beside cli/ at layer 3: it reuses the session (cli_run.h, cli.h)
+# but runs no Lua and touches no LMDB itself (both through lua/ and store/)
+check server '#include "\.\./cli/(cmd_|cli_config)|#include <(lua|lauxlib|lualib|lmdb)\.h>' "the server reaches Lua and LMDB only through the engine's modules"
+for d in core graph lua net proc store; do
+	check $d '#include "\.\./server/|#include <event2/' "only cli/ and server/ see the HTTP server"
+done
 # banned calls (unbounded writes)
 hits=$(grep -nE '\b(sprintf|strcpy|strcat|gets|atoi)\(' engine/*/*.c | grep -v snprintf)
 if [ -n "$hits" ]; then fail=$((fail + 1)); echo "banned calls:"; echo "$hits"; else pass=$((pass + 1)); fi
