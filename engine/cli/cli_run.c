@@ -200,7 +200,11 @@ int cli_session_lease(struct cli_session *s, const char *thread, int wait_ms)
 static int leased_put(void *self, const struct og_ckpt *ck, struct og_err *err)
 {
 	struct cli_session *s = self;
+	int64_t t0 = og_clock_mono_us();
 	int rc = og_store_lmdb_ops.put(s->db, ck, err);
+
+	if (rc == 0 && s->on_commit)
+		s->on_commit(s->event_ud, og_clock_mono_us() - t0);
 
 	if (rc == 0 && s->thread[0] &&
 	    og_clock_mono_us() - s->lease_renewed_us > (int64_t)CLI_LEASE_RENEW_MS * 1000) {

@@ -52,6 +52,8 @@ struct cli_session {
 	int64_t lease_renewed_us;	/* when the thread's lease was last extended */
 	og_event_fn on_event;		/* when set, gets the run's events instead of --stream */
 	void *event_ud;
+	/* when set, called after each checkpoint put with its duration (µs) */
+	void (*on_commit)(void *ud, int64_t us);
 };
 
 /* Opens the store named by the flags (read_only for inspection commands). */

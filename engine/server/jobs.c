@@ -38,14 +38,24 @@ int srv_graph_path(const struct srv *S, const char *name, char *out, size_t len)
 	return access(out, R_OK) == 0 ? 0 : -1;
 }
 
+/* Node durations for /metrics; the streams learn of a step from its commit. */
 static void on_event(void *ud, const cJSON *ev)
 {
 	struct srv_job *j = ud;
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(ev, "node");
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(ev, "duration_ms");
 
-	/* a task event precedes its step's commit; the stream shows commits */
-	if (cJSON_IsString(kind) && strcmp(kind->valuestring, "task"))
-		srv_post_changed(j->S, j->thread);
+	if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "task") && cJSON_IsString(node) && cJSON_IsNumber(ms))
+		metrics_node(j->S->metrics, node->valuestring, ms->valuedouble / 1000.0);
+}
+
+static void on_commit(void *ud, int64_t us)
+{
+	struct srv_job *j = ud;
+
+	metrics_commit(j->S->metrics, (double)us / 1e6);
+	srv_post_changed(j->S, j->thread);
 }
 
 /* The CLI session on the shared database. Each session gets an owner name
@@ -68,6 +78,7 @@ static int session_open(struct srv_job *j, struct cli_session *s, const char *by
 	snprintf(s->owner, sizeof(s->owner), "%s:%d/s%u", j->S->host, (int)getpid(),
 		 atomic_fetch_add(&session_seq, 1) + 1);
 	s->on_event = on_event;
+	s->on_commit = on_commit;
 	s->event_ud = j;
 	return 0;
 }

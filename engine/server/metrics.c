@@ -1,8 +1,10 @@
 /*
  * metrics.c: GET /metrics in Prometheus' text format. HTTP answers are
- * counted by route and status as they leave (routes.c); thread counts by
- * status are read from the store's thread index at scrape time, so they
- * include threads other processes advanced and survive a restart.
+ * counted by route and status as they leave (routes.c); node durations come
+ * from the runs' task events and checkpoint commit latency from the
+ * session's put (both in this process); thread counts by status are read
+ * from the store's thread index at scrape time, so they include threads
+ * other processes advanced and survive a restart.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,9 +19,25 @@
 
 #define M_ROUTES 24
 #define M_CODES 16
+#define M_NODES 64	/* node names kept; later ones are counted as "other" */
+#define M_BUCKETS 11
+
+static const double bounds[M_BUCKETS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30 };
+
+struct hist {
+	unsigned long long n[M_BUCKETS + 1];	/* the last: above every bound */
+	unsigned long long count;
+	double sum;
+};
 
 struct srv_metrics {
 	pthread_mutex_t mu;
+	struct hist commit;
+	struct {
+		char name[48];
+		struct hist h;
+	} node[M_NODES];
+	int nnodes;
 	struct {
 		const char *route;	/* static strings only */
 		int codes[M_CODES];
@@ -65,6 +83,62 @@ void metrics_http(struct srv_metrics *m, const char *route, int code)
 	pthread_mutex_unlock(&m->mu);
 }
 
+static void hist_add(struct hist *h, double v)
+{
+	int i;
+
+	for (i = 0; i < M_BUCKETS && v > bounds[i]; i++)
+		;
+	h->n[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+static void hist_print(struct evbuffer *b, const char *name, const char *labels, const struct hist *h)
+{
+	unsigned long long cum = 0;
+	int i;
+
+	for (i = 0; i < M_BUCKETS; i++) {
+		cum += h->n[i];
+		evbuffer_add_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, *labels ? "," : "", bounds[i], cum);
+	}
+	evbuffer_add_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, *labels ? "," : "", h->count);
+	evbuffer_add_printf(b, "%s_sum%s%s%s %.6f\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", h->sum);
+	evbuffer_add_printf(b, "%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", h->count);
+}
+
+void metrics_commit(struct srv_metrics *m, double seconds)
+{
+	pthread_mutex_lock(&m->mu);
+	hist_add(&m->commit, seconds);
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_node(struct srv_metrics *m, const char *node, double seconds)
+{
+	int i;
+
+	pthread_mutex_lock(&m->mu);
+	for (i = 0; i < m->nnodes && strcmp(m->node[i].name, node); i++)
+		;
+	if (i == m->nnodes && m->nnodes < M_NODES) {
+		/* a label value: keep it to characters that need no escaping */
+		size_t k;
+		snprintf(m->node[i].name, sizeof(m->node[i].name), "%s", node);
+		for (k = 0; m->node[i].name[k]; k++)
+			if (m->node[i].name[k] == '"' || m->node[i].name[k] == '\\' || m->node[i].name[k] == '\n')
+				m->node[i].name[k] = '_';
+		if (strcmp(m->node[i].name, node))
+			i = M_NODES;	/* a mangled name could collide: not kept */
+		else
+			m->nnodes++;
+	}
+	if (i < m->nnodes)
+		hist_add(&m->node[i].h, seconds);
+	pthread_mutex_unlock(&m->mu);
+}
+
 void metrics_get(struct srv *S, struct evhttp_request *req)
 {
 	static const char *const sts[] = { "running", "interrupted", "done", "error" };
@@ -104,6 +178,16 @@ void metrics_get(struct srv *S, struct evhttp_request *req)
 		for (k = 0; k < M_CODES && m->r[i].codes[k]; k++)
 			evbuffer_add_printf(b, "opsgraph_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
 					    m->r[i].route, m->r[i].codes[k], m->r[i].n[k]);
+	evbuffer_add_printf(b, "# HELP opsgraph_node_duration_seconds Node calls (tasks) run by this server, by node.\n"
+			       "# TYPE opsgraph_node_duration_seconds histogram\n");
+	for (i = 0; i < m->nnodes; i++) {
+		char label[64];
+		snprintf(label, sizeof(label), "node=\"%s\"", m->node[i].name);
+		hist_print(b, "opsgraph_node_duration_seconds", label, &m->node[i].h);
+	}
+	evbuffer_add_printf(b, "# HELP opsgraph_checkpoint_commit_seconds Checkpoint puts of this server's runs "
+			       "(sync: until on disk).\n# TYPE opsgraph_checkpoint_commit_seconds histogram\n");
+	hist_print(b, "opsgraph_checkpoint_commit_seconds", "", &m->commit);
 	pthread_mutex_unlock(&m->mu);
 	evbuffer_add_printf(b, "# HELP opsgraph_sse_clients Open event streams.\n# TYPE opsgraph_sse_clients gauge\n"
 			       "opsgraph_sse_clients %d\n", sse_count(S->sse));

@@ -24,7 +24,7 @@ struct srv_pool {
 	pthread_cond_t cv;
 	struct srv_job *head, **tail;
 	pthread_t *tids;
-	int n, busy;
+	int n, busy, queued;
 	bool stop;
 	char name[16];
 };
@@ -168,6 +168,7 @@ static void *worker_main(void *arg)
 		j = p->head;
 		if (!(p->head = j->next))
 			p->tail = &p->head;
+		p->queued--;
 		p->busy++;
 		pthread_mutex_unlock(&p->mu);
 		if (p->stop)	/* queued before the signal: not started, so nothing to keep */
@@ -219,10 +220,11 @@ struct srv_pool *srv_pool_new(struct srv *S, int n, const char *name)
 int srv_pool_push(struct srv_pool *p, struct srv_job *j)
 {
 	pthread_mutex_lock(&p->mu);
-	if (p->stop) {
+	if (p->stop || p->queued >= SRV_QUEUE_MAX) {
 		pthread_mutex_unlock(&p->mu);
 		return -1;
 	}
+	p->queued++;
 	j->next = NULL;
 	*p->tail = j;
 	p->tail = &j->next;

@@ -138,8 +138,11 @@ void srv_submit(struct srv *S, struct srv_pool *p, struct srv_job *j)
 	struct evhttp_request *req = pend ? pend->req : NULL;
 
 	if (S->stopping || srv_pool_push(p, j) < 0) {
-		if (req)
+		if (req && S->stopping)
 			srv_reply_error(S, req, pend->route, 503, "shutting_down", "the server is shutting down; retry later");
+		else if (req)
+			srv_reply_error(S, req, pend->route, 503, "busy", "%d requests wait for a worker already; retry "
+					"later (or start the server with more --workers)", SRV_QUEUE_MAX);
 		free(pend);
 		j->pend = NULL;
 		srv_job_free(j);

@@ -180,10 +180,13 @@ static int setup(struct srv *S)
 	socklen_t sl = sizeof(ss);
 	int port = S->conf.port;
 
+	if (!strcmp(S->conf.db, ":memory:"))
+		return cli_fail(2, "--db :memory: cannot be served: threads must outlive a request; give a directory");
 	if (!realpath(root ? root : ".", rootbuf))
 		return cli_fail(2, "--root %s: no such directory", root ? root : ".");
-	if (!(S->conf.root = strdup(rootbuf)))
+	if (!(S->root_owned = strdup(rootbuf)))
 		return cli_fail(1, "out of memory");
+	S->conf.root = S->root_owned;
 	snprintf(ui, sizeof(ui), "%s/ui-static", S->conf.root);
 	if (!realpath(ui, S->ui_dir))
 		S->ui_dir[0] = 0;
@@ -282,8 +285,7 @@ out:
 		event_base_free(S->base);
 	metrics_free(S->metrics);
 	og_store_lmdb_close(S->db);
-	if (S->conf.root && S->conf.root != cli_project_root(NULL))
-		free((char *)S->conf.root);
+	free(S->root_owned);
 	if (S->msg_tail)
 		pthread_mutex_destroy(&S->msg_mu);
 	free(S);

@@ -100,6 +100,7 @@ struct srv {
 	struct sse_hub *sse;
 	struct srv_metrics *metrics;
 	char ui_dir[PATH_MAX];		/* realpath of ui-static/, "" when missing */
+	char *root_owned;		/* conf.root once resolved */
 	char host[128];
 	bool stopping;
 	int64_t stop_deadline_us;
@@ -107,7 +108,9 @@ struct srv {
 
 /* ---- pool.c ---- */
 struct srv_pool *srv_pool_new(struct srv *S, int n, const char *name);
-/* Takes j; -1 when the pool is stopping (the caller still owns j). */
+/* Takes j; -1 when the pool is stopping or its queue holds SRV_QUEUE_MAX
+ * jobs (the caller still owns j). */
+#define SRV_QUEUE_MAX 1024
 int srv_pool_push(struct srv_pool *p, struct srv_job *j);
 void srv_pool_stop(struct srv_pool *p);		/* no new jobs; queued ones are answered 503 */
 bool srv_pool_idle(struct srv_pool *p);
@@ -177,6 +180,8 @@ void alertmanager_post(struct srv *S, struct evhttp_request *req);
 struct srv_metrics *metrics_new(void);
 void metrics_free(struct srv_metrics *m);
 void metrics_http(struct srv_metrics *m, const char *route, int code);
+void metrics_node(struct srv_metrics *m, const char *node, double seconds);	/* one task */
+void metrics_commit(struct srv_metrics *m, double seconds);			/* one checkpoint put */
 void metrics_get(struct srv *S, struct evhttp_request *req);
 
 #endif

@@ -276,11 +276,25 @@ expect_in 'opsgraph_threads{status="interrupted"} 3' "$body" "runs by status"
 expect_in 'opsgraph_threads{status="done"} 0' "$body" "runs by status"
 expect_in 'opsgraph_http_requests_total{route="runs",code="202"} 1' "$body" "requests by route and code"
 expect_in 'opsgraph_http_requests_total{route="resume",code="409"}' "$body" "409s counted"
+expect_in 'opsgraph_node_duration_seconds_count{node="decide"}' "$body" "node durations"
+expect_in 'opsgraph_checkpoint_commit_seconds_bucket{le="+Inf"}' "$body" "commit latency"
+n=$(printf '%s\n' "$body" | sed -n 's/^opsgraph_checkpoint_commit_seconds_count //p'); last="commit count"
+if [ "${n:-0}" -ge 10 ]; then ok; else bad "commit count '$n'"; fi
 big=$(python3 -c 'import json; print(json.dumps({"graph": "approve", "input": {"trigger": {"text": "x" * 70000}}}))')
 req POST /api/runs "$big"; expect_code 413
 req GET /api/nothing; expect_code 404
 req POST /healthz '{}'; expect_code 405
 req GET /healthz; expect_code 200; last="still serving"
+
+# --- flags ---------------------------------------------------------------------
+"$OPSGRAPH" serve --db :memory: >"$tmp/out" 2>&1; rc=$?; last="serve --db :memory:"; err=$(cat "$tmp/out")
+expect_rc 2; expect_in 'give a directory' "$err" ":memory: refused"
+"$OPSGRAPH" serve --listen nope >"$tmp/out" 2>&1; rc=$?; last="serve --listen nope"; err=$(cat "$tmp/out")
+expect_rc 2; expect_in 'HOST:PORT' "$err" "bad listen"
+"$OPSGRAPH" serve --workers 0 >"$tmp/out" 2>&1; rc=$?; last="serve --workers 0"; err=$(cat "$tmp/out")
+expect_rc 2
+"$OPSGRAPH" serve --root "$tmp/nope" --db "$tmp/db2" >"$tmp/out" 2>&1; rc=$?; last="serve --root missing"; err=$(cat "$tmp/out")
+expect_rc 2; expect_in 'no such directory' "$err" "missing root"
 
 # --- SIGTERM with a run in progress ---------------------------------------------
 req POST /api/runs '{"graph": "slow", "thread_id": "slow-1"}'; expect_code 202
