@@ -320,6 +320,17 @@ req POST /alerts/alertmanager "$(am firing "$GK")"; expect_in '"duplicate":true'
 out=$($CLIENT "$BASE" slack "$SECRET" "$now" "$EV" 2); expect_in '"duplicate":true' "$out" "slack dedupe survives a restart"
 kill -INT "$pid"; wait "$pid"; rc=$?; pid=; last="SIGINT"; err=
 expect_rc 0
+# --grace 0: a run still going is left as after a crash, and resumable
+start --grace 0
+req POST /api/runs '{"graph": "slow", "thread_id": "slow-2"}'; expect_code 202
+sleep 0.3
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=; last="SIGTERM --grace 0"; err=$(cat "$log")
+expect_rc 0
+expect_in 'they are resumable' "$err" "grace exceeded"
+timeout 30 "$OPSGRAPH" resume slow-2 --db "$tmp/db" --output json >"$tmp/out" 2>&1; rc=$?; last="resume slow-2"; err=$(cat "$tmp/out")
+expect_rc 0
+expect_in '"status":"done"' "$err" "the cut run resumes to the end"
+expect_in '"n":3' "$err" "with each step once"
 if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$tmp"/serve*.log; then
 	bad "sanitizer report: $(grep -E -A8 'AddressSanitizer|runtime error|LeakSanitizer' "$tmp"/serve*.log | head -30)"
 else
