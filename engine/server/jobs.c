@@ -505,7 +505,8 @@ void job_slack(struct srv_job *j, int worker)
 		cJSON_AddStringToObject(o, "thread_id", j->thread);
 	srv_job_reply(j, 200, o);
 	if (added && runs)
-		queue_trigger_run(j, j->S->conf.slack_graph, cJSON_Duplicate(ev, 1));
+		/* the whole envelope: slack_alert reads the event inside it */
+		queue_trigger_run(j, j->S->conf.slack_graph, cJSON_Duplicate(j->body, 1));
 }
 
 /* GET /api/graphs: loading a graph file runs its Lua, so it is a job too. */

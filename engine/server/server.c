@@ -49,8 +49,13 @@ static int parse_listen(const char *arg, struct srv_conf *c)
 	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(c->host) ||
 	    parse_int("--listen PORT", colon + 1, 0, 65535, &port))
 		return cli_fail(2, "--listen takes HOST:PORT, e.g. 127.0.0.1:8080 (port 0: any free port), not '%s'", arg);
-	memcpy(c->host, arg, (size_t)(colon - arg));
-	c->host[colon - arg] = 0;
+	if (arg[0] == '[' && colon[-1] == ']') {	/* [::1]:8080 */
+		memcpy(c->host, arg + 1, (size_t)(colon - arg - 2));
+		c->host[colon - arg - 2] = 0;
+	} else {
+		memcpy(c->host, arg, (size_t)(colon - arg));
+		c->host[colon - arg] = 0;
+	}
 	c->port = (int)port;
 	return 0;
 }
@@ -139,8 +144,11 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 		return;
 	srv_drain_msgs(S);
 	if ((srv_pool_idle(S->runs) && srv_pool_idle(S->intake)) || og_clock_mono_us() > S->stop_deadline_us) {
+		/* the last answers are queued on their connections: a moment to
+		 * write them before the connections close */
+		struct timeval flush = { 0, 200000 };
 		srv_drain_msgs(S);
-		event_base_loopexit(S->base, NULL);
+		event_base_loopexit(S->base, &flush);
 		return;
 	}
 	{
@@ -233,8 +241,8 @@ static int setup(struct srv *S)
 	event_add(S->sig_term, NULL);
 	event_add(S->sig_int, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "opsgraph serve: listening on http://%s:%d (db %s, root %s, %d workers%s)\n", S->conf.host,
-		port, S->conf.db, S->conf.root, S->conf.workers,
+	fprintf(stderr, "opsgraph serve: listening on http://%s%s%s:%d (db %s, root %s, %d workers%s)\n",
+		strchr(S->conf.host, ':') ? "[" : "", S->conf.host, strchr(S->conf.host, ':') ? "]" : "", port, S->conf.db, S->conf.root, S->conf.workers,
 		S->conf.slack_secret ? "" : "; Slack events off: SLACK_SIGNING_SECRET is not set");
 	return 0;
 }

@@ -282,6 +282,14 @@ n=$(printf '%s\n' "$body" | sed -n 's/^opsgraph_checkpoint_commit_seconds_count 
 if [ "${n:-0}" -ge 10 ]; then ok; else bad "commit count '$n'"; fi
 big=$(python3 -c 'import json; print(json.dumps({"graph": "approve", "input": {"trigger": {"text": "x" * 70000}}}))')
 req POST /api/runs "$big"; expect_code 413
+hdr=$(python3 -c 'print("x" * 20000)')
+req GET /healthz '' -H "X-Big: $hdr"; last="GET with 20 kB of headers"
+case "$code" in 400|413|431) ok ;; *) bad "$last: HTTP $code" ;; esac
+out=$(python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"BLAH / HTTP/9.9\r\n\x00\x01garbage\r\n\r\n")
+print(s.recv(200).decode("latin-1").split("\r\n")[0])' "${BASE##*:}" 2>&1); last="a malformed request"
+expect_in 'HTTP/1.1 4' "$out" "malformed request"
 req GET /api/nothing; expect_code 404
 req POST /healthz '{}'; expect_code 405
 req GET /healthz; expect_code 200; last="still serving"

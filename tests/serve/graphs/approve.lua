@@ -6,8 +6,8 @@ local g = og.graph{ name = "approve", state = {
   trigger = og.last(), alert = og.last(), decision = og.last(), result = og.last(), log = og.append(),
 }}
 g:node("intake", function(s)
-  local t = s.trigger or {}
-  return { alert = t.groupKey or t.text or "manual", log = { "intake" } }
+  local t = s.trigger or {}  -- an Alertmanager webhook, a Slack event_callback, or {text}
+  return { alert = t.groupKey or (t.event and t.event.text) or t.text or "manual", log = { "intake" } }
 end)
 g:node("decide", function(s)
   local answer = og.interrupt({ question = "approve the action for " .. tostring(s.alert) .. "?",
