@@ -260,8 +260,8 @@ return function(state, ctx)
     local now = ctx.now()
     req = { open = true, plan_hash = plan.hash, asked_at = now, escalated = false }
     if cfg.ttl_s then
-      req.escalate_at = math.floor(now + cfg.ttl_s)
-      req.final_at = math.floor(now + cfg.final_s)
+      req.escalate_at = math.ceil(now + cfg.ttl_s)
+      req.final_at = math.ceil(now + cfg.final_s)
     end
     timeline[#timeline + 1] = { at = iso(now), node = ctx.node, event = "decision_asked",
       detail = ("%d action%s, %s; choices %s%s"):format(#(plan.actions or {}), #(plan.actions or {}) == 1 and "" or "s",

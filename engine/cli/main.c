@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tick.h"
 
 static const struct {
 	const char *name;
@@ -31,6 +32,8 @@ static const struct {
 				"                                       re-execute from a checkpoint on a new branch;\n"
 				"                                       --recorded: ctx calls get their recorded answers" },
 	{ "gc", cmd_gc, "gc [--keep-last N] [--older-than 30d]  prune old checkpoints" },
+	{ "tick", cmd_tick, "tick [--config FILE]                  answer the due deadlines of paused threads\n"
+			    "                                       (escalate, then the default); run it from cron" },
 };
 
 static void usage(FILE *out)
