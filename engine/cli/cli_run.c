@@ -136,6 +136,7 @@ int cli_session_graph(struct cli_session *s, const char *path)
 				return cli_fail(2, "%s", err.msg);
 		}
 		lo.config = s->config;
+		lo.config_path = cfg && *cfg ? cfg : NULL;	/* ctx.llm re-reads a changed file */
 		lo.root = cli_project_root(s->flags.root);
 		if (!(s->vm = og_lvm_new(&lo, &err)))
 			return cli_fail(1, "%s", err.msg);
