@@ -313,7 +313,9 @@ local function collect(state, ctx)
               note(("logs: no line of %s has a readable time (format %s); set time_field, or time_pattern "
                 .. "for text files"):format(spec.path, spec.format))
             end
-            if not oldest or oldest > bfrom then
+            -- a file whose first line comes a little after the baseline window's
+            -- start still covers it (nothing was logged, or a rotation); more is not
+            if not oldest or oldest > bfrom + math.max(300, 0.1 * (to - from)) then
               baseline_ok = false
               note(("logs: %s does not reach back to the 24 h baseline window (%s%s); `new` flags left out")
                 :format(spec.path, oldest and ("oldest line read " .. time.format(math.floor(oldest))) or "no timed lines",
