@@ -68,6 +68,11 @@ void cli_session_close(struct cli_session *s);
 int cli_get_ckpt(struct cli_session *s, const char *thread, uint64_t id, cJSON **out, struct og_err *err);
 uint64_t cli_latest_id(struct cli_session *s, const char *thread);
 
+/* The VM's LLM usage-log sink (og_lvm_llm_log_fn; ud is the session):
+ * appends to the session's LMDB store, nothing with --db :memory:
+ * (cmd_llm.c). */
+int cli_llm_log_sink(void *ud, const cJSON *entry, struct og_err *err);
+
 /* Prints the outcome of a run (text or JSON) and returns the exit status. */
 int cli_report(struct cli_session *s, int rc, const struct og_err *err);
 

@@ -32,6 +32,7 @@ static const struct {
 				"                                       re-execute from a checkpoint on a new branch;\n"
 				"                                       --recorded: ctx calls get their recorded answers" },
 	{ "gc", cmd_gc, "gc [--keep-last N] [--older-than 30d]  prune old checkpoints" },
+	{ "llm-log", cmd_llm_log, "llm-log [--since 24h|ISO] [--thread ID] LLM calls: tokens, cost, outcome; totals" },
 	{ "tick", cmd_tick, "tick [--config FILE]                  answer the due deadlines of paused threads\n"
 			    "                                       (escalate, then the default); run it from cron" },
 };
