@@ -43,15 +43,17 @@
 --   interval_s   between checks (default 15, 1..60); consecutive: how many
 --                passing checks in a row make "recovered" (default 1)
 --   timeout_ms   per query (default config.defaults.timeout_ms or 5000)
+--   max_errors   failed queries in a row that end the polling early (default 3):
+--                an unreachable Prometheus does not hold the thread for the window
 --   prometheus_url  default services.<svc>.prometheus.url
 -- It asks GET <prometheus>/api/v1/query?query=... every interval_s (ctx.sleep)
 -- until it passes or the window is over. A failed query (HTTP error, timeout,
 -- a Prometheus error) is a failed check, listed in history, and polling goes
--- on. No query or no Prometheus URL: status is not "recovered", the reason
--- says what to configure, and the operator is asked. A malformed verify
--- config raises, naming the key. ctx.now, ctx.sleep and ctx.http are
--- journaled, so after the operator answers the node replays its polling
--- instantly and ends the same way.
+-- on, up to max_errors failures in a row. No query or no Prometheus URL:
+-- status is not "recovered", the reason says what to configure, and the
+-- operator is asked. A malformed verify config raises, naming the key.
+-- ctx.now, ctx.sleep and ctx.http are journaled, so after the operator
+-- answers the node replays its polling instantly and ends the same way.
 --
 -- time_to_recovery_s: from alert.started_at to the passing check;
 -- after_action_s: from execution.ended_at to it.
@@ -84,15 +86,15 @@ local function settings(ctx, service)
     if t ~= nil then
       if type(t) ~= "table" then
         error(("config %s must be an object {query, threshold, condition, window_s, interval_s, consecutive, "
-          .. "timeout_ms, prometheus_url} (got %s)"):format(where, type(t)), 0)
+          .. "timeout_ms, max_errors, prometheus_url} (got %s)"):format(where, type(t)), 0)
       end
       for k, v in pairs(t) do
         local want = ({ query = "string", threshold = "number", condition = "string", window_s = "number",
                         interval_s = "number", consecutive = "number", timeout_ms = "number",
-                        prometheus_url = "string" })[k]
+                        max_errors = "number", prometheus_url = "string" })[k]
         if not want then
           error(("config %s: unknown key %q (known: query, threshold, condition, window_s, interval_s, "
-            .. "consecutive, timeout_ms, prometheus_url)"):format(where, tostring(k)), 0)
+            .. "consecutive, timeout_ms, max_errors, prometheus_url)"):format(where, tostring(k)), 0)
         end
         if type(v) ~= want then
           error(("config %s.%s must be a %s (got %s)"):format(where, k, want, type(v)), 0)
@@ -114,6 +116,7 @@ local function settings(ctx, service)
     window_s = range("window_s", 0, MAX_WINDOW_S, 300),
     interval_s = range("interval_s", 1, MAX_INTERVAL_S, 15),
     consecutive = math.floor(range("consecutive", 1, 100, 1)),
+    max_errors = math.floor(range("max_errors", 1, 1000, 3)),
     timeout_ms = math.floor(range("timeout_ms", 100, 120000, tonumber(d.timeout_ms) or 5000)),
     threshold = s.threshold,
     condition = s.condition or "below",
@@ -257,7 +260,7 @@ return function(state, ctx)
   if not reason then
     local url = set.prometheus_url:gsub("/+$", "") .. "/api/v1/query"
     local t0 = ctx.now()
-    local streak = 0
+    local streak, errors = 0, 0
     local max_checks = math.floor(set.window_s / set.interval_s) + 1
     for i = 1, max_checks do
       local c = check_once(ctx, set, url, query)
@@ -270,13 +273,20 @@ return function(state, ctx)
         v.recovered = true
         break
       end
+      -- "no data" is an answer; an error is not
+      errors = (c.error and c.series == nil) and errors + 1 or 0
+      if errors >= set.max_errors then
+        v.stopped = ("%d queries in a row failed"):format(errors)
+        break
+      end
       local elapsed = ctx.now() - t0
       if i == max_checks or elapsed + set.interval_s > set.window_s then break end
       ctx.sleep(set.interval_s * 1000)
     end
     if not v.recovered then
-      reason = ("not recovered after %d check%s over %s s: want %s; last %s"):format(v.checks,
-        v.checks == 1 and "" or "s", tostring(set.window_s), v.condition,
+      reason = ("not recovered after %d check%s %s: want %s; last %s"):format(v.checks,
+        v.checks == 1 and "" or "s", v.stopped and ("(stopped early: " .. v.stopped .. ")")
+        or ("over " .. tostring(set.window_s) .. " s"), v.condition,
         v.last_error or ("value " .. tostring(v.last_value)))
     end
   end

@@ -13,7 +13,8 @@
 # a refused answer (exit 2, asked again); "rollback" runs the undo over
 # HTTP (percent 0 as a number) and the polling is replayed, not re-queried;
 # "manual" with a note; "re_analyze" with a hint goes to context_collector;
-# no query configured; a malformed verify config.
+# Prometheus failing (HTTP 500, unreachable) ends the polling after
+# max_errors failures in a row; no query configured; a malformed verify config.
 # Last line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -30,7 +31,8 @@ export OG_FAKE_PROM_SCRIPT=$tmp/script.json
 cat >"$OG_FAKE_PROM_SCRIPT" <<'JSON'
 {"error_rate_q": [0.3, "error", 0.01],
  "up_expr": [[0.2, 0.3], null],
- "stuck_q": [0.5]}
+ "stuck_q": [0.5],
+ "down_q": ["error"]}
 JSON
 mkdir -p "$tmp/prom" "$tmp/web"
 start_server "fake Prometheus" tests/nodes/verify/fake_prom.py "$tmp/prom"
@@ -121,6 +123,17 @@ check "re_analyze goes back" 'o["status"] == "done" and ev[-1] == "re_analysis_s
 # --- options: no undo, re-analysis limit reached ------------------------------------------------
 og run "$G" --db :memory: --config "$tmp/c3.json" --output json --input "{\"alert\": $ALERT, \"execution\": {\"status\": \"failed\"}, \"re_analyses\": 3}"
 check "only manual" 'o["status"] == "interrupted" and iv["options"] == ["manual"] and iv["undo"] == []'
+
+# --- Prometheus failing: the polling ends early ---------------------------------------------
+cfg "$tmp/c7.json" '{"query": "down_q", "threshold": 1, "window_s": 30, "interval_s": 1, "max_errors": 2}'
+t0=$(date +%s)
+og run "$G" --db :memory: --config "$tmp/c7.json" --output json --input "{\"alert\": $ALERT, \"execution\": {}}"
+t1=$(date +%s)
+check "HTTP 500 twice: stop" 'o["status"] == "interrupted" and iv["checks"] == 2 and "stopped early: 2 queries in a row failed" in iv["reason"] and "HTTP 500" in iv["reason"]'
+[ $((t1 - t0)) -lt 10 ] && ok || bad "max_errors: took $((t1 - t0)) s of a 30 s window"
+cfg "$tmp/c8.json" "{\"query\": \"stuck_q\", \"threshold\": 1, \"window_s\": 30, \"interval_s\": 1, \"prometheus_url\": \"$CLOSED\"}"
+og run "$G" --db :memory: --config "$tmp/c8.json" --output json --input "{\"alert\": $ALERT, \"execution\": {}}"
+check "unreachable: 3 failures by default" 'o["status"] == "interrupted" and iv["checks"] == 3 and "(connect)" in iv["reason"]'
 
 # --- cannot verify ------------------------------------------------------------------------------
 n_prom=$(prom_requests)
