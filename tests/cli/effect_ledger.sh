@@ -15,6 +15,7 @@
 #     "skip" finishes the action without running it (status partial, the
 #     entry "skipped"), the first note_tool is not re-run either;
 #   * the same with "rerun": the tool runs a second time, on purpose;
+#   * a "rerun" that is itself cut short by a crash: asked again, not repeated;
 #   * an idempotent tool: resume re-runs it by itself, no question.
 # The count file says how often each tool really ran.
 # Last line: "N passed, N failed".
@@ -117,6 +118,35 @@ check "rerun: done" 'o["status"] == "done" and ex["status"] == "succeeded" and r
 [ "$(count "$C")" = 2 ] && ok || bad "t2: after rerun crash_tool ran $(count "$C") times, want 2"
 og resume t2 --db "$DB" --config "$CFG" --output json
 [ "$(count "$C")" = 2 ] && ok || bad "t2: a resume of the finished thread ran the tool again"
+
+# --- the operator's re-run is cut short too: asked again, not repeated --------------------
+crash t4 crash_tool
+d=$tmp/t4
+og resume t4 --db "$DB" --config "$CFG" --output json
+check "t4 asks" 'o["status"] == "interrupted" and ints[0]["value"]["kind"] == "effect_unknown"'
+first_start=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["interrupts"][0]["value"]["started_at"])')
+: >"$d/hold"
+rm -f "$d/started"
+"$OPSGRAPH" resume t4 --db "$DB" --config "$CFG" --value '"rerun"' --output json >"$d/rerun.out" 2>"$d/rerun.err" &
+bg=$!
+for _ in $(seq 200); do
+	[ -e "$d/started" ] && break
+	kill -0 "$bg" 2>/dev/null || break
+	sleep 0.05
+done
+if [ -e "$d/started" ]; then ok; else bad "t4: the re-run never started: $(cat "$d/rerun.out" "$d/rerun.err")"; fi
+kill -9 "$bg"; wait "$bg" 2>/dev/null; bg=
+toolpid=$(cat "$d/started.pid"); kill -9 -- "-$toolpid" 2>/dev/null || kill -9 "$toolpid" 2>/dev/null; toolpid=
+rm -f "$d/hold"
+[ "$(count "$C")" = 2 ] && ok || bad "t4: crash_tool ran $(count "$C") times, want 2 (cut short twice)"
+og resume t4 --db "$DB" --config "$CFG" --output json
+expect_rc 0
+check "t4 asks again about the re-run" 'o["status"] == "interrupted" and ints[0]["value"]["kind"] == "effect_unknown" and ints[0]["value"]["started_at"] != "'"$first_start"'"'
+[ "$(count "$C")" = 2 ] && ok || bad "t4: the cut-short re-run was repeated without asking ($(count "$C") runs)"
+og resume t4 --db "$DB" --config "$CFG" --value '"skip"' --output json
+expect_rc 0
+check "t4 skip" 'o["status"] == "done" and r[1]["status"] == "skipped" and r[1]["unknown_outcome_started_at"] != "'"$first_start"'"'
+[ "$(count "$C")" = 2 ] && ok || bad "t4: skip ran the tool ($(count "$C") runs)"
 
 # --- an idempotent tool is re-run without a question ----------------------------------------
 crash t3 crash_idem_tool
