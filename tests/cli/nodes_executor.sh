@@ -8,8 +8,8 @@
 # tools after it are "not_run" and did not act); continue_on_failure runs on
 # ("partial"); a tool past its timeout; an HTTP tool whose placeholder base
 # URL is replaced by config tool_overrides.base_url, with its body typed
-# ("{percent}" -> the number 30) and its header filled, and an HTTP 500
-# from it; the checks before anything runs (args against the tool's params,
+# ("{percent}" -> the number 30) and its header filled, an HTTP 500 from
+# it, and its timeout (timeout_s overridden); the checks before anything runs (args against the tool's params,
 # a choice that names no action, a decision on another plan, an unknown
 # tool): "rejected" and nothing acted; a non-action choice is "skipped".
 # The crash between a tool's start and its result: tests/cli/effect_ledger.sh.
@@ -116,6 +116,16 @@ run_plan 1 "[{\"name\": \"web_tool\", \"args\": {\"service\": \"payment-service\
 cp "$tmp/cfg.keep" "$tmp/cfg.json"
 expect_rc 0
 check "http 500" 'ex["status"] == "failed" and r[0]["http_status"] == 500 and r[0]["error"] == "HTTP status 500" and r[1]["status"] == "not_run"'
+
+# an HTTP tool past its timeout (timeout_s overridden per environment)
+cat >"$tmp/cfg.json" <<JSON
+{"tools_dir": "tests/nodes/executor/tools", "tool_overrides": {"web_tool": {"url": "$BASE/slow", "timeout_s": 1}}}
+JSON
+run_plan 1 "[{\"name\": \"web_tool\", \"args\": {\"service\": \"payment-service\", \"percent\": 30}}]"
+cp "$tmp/cfg.keep" "$tmp/cfg.json"
+expect_rc 0
+check "http timeout" 'ex["status"] == "failed" and r[0]["status"] == "timed_out" and r[0]["error_kind"] == "timeout" and r[0]["duration_ms"] < 2500'
+check "a timed-out tool may have acted: its undo is offered" 'len(ex["undo"]) == 1'
 
 # --- checked before anything runs ------------------------------------------------------
 : >"$N"
