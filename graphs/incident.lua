@@ -38,7 +38,9 @@ g:node("root_cause_analyzer", require("nodes.root_cause_analyzer"))
 g:node("action_planner", require("nodes.action_planner"))
 g:node("human_decision", require("nodes.human_decision"))
 g:node("action_executor", require("nodes.action_executor"))
-g:node("verify_recovery", require("nodes.verify_recovery"))
+-- verify_recovery sends the run back to context_collector itself
+-- (og.command goto) when the operator answers "re_analyze" to "not recovered"
+g:node("verify_recovery", require("nodes.verify_recovery"), { destinations = { "context_collector" } })
 
 g:edge(og.START, "slack_alert")
 g:edge("slack_alert", "context_collector")
