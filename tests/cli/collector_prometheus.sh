@@ -13,7 +13,7 @@
 #   * prometheus with a 1 s scrape interval. Bounded waits: until the calm
 #     values are scraped, then (after the switch) until the incident values are.
 # Checked: current/peak of the error ratio, its 24 h / 7 d baselines and
-# change_% from the backfilled blocks; the request rate from rate() (~100/s);
+# change_% from the backfilled blocks; the request rate from irate() (~100/s);
 # a metric without history: current value, no baseline fields, a clear note
 # per missing baseline, no crash; a query without data: a note; the deploy
 # (generation bump) in context.deploys from the same Prometheus; and the
@@ -124,7 +124,7 @@ SWITCH=$(date +%s)
 : >"$tmp/switch"
 if wait_at_least 'max(shop_queue_depth{service="shop-api"})' 7 && wait_at_least 'max(shop_error_ratio{service="shop-api", job="fixture"})' 0.25; then ok
 else bad "the incident values were not scraped"; fi
-sleep 3		# a few incident samples, and rate() over them
+sleep 3		# a few incident samples, and irate() over them
 TO=$(date +%s)
 FROM=$(( T0 - 30 ))
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -136,7 +136,7 @@ prom, tmp = os.environ["PROM"], os.environ["TMP"]
 q = {
   "error_ratio": {"expr": "max(shop_error_ratio{service=\"$service\"})", "unit": "ratio"},
   "queue_depth": {"expr": "max(shop_queue_depth{service=\"$service\"})", "unit": "count"},
-  "request_rate": {"expr": "sum(rate(shop_requests_total{service=\"$service\"}[10s]))", "unit": "req/s"},
+  "request_rate": {"expr": "sum(irate(shop_requests_total{service=\"$service\"}[5s]))", "unit": "req/s"},
   "zz_nothing": {"expr": "max(shop_nothing_here{service=\"$service\"})", "unit": "count"},
 }
 cfg = {"defaults": {"timeout_ms": 5000, "token_budget": 1500},
@@ -180,7 +180,7 @@ check("queue_depth: no baseline fields without history", not any(k.startswith("b
 check("queue_depth: a note per missing baseline",
       "prometheus: no series for query queue_depth in the 24 h baseline (empty result)" in notes
       and "prometheus: no series for query queue_depth in the 7 d baseline (empty result)" in notes, notes)
-check("request_rate: rate() of the counter is ~100/s", rr.get("current") is not None and 80 <= rr["current"] <= 120, rr)
+check("request_rate: irate() of the counter is ~100/s", rr.get("current") is not None and 80 <= rr["current"] <= 120, rr)
 check("a query without data: a note, no metric", "zz_nothing" not in m
       and "prometheus: no data for query zz_nothing in the incident window (empty result)" in notes, notes)
 deps = c.get("deploys") or []
