@@ -21,7 +21,8 @@
 -- every LLM link fails, or the answer lacks a field this node needs, the
 -- built-in analyzer (nodes/lib/builtin_analyzer.lua) answers, which always
 -- ends the chain, and rca.notes says why the LLM chain failed. Without
--- llm.roles.rca the built-in analyzer answers directly.
+-- llm.roles.rca (or with its "enabled": false) the built-in analyzer
+-- answers directly.
 --
 -- Options come from ctx.config.analyzer (all optional): deploy_window_min,
 -- replicas (the builtin analyzer's opts). opts.now is ctx.now() (journaled,
@@ -42,7 +43,7 @@ end
 local function llm_role(ctx)
   local cfg = type(ctx.config) == "table" and ctx.config.llm or nil
   local roles = type(cfg) == "table" and cfg.roles or nil
-  return type(roles) == "table" and type(roles.rca) == "table"
+  return type(roles) == "table" and type(roles.rca) == "table" and roles.rca.enabled ~= false
 end
 
 local function is_str(v) return type(v) == "string" and v ~= "" end

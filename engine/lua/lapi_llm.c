@@ -531,6 +531,9 @@ static int role_lookup(struct chain *c, struct og_err *err)
 		return og_err_set(err, -OG_EINVAL, "no role \"%s\" in config llm.roles (configured: %s)", c->role,
 				  n ? known : "none");
 	}
+	if (cJSON_IsFalse(obj(c->rconf, "enabled")))
+		return og_err_set(err, -OG_EINVAL, "role \"%s\" is disabled (llm.roles.%s.enabled is false; set it "
+				  "to true once its providers are reachable)", c->role, c->role);
 	if (!str_of(c->rconf, "system"))
 		return og_err_set(err, -OG_EINVAL, "llm.roles.%s.system must be the system message (a string)",
 				  c->role);

@@ -17,7 +17,8 @@
 # answer and the error go back) -> ok; a schema-invalid answer -> repair
 # naming the JSON path; every link failing -> the built-in analyzer with a
 # note naming why; a provider key variable not set -> no request, next
-# link; no llm config -> built-in analyzer, no request; an unknown role ->
+# link; no llm config or a disabled role -> built-in analyzer, no request;
+# an unknown role ->
 # ok=false naming the configured roles; bad arguments raise; the config
 # file edited during a run is re-read at the next call (no restart); the
 # journal: a node that pauses after its LLM call re-runs on resume without
@@ -264,6 +265,17 @@ n0=$(nreq)
 run_rca no_llm
 check no_llm 'rca["analyzer"] == "builtin"' '"notes" not in rca' 'rca["signature"] == "db_pool_exhaustion"'
 [ "$(nreq)" -eq "$n0" ] && ok || bad "no llm config: $(($(nreq) - n0)) requests, want 0"
+
+# --- a disabled role: the built-in analyzer directly; a direct call says why ----
+config "ok" '{"llm": {"providers": {"fake": {"base_url": "'"$BASE"'"}}, "roles": {"rca": {"enabled": false, "system": "s", "schema": {"type": "object"}, "chain": [{"provider": "fake", "model": "ok"}]}}}}'
+n0=$(nreq)
+run_rca disabled
+check disabled 'rca["analyzer"] == "builtin"' '"notes" not in rca'
+[ "$(nreq)" -eq "$n0" ] && ok || bad "disabled role: $(($(nreq) - n0)) requests, want 0"
+og run "$CHAT" --db :memory: --input '{"mode": "reload"}' --config "$tmp/cfg.json" --output json
+expect_rc 0
+expect_in 'role \"rca\" is disabled' "$out" "disabled role result"
+[ "$(nreq)" -eq "$n0" ] && ok || bad "disabled role, direct: $(($(nreq) - n0)) requests, want 0"
 
 # --- direct calls: unknown role, bad arguments ----------------------------------------
 config "ok"
