@@ -531,20 +531,29 @@ local function collect(state, ctx)
         if not r then
           note(("deploys: %s; continuing without it"):format(err))
         else
-          local doc, jerr = ctx.json.decode(table.concat(r.lines, "\n"))
-          if doc == nil then
-            -- JSON lines: one event a line
-            local list, bad = {}, 0
-            for _, line in ipairs(r.lines) do
-              if line:match("%S") then
-                local e = ctx.json.decode(line)
-                if type(e) == "table" then list[#list + 1] = e else bad = bad + 1 end
+          -- JSON lines (one event object a line) when every line is one; else
+          -- one JSON document (the decoder would stop after a first line's object)
+          local list, nonempty = {}, 0
+          for _, line in ipairs(r.lines) do
+            if line:match("%S") then
+              nonempty = nonempty + 1
+              local e = line:match("^%s*{") and ctx.json.decode(line)
+              if type(e) == "table" and e[1] == nil and not (e.deploys or e.items or e.events or e.data) then
+                list[#list + 1] = e
               end
             end
-            if #list > 0 and bad == 0 then doc = list
-            else note(("deploys: %s is not JSON (%s); continuing without it"):format(dc.file, tostring(jerr))) end
           end
-          if doc ~= nil then from_doc(doc, dc.file) end
+          local doc, jerr
+          if nonempty > 0 and #list == nonempty then
+            doc = list
+          else
+            doc, jerr = ctx.json.decode(table.concat(r.lines, "\n"))
+          end
+          if doc == nil then
+            note(("deploys: %s is not JSON (%s); continuing without it"):format(dc.file, tostring(jerr)))
+          else
+            from_doc(doc, dc.file)
+          end
         end
       end
     end
