@@ -12,14 +12,19 @@
 # the env var the provider names as a Bearer header); redaction (no real
 # host, IP, JDBC URL or Slack token reached the server, neither from the
 # input, nor the hint, nor the system message); 429 -> next link; 500 ->
-# next; a hang past timeout_ms -> next, within the timeout; Retry-After
-# waited out when it fits; invalid JSON -> one repair retry (the rejected
+# next; a hang past timeout_ms -> next, within the timeout; no content or a
+# body that is not a chat completion -> next; Retry-After waited out when it
+# fits, and not when it is longer than the time left; invalid JSON -> one repair retry (the rejected
 # answer and the error go back) -> ok; a schema-invalid answer -> repair
 # naming the JSON path; every link failing -> the built-in analyzer with a
 # note naming why; a provider key variable not set -> no request, next
 # link; no llm config or a disabled role -> built-in analyzer, no request;
 # an unknown role ->
-# ok=false naming the configured roles; bad arguments raise; the config
+# ok=false naming the configured roles; bad arguments raise; the planner's
+# role "plan" (proposals before the analyzer's candidates, an invented tool
+# dropped with a note; a failing role leaves the analyzer's candidates);
+# min_interval_ms spaces requests; the role shipped in config/opsgraph.example.json
+# (enabled) accepts a valid answer; the config
 # file edited during a run is re-read at the next call (no restart); the
 # journal: a node that pauses after its LLM call re-runs on resume without
 # a second request; `opsgraph llm-log` entries, totals, cost from the price
@@ -188,17 +193,17 @@ done
 if grep -qF -- "$OG_TEST_LLM_KEY" "$tmp/cfg.json"; then bad "the key is in the config file"; else ok; fi
 
 # --- 2-4. 429, 500 and a hang each move on to the next link --------------------
-config "rate-limited server-error hang:800 ok"
+config "rate-limited server-error hang:800 no-content not-openai ok"
 n0=$(nreq)
 t0=$(date +%s%N)
 run_rca fallthrough
 t1=$(date +%s%N)
 expect_rc 0
 check fallthrough 'rca["analyzer"] == "fake/ok"' \
-	'outcomes == ["rate-limited:http_429", "server-error:http_5xx", "hang:timeout", "ok:ok"]' \
+	'outcomes == ["rate-limited:http_429", "server-error:http_5xx", "hang:timeout", "no-content:no_content", "not-openai:bad_body", "ok:ok"]' \
 	'"HTTP 429" in notes and "HTTP 500" in notes and "no answer within 800 ms" in notes' \
 	'rca["root_cause"].endswith("jdbc:mysql://real-database-url.com:3306/real_db")'
-[ "$(nreq)" -eq $((n0 + 4)) ] && ok || bad "fallthrough: $(($(nreq) - n0)) requests, want 4"
+[ "$(nreq)" -eq $((n0 + 6)) ] && ok || bad "fallthrough: $(($(nreq) - n0)) requests, want 6"
 ms=$(((t1 - t0) / 1000000))
 [ "$ms" -lt 4000 ] && ok || bad "the hang was not cut at timeout_ms: the run took $ms ms"
 
@@ -208,6 +213,15 @@ n0=$(nreq)
 run_rca retry_after
 check retry_after 'rca["analyzer"] == "fake/retry-after"' 'outcomes == ["retry-after:ok"]'
 [ "$(nreq)" -eq $((n0 + 2)) ] && ok || bad "retry-after: $(($(nreq) - n0)) requests, want 2"
+
+# --- a Retry-After longer than the time left: no wait, next link -----------------
+config "retry-after-long:1500 ok"
+t0=$(date +%s%N)
+run_rca retry_long
+t1=$(date +%s%N)
+check retry_long 'outcomes == ["retry-after-long:http_429", "ok:ok"]' '"Retry-After is longer than the time left" in notes'
+ms=$(((t1 - t0) / 1000000))
+[ "$ms" -lt 1400 ] && ok || bad "a Retry-After of 30 s was waited for: the run took $ms ms"
 
 # --- 5. invalid JSON -> one repair retry -> ok -----------------------------------
 config "invalid-json"
@@ -276,6 +290,63 @@ og run "$CHAT" --db :memory: --input '{"mode": "reload"}' --config "$tmp/cfg.jso
 expect_rc 0
 expect_in 'role \"rca\" is disabled' "$out" "disabled role result"
 [ "$(nreq)" -eq "$n0" ] && ok || bad "disabled role, direct: $(($(nreq) - n0)) requests, want 0"
+
+# --- the planner's role "plan": proposals checked against the registry ------------
+config "ok" '{"llm": {"providers": {"fake": {"base_url": "'"$BASE"'"}}, "roles": {"plan": {"system": "Plan.", "schema": {"type": "object", "required": ["actions"], "properties": {"actions": {"type": "array", "maxItems": 3, "items": {"type": "object"}}}}, "chain": [{"provider": "fake", "model": "plan-ok"}]}}}}'
+n0=$(nreq)
+og run tests/nodes/llm/plan_graph.lua --db :memory: --input "@$tmp/input.json" --config "$tmp/cfg.json" --output json
+cp "$tmp/out" "$tmp/plan.json"
+expect_rc 0
+check plan 'rca["analyzer"] == "builtin"' \
+	'state["plan"]["actions"][0]["tools"][0] == {"name": "scale_replicas", "args": {"service": "payment-service", "replicas": 6}}' \
+	'state["plan"]["actions"][0]["title"] == "Scale payment-service to 6 replicas"' \
+	'len(state["plan"]["actions"]) == 3' \
+	'state["plan"]["actions"][1]["tools"][0]["name"] == "restart_service"' \
+	'any("2 proposals from fake/plan-ok" in n for n in state["plan"]["notes"])' \
+	'any("format_disk" in n and "unknown tool" in n for n in state["plan"]["notes"])'
+[ "$(nreq)" -eq $((n0 + 1)) ] && ok || bad "plan role: $(($(nreq) - n0)) requests, want 1"
+r=$(python3 - "$tmp/log" <<'EOF'
+import json, sys
+b = json.loads(open(sys.argv[1]).read().splitlines()[-1])["body"]
+u = json.loads(b["messages"][1]["content"])
+names = [t["name"] for t in u.get("tools", [])]
+ok = b["response_format"]["json_schema"]["name"] == "plan" and "restart_service" in names \
+     and "params" in u["tools"][0] and u["rca"]["signature"] == "db_pool_exhaustion" and len(u["candidates"]) >= 1
+print("ok" if ok else "plan request: %s" % json.dumps(u)[:500])
+EOF
+)
+[ "$r" = ok ] && ok || bad "$r"
+# the plan role failing: the analyzer's candidates, with a note
+config "ok" '{"llm": {"providers": {"fake": {"base_url": "'"$BASE"'"}}, "roles": {"plan": {"system": "Plan.", "schema": {"type": "object"}, "chain": [{"provider": "fake", "model": "server-error"}]}}}}'
+og run tests/nodes/llm/plan_graph.lua --db :memory: --input "@$tmp/input.json" --config "$tmp/cfg.json" --output json
+cp "$tmp/out" "$tmp/plan_fail.json"
+expect_rc 0
+check plan_fail 'state["plan"]["actions"][0]["tools"][0]["name"] == "restart_service"' \
+	'any(n.startswith("llm plan: every link of role \"plan\" failed") for n in state["plan"]["notes"])'
+
+# --- min_interval_ms spaces a role's requests ------------------------------------
+config "ok" '{"llm": {"providers": {"fake": {"base_url": "'"$BASE"'"}}, "roles": {"rca": {"system": "s", "min_interval_ms": 700, "schema": {"type": "object"}, "chain": [{"provider": "fake", "model": "server-error"}, {"provider": "fake", "model": "ok"}]}}}}'
+run_rca interval
+check interval 'outcomes == ["server-error:http_5xx", "ok:ok"]'
+r=$(python3 -c '
+import json, sys
+t = [json.loads(l)["t"] for l in open(sys.argv[1]).read().splitlines()[-2:]]
+print("ok" if t[1] - t[0] >= 0.65 else "requests %.3f s apart, want >= 0.7" % (t[1] - t[0]))' "$tmp/log")
+[ "$r" = ok ] && ok || bad "min_interval_ms: $r"
+
+# --- the shipped example role (config/opsgraph.example.json), enabled ----------
+python3 - "$BASE" "$tmp/cfg.json" <<'EOF'
+import json, sys
+cfg = json.load(open("config/opsgraph.example.json"))
+rca = cfg["llm"]["roles"]["rca"]
+rca["enabled"] = True
+rca["chain"] = [{"provider": "ollama", "model": "ok", "temperature": 0.1}]
+cfg["llm"]["providers"]["ollama"]["base_url"] = sys.argv[1]
+json.dump({"llm": cfg["llm"]}, open(sys.argv[2], "w"))
+EOF
+run_rca example_role
+check example_role 'rca["analyzer"] == "ollama/ok"' 'outcomes == ["ok:ok"]' \
+	'cands[0]["title"] == "Restart the service"'
 
 # --- direct calls: unknown role, bad arguments ----------------------------------------
 config "ok"

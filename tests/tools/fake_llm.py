@@ -6,7 +6,7 @@ ctx.llm tests (tests/cli/llm_chain.sh).
 
 Listens on 127.0.0.1 only, on a port the kernel picks; writes the port to
 PORTFILE once it accepts connections; appends one JSON line per request to
-LOGFILE: {"path", "model", "authorization", "body"} (body = the request as
+LOGFILE: {"t", "path", "model", "authorization", "body"} (body = the request as
 parsed JSON, or the raw text), so a test can count requests, check that
 response_format was sent and that no real host name, IP or key reached it.
 Exits by itself after 10 minutes.
@@ -16,6 +16,7 @@ POST /v1/chat/completions answers according to the requested model name:
   rate-limited     429 without Retry-After
   retry-after      429 with Retry-After: 1 on the first request for this
                    model, then like ok
+  retry-after-long 429 with Retry-After: 30
   server-error     500
   hang             answers after 5 s (past a short timeout_ms)
   invalid-json     content that is not JSON, unless the request already
@@ -25,6 +26,8 @@ POST /v1/chat/completions answers according to the requested model name:
   always-invalid   content that is never JSON
   no-content       200 with choices[0].message.content = null
   not-openai       200 with a JSON body that has no choices
+  plan-ok          200, a plan answer: {actions: [scale_replicas to 6 replicas,
+                   a "format_disk" tool the registry does not have]}
 anything else      404
 The ok answer names the first redacted jdbc: URL and the first IPv4 address
 found in the user message, so the test sees them mapped back.
@@ -94,7 +97,7 @@ class Handler(BaseHTTPRequestHandler):
         model = body.get("model") if isinstance(body, dict) else None
         with lock:
             with open(logfile, "a") as f:
-                f.write(json.dumps({"path": self.path, "model": model,
+                f.write(json.dumps({"t": time.time(), "path": self.path, "model": model,
                                     "authorization": self.headers.get("Authorization"),
                                     "body": body}) + "\n")
             seen[model] = seen.get(model, 0) + 1
@@ -113,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
             if count == 1:
                 return self.reply(429, {"error": {"message": "slow down"}}, {"Retry-After": "1"})
             return self.completion(good, model)
+        if model == "retry-after-long":
+            return self.reply(429, {"error": {"message": "slow down"}}, {"Retry-After": "30"})
         if model == "server-error":
             return self.reply(500, {"error": {"message": "internal error"}})
         if model == "hang":
@@ -127,6 +132,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.completion("I think it is the database.", model)
         if model == "no-content":
             return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": None}}]})
+        if model == "plan-ok":
+            return self.completion(json.dumps({"actions": [
+                {"title": "Scale payment-service to 6 replicas", "description": "more pools", "risk": "medium",
+                 "eta": 200, "tools": [{"name": "scale_replicas", "args": {"service": "payment-service", "replicas": 6}}]},
+                {"title": "Format the disk", "description": "invented", "risk": "high", "eta": 10,
+                 "tools": [{"name": "format_disk", "args": {}}]}]}), model)
         if model == "not-openai":
             return self.reply(200, {"hello": "world"})
         return self.reply(404, {"error": {"message": "model %r not found" % model}})
