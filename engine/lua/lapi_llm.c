@@ -299,8 +299,12 @@ static void add_attempt(struct chain *c, const char *provider, const char *model
 	cJSON_AddStringToObject(a, "provider", provider ? provider : "?");
 	cJSON_AddStringToObject(a, "model", model ? model : "?");
 	cJSON_AddStringToObject(a, "outcome", outcome);
-	if (error)
-		cJSON_AddStringToObject(a, "error", error);
+	if (error) {
+		/* the message may quote the answer: with real values, for the operator */
+		char *real = c->st->red ? og_redact_restore(c->st->red, error, strlen(error), NULL) : NULL;
+		cJSON_AddStringToObject(a, "error", real ? real : error);
+		free(real);
+	}
 	if (r) {
 		cJSON_AddNumberToObject(a, "latency_ms", (double)r->latency_ms);
 		cJSON_AddNumberToObject(a, "tokens_in", (double)r->tokens_in);
