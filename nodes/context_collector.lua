@@ -52,7 +52,9 @@
 -- and the others go on. The summary is cut to the token budget
 -- (tokens ~ bytes of its JSON / 4): extra log templates and spans go first,
 -- then long examples and attributes, then query texts, then templates and
--- spans down to one each, then examples.
+-- spans down to one each, then examples; with many failing sources, notes
+-- longer than 200 bytes are cut and the later ones left out (the budget note
+-- counts them).
 local time = require("nodes.lib.time")
 local prom = require("nodes.lib.prom")
 local lt = require("nodes.lib.log_templates")
@@ -567,7 +569,7 @@ local function collect(state, ctx)
 
   -- ---- the token budget ---------------------------------------------------
   local function tokens() return #ctx.json.encode(context) / 4 end
-  local dropped = { templates = 0, spans = 0 }
+  local dropped = { templates = 0, spans = 0, notes = 0 }
   local reserve = 30       -- room for the budget note itself
   local function over() return tokens() + reserve > budget end
   local logs, traces = context.logs, context.traces
@@ -615,6 +617,10 @@ local function collect(state, ctx)
     function() shorten(50) end,
     function() for _, t in ipairs(logs.templates or {}) do t.example = nil end end,
     function() for _, m in pairs(context.metrics) do m.current_is = nil; m.peak_at = nil end end,
+    function()   -- many failing sources: long notes cut, then the later ones left out (the host note stays)
+      for i, n in ipairs(notes) do if #n > 200 then notes[i] = n:sub(1, 197) .. "..." end end
+      while over() and #notes > 3 do table.remove(notes, #notes - 1); dropped.notes = dropped.notes + 1 end
+    end,
   }
   local trimmed = false
   for _, stage in ipairs(stages) do
@@ -622,8 +628,9 @@ local function collect(state, ctx)
     stage(); trimmed = true
   end
   if trimmed then
-    note(("budget: summary cut to fit about %d tokens (%d log templates and %d spans left out)")
-      :format(math.floor(budget), dropped.templates, dropped.spans))
+    note(("budget: summary cut to fit about %d tokens (%d log templates and %d spans left out%s)")
+      :format(math.floor(budget), dropped.templates, dropped.spans,
+        dropped.notes > 0 and (", and %d notes"):format(dropped.notes) or ""))
   end
   counts.templates = logs.templates and #logs.templates or 0
   counts.errors = traces.errors and #traces.errors or 0

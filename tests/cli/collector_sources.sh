@@ -90,6 +90,8 @@ inv["logs"] = {"files": [{"path": a + "/inventory-service.log", "format": "text"
                          {"path": a + "/untimed.log", "format": "text"},
                          {"path": a + "/x.log", "format": "csv"}]}
 save("cfg_files.json", cfg)
+c = copy.deepcopy(cfg); c["defaults"]["token_budget"] = 500
+save("cfg_files_small.json", c)
 c = copy.deepcopy(cfg)
 c["services"]["inventory-service"]["logs"] = {"loki": {"url": base}, "files": "x"}
 save("cfg_both.json", c)
@@ -98,6 +100,13 @@ c["services"]["inventory-service"]["logs"] = {"files": 42}
 c["services"]["inventory-service"]["traces"] = {"otlp_files": [a + "/nope"]}
 c["services"]["inventory-service"]["deploys"] = {"lookback": "1h"}
 save("cfg_badshapes.json", c)
+c = json.load(open("config/opsgraph.example.json"))      # the example's own file sources
+for sv in c["services"].values():
+    sv["prometheus"]["url"] = base
+c["defaults"]["token_budget"] = 400
+c["services"]["checkout-service"]["deploys"] = {"prometheus": {"query": "kube_deployment_status_observed_generation{deployment=\"$service\"}"},
+                                                "url": base + "/deploys?service=$service"}
+save("cfg_budget.json", c)
 co = svcs["checkout-service"]
 co["deploys"] = {"url": base + "/deploys?service=$service", "file": a + "/deploys.json"}
 co["logs"] = {"files": [{"path": a + "/short.log", "format": "text"}]}
@@ -130,9 +139,12 @@ run traceql cfg_traceql.json "$PAY"
 run tempo_down cfg_tempo_down.json "$PAY"
 run files cfg_files.json "$INV"
 run both cfg_both.json "$INV"
+run files_small cfg_files_small.json "$INV"
 run badshapes cfg_badshapes.json "$INV"
 run deploys cfg_deploys.json "$CO"
 run deploys_jsonl cfg_deploys_jsonl.json "$CO"
+run budget_inv cfg_budget.json "$INV"
+run budget_co cfg_budget.json "$CO"
 t0=$(date +%s%N)
 run deadline cfg_deadline.json "$PAY"
 t1=$(date +%s%N)
@@ -213,6 +225,21 @@ check("deploys: short log file, no baseline: noted", has(dn, "short.log does not
 c = ctx("deploys_jsonl")
 check("deploys: JSON lines file, max 1 (the newest)", c.get("deploys") == [{"at": "2026-11-24T09:12:00Z",
       "service": "checkout-service", "version": "v2.15.0"}], c.get("deploys"))
+
+# the token budget with file sources and deploys
+for n in ("budget_inv", "budget_co"):
+    c = ctx(n)
+    size = len(json.dumps(c, separators=(",", ":"), ensure_ascii=False))
+    check(n + ": within 400 tokens", load(n).get("status") == "done" and size / 4 <= 400, (size, c))
+    check(n + ": budget note", has(c.get("notes") or [], "budget: summary cut to fit about 400 tokens"), c.get("notes"))
+    check(n + ": metrics kept, a template kept", len(c.get("metrics") or {}) >= 2 and len((c.get("logs") or {}).get("templates") or []) >= 1, c)
+c = ctx("files_small"); size = len(json.dumps(c, separators=(",", ":"), ensure_ascii=False))
+fn = c.get("notes") or []
+check("budget with many notes: within 500 tokens", size / 4 <= 500, (size, fn))
+check("budget with many notes: counted, host note kept, long ones cut", has(fn, "budget: summary cut to fit about 500 tokens", "notes)")
+      and "host signals: eBPF collectors not available yet" in fn and all(len(n) <= 200 for n in fn), fn)
+check("budget_co: the deploy kept (two sources, once)", [d.get("version") for d in ctx("budget_co").get("deploys") or []]
+      in (["generation 42", "v2.15.0"], ["v2.15.0", "generation 42"]), ctx("budget_co").get("deploys"))
 
 # deadline
 c = ctx("deadline"); dn = c.get("notes") or []
