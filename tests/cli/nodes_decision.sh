@@ -189,12 +189,12 @@ check "re-analyses on the timeline" "$(q "$DB" "$T" '[e["detail"] for e in s["ti
 # ---- deadlines and `opsgraph tick` -----------------------------------------
 start_server "webhook server" tests/tools/http_server.py "$tmp"
 DB=$tmp/tick.db
-config ttl "{\"decision\": {\"ttl_s\": 2, \"final_s\": 4, \"default\": \"manual\",
+config ttl "{\"decision\": {\"ttl_s\": 3, \"final_s\": 6, \"default\": \"manual\",
   \"escalation\": {\"target\": \"#sre-leads\", \"webhook_url\": \"$BASE/echo/escalate\"}}}"
 start "$DB" --config "$tmp/ttl.json"
 check "deadlines shown" "$(q "$DB" "$T" '[i["deadlines"]["default"], i["deadlines"]["escalation_target"], [t["resume"]["system"] for t in i["timers"]]]')" \
 	'["manual", "#sre-leads", ["escalate", "deadline"]]'
-check "final_s - ttl_s apart" "$(q "$DB" "$T" 'i["timers"][1]["at"] - i["timers"][0]["at"]')" 2
+check "final_s - ttl_s apart" "$(q "$DB" "$T" 'i["timers"][1]["at"] - i["timers"][0]["at"]')" 3
 og tick --db "$DB" --config "$tmp/ttl.json"
 expect_rc 0
 expect_in "no deadline is due" "$out" "tick output"
