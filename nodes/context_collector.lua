@@ -161,6 +161,11 @@ local function collect(state, ctx)
     return math.max(1, math.min(timeout_ms, math.floor(deadline_ms - elapsed_ms())))
   end
 
+  -- a read size for ctx.files (1 byte .. 64 MiB; defaults.max_bytes when not set or not a number)
+  local function file_bytes(v)
+    return math.floor(math.max(1, math.min(num(v, max_bytes) or max_bytes, 64 * 1048576)))
+  end
+
   local function get(url, query, headers)
     local tmo = req_timeout()
     local r, err, kind = ctx.http.get(url, { query = query, timeout_ms = tmo, max_bytes = max_bytes, headers = headers })
@@ -258,9 +263,12 @@ local function collect(state, ctx)
     if not cur then
       note(("loki: %s (%s); continuing without logs"):format(err, trim_url(lk.url)))
     else
-      local base, berr = fetch(DAY)
-      if not base then
-        note(("loki: the 24 h baseline query failed (%s); `new` flags unknown"):format(berr))
+      local base, berr
+      if can_start("loki 24 h baseline") then
+        base, berr = fetch(DAY)
+        if not base then
+          note(("loki: the 24 h baseline query failed (%s); `new` flags unknown"):format(berr))
+        end
       end
       local templates, distinct = cur:result{ baseline = base, max = math.floor(num(d.max_templates, 10)),
         fmt_time = time.format, example_max = 200 }
@@ -290,7 +298,7 @@ local function collect(state, ctx)
           note("logs: " .. serr .. "; that entry was skipped")
         elseif can_start("log file " .. spec.path) then
           local r, err = ctx.files.read_lines(spec.path, { from_end = true,
-            max_bytes = math.floor(math.min(num(spec.max_bytes, max_bytes), 64 * 1048576)) })
+            max_bytes = file_bytes(spec.max_bytes) })
           if not r then
             note(("logs: %s; continuing without this file"):format(err))
             baseline_ok = false
@@ -321,7 +329,7 @@ local function collect(state, ctx)
               baseline_ok = false
               note(("logs: %s does not reach back to the 24 h baseline window (%s%s); `new` flags left out")
                 :format(spec.path, oldest and ("oldest line read " .. time.format(math.floor(oldest))) or "no timed lines",
-                  r.truncated and ", only the last " .. math.floor(num(spec.max_bytes, max_bytes)) .. " bytes were read" or ""))
+                  r.truncated and ", only the last " .. file_bytes(spec.max_bytes) .. " bytes were read" or ""))
             end
             if r.truncated and oldest and oldest > from then
               note(("logs: %s: only its end was read (max_bytes); the lines before %s are not counted")
@@ -433,7 +441,7 @@ local function collect(state, ctx)
       local spans, nread = {}, 0
       for _, path in ipairs(files) do
         if not can_start("otlp file " .. path) then break end
-        local r, err = ctx.files.read_lines(path, { max_bytes = math.floor(math.min(num(tc.max_bytes, max_bytes), 64 * 1048576)) })
+        local r, err = ctx.files.read_lines(path, { max_bytes = file_bytes(tc.max_bytes) })
         if not r then
           note(("otlp-file: %s; continuing without it"):format(err))
         else
@@ -457,8 +465,7 @@ local function collect(state, ctx)
             nread = nread + 1
           end
           if r.truncated then
-            note(("otlp-file: %s: only the first %d bytes were read (max_bytes)"):format(path,
-              math.floor(num(tc.max_bytes, max_bytes))))
+            note(("otlp-file: %s: only the first %d bytes were read (max_bytes)"):format(path, file_bytes(tc.max_bytes)))
           end
         end
       end

@@ -93,6 +93,10 @@ save("cfg_files.json", cfg)
 c = copy.deepcopy(cfg); c["defaults"]["token_budget"] = 500
 save("cfg_files_small.json", c)
 c = copy.deepcopy(cfg)
+c["services"]["inventory-service"]["logs"] = {"files": [{"path": a + "/inventory-service.log", "max_bytes": 2000}]}
+c["services"]["inventory-service"]["traces"] = {"otlp_files": [a + "/otlp/pretty.json"], "max_bytes": 0}
+save("cfg_truncated.json", c)
+c = copy.deepcopy(cfg)
 c["services"]["inventory-service"]["logs"] = {"loki": {"url": base}, "files": "x"}
 save("cfg_both.json", c)
 c = copy.deepcopy(cfg)
@@ -140,6 +144,7 @@ run tempo_down cfg_tempo_down.json "$PAY"
 run files cfg_files.json "$INV"
 run both cfg_both.json "$INV"
 run files_small cfg_files_small.json "$INV"
+run truncated cfg_truncated.json "$INV"
 run badshapes cfg_badshapes.json "$INV"
 run deploys cfg_deploys.json "$CO"
 run deploys_jsonl cfg_deploys_jsonl.json "$CO"
@@ -215,6 +220,12 @@ check("bad logs.files noted", has(bn, "logs: logs.files must be a list"), bn)
 check("otlp: missing directory noted", has(bn, "otlp-file: ctx.files: cannot open", "nope"), bn)
 check("otlp: no files: noted", has(bn, "otlp-file: no *.json or *.jsonl files found"), bn)
 check("deploys without a source noted", has(bn, "deploys: services.inventory-service.deploys names no source"), bn)
+
+c = ctx("truncated"); tn = c.get("notes") or []
+check("max_bytes: only the file's end read, noted", has(tn, "inventory-service.log: only its end was read (max_bytes)")
+      and has(tn, "does not reach back to the 24 h baseline window", "only the last 2000 bytes were read")
+      and 0 < (c.get("logs") or {}).get("total", 0) < 30, (tn, (c.get("logs") or {}).get("total")))
+check("max_bytes 0 for OTLP files: 1 byte, noted, no crash", has(tn, "pretty.json: only the first 1 bytes were read"), tn)
 
 # deploys
 c = ctx("deploys"); dn = c.get("notes") or []
