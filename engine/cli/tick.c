@@ -8,11 +8,13 @@
  */
 #include "tick.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/clock.h"
 #include "../core/json.h"
@@ -292,6 +294,19 @@ int cmd_tick(int argc, char **argv)
 	if (flags.db && !strcmp(flags.db, ":memory:")) {
 		st = cli_fail(2, "tick needs the database of the paused threads (--db DIR), not :memory:");
 		goto out;
+	}
+	{
+		/* cron runs tick before the first incident too: no database yet
+		 * means no paused thread, not an error */
+		struct stat sb;
+		const char *db = flags.db ? flags.db : CLI_DEFAULT_DB;
+		if (stat(db, &sb) < 0 && errno == ENOENT) {
+			if (flags.json)
+				printf("[]\n");
+			else
+				printf("no deadline is due (no database at %s yet)\n", db);
+			goto out;
+		}
 	}
 	/* rounds: firing an escalation asks again with the final deadline,
 	 * which may be due already when the tick comes late */

@@ -255,6 +255,9 @@ og resume "$T" --db "$DB" --config "$tmp/ttl3.json" --value '"3"'
 expect_rc 0
 check "answer after escalation" "$(q "$DB" "$T" '[c["status"], s["executed"], s["decision_request"]["escalated"]]')" '["done", "3", true]'
 
+og tick --db "$tmp/no-such-db"
+expect_rc 0
+expect_in "no deadline is due (no database at $tmp/no-such-db yet)" "$out" "tick output"
 og tick --db :memory:
 expect_rc 2
 expect_in "tick needs the database" "$err" "stderr"
