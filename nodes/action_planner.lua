@@ -21,8 +21,8 @@
 --   * a missing or broken registry fails the node with the registry's error
 --     (a plan naming unchecked tools must not reach the decision).
 --
--- LLM role "plan" (optional): when ctx.config.llm.roles.plan exists (and is
--- not "enabled": false), ctx.llm.chat{role = "plan"} gets the alert, rca, the
+-- LLM role "plan" (optional): when ctx.llm.has_role("plan") (llm.roles.plan
+-- is configured and not "enabled": false), ctx.llm.chat{role = "plan"} gets the alert, rca, the
 -- analyzer's candidates and the registry's tools (name, description, risk,
 -- params schema) and answers {actions[{title, description, risk, eta,
 -- tools[{name, args}]}]}. Its actions go before the analyzer's candidates
@@ -142,10 +142,9 @@ local function check_candidate(reg, c)
     risk = risk, eta = eta, tools = out_tools }
 end
 
+-- asked of the current configuration (a changed config file is re-read), not ctx.config
 local function plan_role(ctx)
-  local cfg = type(ctx.config) == "table" and ctx.config.llm or nil
-  local roles = type(cfg) == "table" and cfg.roles or nil
-  return type(roles) == "table" and type(roles.plan) == "table" and roles.plan.enabled ~= false
+  return type(ctx.llm) == "table" and ctx.llm.has_role("plan")
 end
 
 -- the LLM's proposals (a list, maybe empty) and a note

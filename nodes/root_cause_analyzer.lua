@@ -9,7 +9,8 @@
 -- The graph must declare the extra channel `candidates = og.last()` next to
 -- the channels of nodes/README.md.
 --
--- The analyzer chain: when ctx.config.llm.roles.rca exists, the LLM role
+-- The analyzer chain: when the configuration has llm.roles.rca (asked with
+-- ctx.llm.has_role, so a config file edited while running counts), the LLM role
 -- "rca" is asked first (ctx.llm.chat, engine/lua/lapi_llm.c: its own chain
 -- of providers/models, schema validation, one repair retry per link,
 -- redaction). Its input is the alert, the context summary and the built-in
@@ -40,10 +41,9 @@ local function builtin_link(alert, context, _, opts)
   return analyzer.analyze(alert, context, opts)
 end
 
+-- asked of the current configuration (a changed config file is re-read), not ctx.config
 local function llm_role(ctx)
-  local cfg = type(ctx.config) == "table" and ctx.config.llm or nil
-  local roles = type(cfg) == "table" and cfg.roles or nil
-  return type(roles) == "table" and type(roles.rca) == "table" and roles.rca.enabled ~= false
+  return type(ctx.llm) == "table" and ctx.llm.has_role("rca")
 end
 
 local function is_str(v) return type(v) == "string" and v ~= "" end

@@ -6,6 +6,7 @@
  *     -> { ok = true, data = <JSON object valid against the role's schema>,
  *          provider, model, tokens_in, tokens_out, latency_ms, cost, attempts = {...} }
  *      | { ok = false, error = "...", attempts = {...} }
+ *   ctx.llm.has_role(name) -> boolean: the role is configured and enabled now
  *
  * A role (config llm.roles.<name>, README "LLM roles") has a system message,
  * a response schema, a rate-limit interval and a chain of links (provider +
@@ -715,10 +716,35 @@ static int lapi_llm_chat(lua_State *L)
 	return 1;
 }
 
+/* ctx.llm.has_role(name) -> true when the current configuration (re-read
+ * like chat's) has that role and it is not "enabled": false. Nodes ask this
+ * rather than ctx.config, which is the configuration of the process's
+ * start. Journaled: a re-executed node takes the same branch. */
+static int lapi_llm_has_role(lua_State *L)
+{
+	struct og_lvm *vm = lvm_from(L);
+	struct og_err werr = { 0 };
+	struct llm_state *st;
+	const char *role = luaL_checkstring(L, 1);
+	const cJSON *conf, *r;
+
+	if (lapi_journal_replay(L, "llm_role"))
+		return 1;
+	st = state_get(L);
+	if (conf_refresh(vm, st, &werr) < 0)
+		fprintf(stderr, "opsgraph: ctx.llm: %s\n", werr.msg);
+	conf = vm->config_path[0] && st->file_read ? st->file_conf : vm->llm_conf;
+	r = obj(obj(conf, "roles"), role);
+	lua_pushboolean(L, cJSON_IsObject(r) && !cJSON_IsFalse(obj(r, "enabled")));
+	lapi_journal_record(L, "llm_role", -1);
+	return 1;
+}
+
 #define LAPI_FN(ns, name) { #name, lapi_##ns##_##name }
 
 static const luaL_Reg lapi_llm_fns[] = {
 	LAPI_FN(llm, chat),
+	LAPI_FN(llm, has_role),
 	{ NULL, NULL }
 };
 

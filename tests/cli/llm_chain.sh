@@ -25,7 +25,8 @@
 # dropped with a note; a failing role leaves the analyzer's candidates);
 # min_interval_ms spaces requests; the role shipped in config/opsgraph.example.json
 # (enabled) accepts a valid answer; the config
-# file edited during a run is re-read at the next call (no restart); the
+# file edited during a run is re-read at the next call, and ctx.llm.has_role
+# sees a role added to it (no restart); the
 # journal: a node that pauses after its LLM call re-runs on resume without
 # a second request; `opsgraph llm-log` entries, totals, cost from the price
 # table, --thread, --since, bad --since.
@@ -378,6 +379,16 @@ ok = r["first"]["outcomes"] == ["ok:ok"] and r["first"]["ok"] and r["second"]["o
      and not r["second"]["ok"]
 print("ok" if ok else json.dumps(r))' "$tmp/out")
 [ "$r" = ok ] && ok || bad "config reload: $r"
+
+# has_role sees a role added to the file while the process runs
+echo '{}' >"$tmp/live.json"
+( sleep 1; cp "$tmp/cfg_ok.json" "$tmp/live.json.new" && mv "$tmp/live.json.new" "$tmp/live.json" ) &
+editor=$!
+og run "$CHAT" --db :memory: --input '{"mode": "has_role"}' --config "$tmp/live.json" --output json
+wait "$editor"
+expect_rc 0
+r=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["state"]["r"]; print(r["before"], r["after"], r["plan"])' "$tmp/out")
+[ "$r" = "False True False" ] && ok || bad "has_role before/after the edit, plan: $r, want False True False"
 
 # --- the journal: resume re-runs the node without a second request ---------------------
 config "ok"

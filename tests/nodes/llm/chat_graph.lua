@@ -2,6 +2,8 @@
 -- tests/cli/llm_chain.sh. state.mode picks the calls; results go to state.r.
 --   reload   two calls of role rca with a 2 s pause between them (the test
 --            edits the config file during the pause)
+--   has_role ctx.llm.has_role("rca") before and after a 2 s pause (the
+--            test adds the role to the config file during the pause)
 --   badrole  a role the config does not have
 --   badinput input = 5 (raises)
 --   unknown  an unknown option (raises)
@@ -18,6 +20,11 @@ g:node("call", function(s, ctx)
     r.first = brief(ctx.llm.chat{ role = "rca", input = "pool at 98% on 10.1.2.3" })
     ctx.sleep(2000)
     r.second = brief(ctx.llm.chat{ role = "rca", input = "pool at 98% on 10.1.2.3" })
+  elseif s.mode == "has_role" then
+    r.before = ctx.llm.has_role("rca")
+    ctx.sleep(2000)
+    r.after = ctx.llm.has_role("rca")
+    r.plan = ctx.llm.has_role("plan")
   elseif s.mode == "badrole" then
     r.bad = brief(ctx.llm.chat{ role = "nope", input = "x" })
   elseif s.mode == "badinput" then
