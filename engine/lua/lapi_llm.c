@@ -422,6 +422,7 @@ static cJSON *ask_link(struct chain *c, const cJSON *link, int idx)
 	}
 	rq.schema = c->schema;
 	rq.schema_name = c->role;
+	rq.not_strict = cJSON_IsFalse(obj(c->rconf, "strict"));
 	msgs[0] = (struct og_llm_message){ "system", c->sys };
 	msgs[1] = (struct og_llm_message){ "user", c->user };
 	rq.messages = msgs;

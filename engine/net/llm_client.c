@@ -71,7 +71,7 @@ char *og_llm_request_body(const struct og_llm_request *req, size_t *len)
 		    !(sc = cJSON_Duplicate(req->schema, 1)))
 			goto done;
 		cJSON_AddItemToObject(js, "schema", sc);
-		if (!cJSON_AddBoolToObject(js, "strict", 1))
+		if (!cJSON_AddBoolToObject(js, "strict", !req->not_strict))
 			goto done;
 	}
 	text = og_json_print(b, len);

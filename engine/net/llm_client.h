@@ -8,7 +8,7 @@
  *
  * The request carries model, messages, temperature, top_p, max_tokens and,
  * when a schema is given, response_format {type: "json_schema", json_schema:
- * {name, schema, strict: true}}. The answer is choices[0].message.content
+ * {name, schema, strict}}. The answer is choices[0].message.content
  * and usage.prompt_tokens / completion_tokens (0 when the server sends no
  * usage). The API key is sent as "Authorization: Bearer"; it never appears
  * in a message.
@@ -59,6 +59,8 @@ struct og_llm_request {
 	long timeout_ms;		/* the whole call, Retry-After waits included; 0: 60000 */
 	const cJSON *schema;		/* response_format json_schema, or NULL */
 	const char *schema_name;	/* its name ("rca"); letters, digits, _ and - */
+	bool not_strict;		/* send strict: false (OpenAI's strict mode accepts only
+					 * closed objects with every property required) */
 };
 
 struct og_llm_response {

@@ -348,6 +348,8 @@ EOF
 run_rca example_role
 check example_role 'rca["analyzer"] == "ollama/ok"' 'outcomes == ["ok:ok"]' \
 	'cands[0]["title"] == "Restart the service"'
+r=$(python3 -c 'import json,sys; b=json.loads(open(sys.argv[1]).read().splitlines()[-1])["body"]; print(b["response_format"]["json_schema"]["strict"])' "$tmp/log")
+[ "$r" = False ] && ok || bad "the example role (strict: false) sent strict $r"
 
 # --- direct calls: unknown role, bad arguments ----------------------------------------
 config "ok"

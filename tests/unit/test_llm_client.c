@@ -61,6 +61,13 @@ static void test_body(void)
 	CHECK(cJSON_Compare(cJSON_GetObjectItem(js, "schema"), schema, 1));
 	cJSON_Delete(b);
 	free(s);
+	rq.not_strict = true;
+	s = og_llm_request_body(&rq, NULL);
+	b = cJSON_Parse(s);
+	js = cJSON_GetObjectItem(cJSON_GetObjectItem(b, "response_format"), "json_schema");
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(js, "strict")));
+	cJSON_Delete(b);
+	free(s);
 	cJSON_Delete(schema);
 }
 
