@@ -24,7 +24,8 @@
 # role "plan" (proposals before the analyzer's candidates, an invented tool
 # dropped with a note; a failing role leaves the analyzer's candidates);
 # min_interval_ms spaces requests; the role shipped in config/opsgraph.example.json
-# (enabled) accepts a valid answer; the config
+# (enabled) accepts a valid answer, also in graphs/incident.lua up to the
+# decision; the config
 # file edited during a run is re-read at the next call, and ctx.llm.has_role
 # sees a role added to it (no restart); the
 # journal: a node that pauses after its LLM call re-runs on resume without
@@ -350,6 +351,28 @@ check example_role 'rca["analyzer"] == "ollama/ok"' 'outcomes == ["ok:ok"]' \
 	'cands[0]["title"] == "Restart the service"'
 r=$(python3 -c 'import json,sys; b=json.loads(open(sys.argv[1]).read().splitlines()[-1])["body"]; print(b["response_format"]["json_schema"]["strict"])' "$tmp/log")
 [ "$r" = False ] && ok || bad "the example role (strict: false) sent strict $r"
+
+# --- the incident graph (graphs/incident.lua) with the example config and role rca ---
+python3 - "$BASE" "$CLOSED" "$tmp/cfg.json" <<'EOF'
+import json, re, sys
+base, closed, out = sys.argv[1:4]
+text = open("config/opsgraph.example.json").read()
+text = re.sub(r'"http://127\.0\.0\.1:\d+', '"' + closed, text)  # no observability server: notes
+cfg = json.loads(text)
+cfg["llm"]["roles"]["rca"]["enabled"] = True
+cfg["llm"]["roles"]["rca"]["chain"] = [{"provider": "ollama", "model": "ok"}]
+cfg["llm"]["providers"]["ollama"]["base_url"] = base
+json.dump(cfg, open(out, "w"))
+EOF
+n0=$(nreq)
+og run graphs/incident.lua --db :memory: --config "$tmp/cfg.json" --output json \
+	--input '{"trigger": {"service": "payment-service", "time": "2026-11-24T19:30:00Z"}}'
+cp "$tmp/out" "$tmp/incident.json"
+expect_rc 0
+check incident 'doc["status"] == "interrupted"' 'rca["analyzer"] == "ollama/ok"' \
+	'state["plan"]["actions"][0]["title"] == "Restart the service"' \
+	'any(e.get("event") == "rca" and "ollama/ok" in e.get("detail", "") for e in state["timeline"])'
+[ "$(nreq)" -eq $((n0 + 1)) ] && ok || bad "incident graph: $(($(nreq) - n0)) requests, want 1"
 
 # --- direct calls: unknown role, bad arguments ----------------------------------------
 config "ok"
