@@ -383,6 +383,12 @@ static cJSON *ask_link(struct chain *c, const cJSON *link, int idx)
 		add_attempt(c, pname, model, "config", why, NULL);
 		return NULL;
 	}
+	if (obj(prov, "api_key") || obj(link, "api_key")) {
+		snprintf(why, sizeof(why), "llm.providers.%s: an API key must not be written in the configuration; "
+			 "put it in an environment variable and name that variable in \"api_key_env\"", pname);
+		add_attempt(c, pname, model, "config", why, NULL);
+		return NULL;
+	}
 	rq.base_url = str_of(prov, "base_url");
 	if (!rq.base_url) {
 		snprintf(why, sizeof(why), "llm.providers.%s has no \"base_url\" (e.g. \"http://127.0.0.1:8000\")",

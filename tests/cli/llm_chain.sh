@@ -5,32 +5,30 @@
 # free port; the model name of a chain link picks its behaviour; every
 # request is logged as JSON and counted).
 #
-# Covered: the first link answers (analyzer "<provider>/<model>", the
-# answer's redaction tokens mapped back to the real JDBC URL and IP); the
-# request (POST /v1/chat/completions, response_format json_schema with
-# strict and the role's schema, temperature/top_p/max_tokens, the key from
-# the env var the provider names as a Bearer header); redaction (no real
-# host, IP, JDBC URL or Slack token reached the server, neither from the
-# input, nor the hint, nor the system message); 429 -> next link; 500 ->
-# next; a hang past timeout_ms -> next, within the timeout; no content or a
-# body that is not a chat completion -> next; Retry-After waited out when it
-# fits, and not when it is longer than the time left; invalid JSON -> one repair retry (the rejected
-# answer and the error go back) -> ok; a schema-invalid answer -> repair
-# naming the JSON path; every link failing -> the built-in analyzer with a
-# note naming why; a provider key variable not set -> no request, next
-# link; no llm config or a disabled role -> built-in analyzer, no request;
-# an unknown role ->
-# ok=false naming the configured roles; bad arguments raise; the planner's
-# role "plan" (proposals before the analyzer's candidates, an invented tool
-# dropped with a note; a failing role leaves the analyzer's candidates);
-# min_interval_ms spaces requests; the role shipped in config/opsgraph.example.json
-# (enabled) accepts a valid answer, also in graphs/incident.lua up to the
-# decision; the config
-# file edited during a run is re-read at the next call, and ctx.llm.has_role
-# sees a role added to it (no restart); the
-# journal: a node that pauses after its LLM call re-runs on resume without
-# a second request; `opsgraph llm-log` entries, totals, cost from the price
-# table, --thread, --since, bad --since.
+# Covered: the first link answers (analyzer "<provider>/<model>", the answer's
+# redaction tokens mapped back to the real JDBC URL and IP); the request (POST
+# /v1/chat/completions, response_format json_schema with strict and the role's
+# schema, temperature/top_p/max_tokens, the key from the env var the provider
+# names as a Bearer header); redaction (no real host, IP, JDBC URL or Slack
+# token reached the server, neither from the input, nor the hint, nor the
+# system message); 429 -> next link; 500 -> next; a hang past timeout_ms ->
+# next, within the timeout; no content or a body that is not a chat completion
+# -> next; Retry-After waited out when it fits, and not when it is longer than
+# the time left; invalid JSON -> one repair retry (the rejected answer and the
+# error go back) -> ok; a schema-invalid answer -> repair naming the JSON
+# path; every link failing -> the built-in analyzer with a note naming why; a
+# provider key variable not set -> no request, next link; a key written in the
+# config refused; no llm config or a disabled role -> built-in analyzer, no
+# request; an unknown role -> ok=false naming the configured roles; bad
+# arguments raise; the planner's role "plan" (proposals before the analyzer's
+# candidates, an invented tool dropped with a note; a failing role leaves the
+# analyzer's candidates); min_interval_ms spaces requests; the role shipped in
+# config/opsgraph.example.json (enabled) accepts a valid answer, also in
+# graphs/incident.lua up to the decision; the config file edited during a run
+# is re-read at the next call, and ctx.llm.has_role sees a role added to it
+# (no restart); the journal: a node that pauses after its LLM call re-runs on
+# resume without a second request; `opsgraph llm-log` entries, totals, cost
+# from the price table, --thread, --since, bad --since.
 # Run by tests/run.sh with OPSGRAPH set; by hand from the project root:
 #   bash tests/cli/llm_chain.sh
 # Last line: "N passed, N failed"; exits non-zero when something failed.
@@ -274,6 +272,14 @@ n0=$(nreq)
 run_rca nokey
 check nokey 'outcomes == ["ok:no_key", "ok:ok"]' '"OG_TEST_UNSET_KEY" in notes and "not set" in notes'
 [ "$(nreq)" -eq $((n0 + 1)) ] && ok || bad "no key: $(($(nreq) - n0)) requests, want 1"
+
+# --- a key written in the config is refused: no request, next link -------------
+config "ok" '{"llm": {"providers": {"inline": {"base_url": "'"$BASE"'", "api_key": "sk-inline-secret"}, "fake": {"base_url": "'"$BASE"'"}}, "roles": {"rca": {"system": "s", "schema": {"type": "object"}, "chain": [{"provider": "inline", "model": "ok"}, {"provider": "fake", "model": "ok"}]}}}}'
+n0=$(nreq)
+run_rca inline_key
+check inline_key 'outcomes == ["ok:config", "ok:ok"]' '"must not be written in the configuration" in notes'
+[ "$(nreq)" -eq $((n0 + 1)) ] && ok || bad "inline key: $(($(nreq) - n0)) requests, want 1"
+if grep -qF "sk-inline-secret" "$tmp/log"; then bad "the inline key was sent"; else ok; fi
 
 # --- no llm config: the built-in analyzer directly -------------------------------
 echo '{}' >"$tmp/cfg.json"
