@@ -48,6 +48,8 @@ static int put_fn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err
 int og_store_lmdb_llmlog_put(struct og_store_lmdb *s, const cJSON *entry, struct og_err *err)
 {
 	static uint32_t counter;
+	static uint64_t last_us;
+	uint64_t now_us, prev;
 	struct put_ctx p;
 	char *text;
 	int rc;
@@ -57,7 +59,15 @@ int og_store_lmdb_llmlog_put(struct og_store_lmdb *s, const cJSON *entry, struct
 	if (!(text = og_json_print(entry, &p.len)))
 		return og_err_set(err, -OG_ENOMEM, "llm log: out of memory");
 	p.text = text;
-	be_put(p.key, (uint64_t)og_clock_wall_ms() * 1000 + (uint64_t)(og_clock_mono_us() % 1000), 8);
+	/* microsecond keys that never go backwards within this process, so
+	 * two calls in the same millisecond list in the order they were made */
+	now_us = (uint64_t)og_clock_wall_ms() * 1000;
+	prev = __atomic_load_n(&last_us, __ATOMIC_RELAXED);
+	do {
+		if (now_us <= prev)
+			now_us = prev + 1;
+	} while (!__atomic_compare_exchange_n(&last_us, &prev, now_us, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	be_put(p.key, now_us, 8);
 	be_put(p.key + 8, (uint64_t)getpid(), 4);
 	be_put(p.key + 12, __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED), 4);
 	rc = ogl_write(s, put_fn, &p, "append to the llm usage log", err);
