@@ -8,15 +8,17 @@
 --          still open       -> human_decision (a refused answer or an
 --                              escalation: the same question again)
 --
--- Run it on an alert (the trigger goes in as {"trigger": payload}; a bare
--- payload is wrapped by the input step below):
+-- Run it on an alert as the monitoring system sent it (input = "trigger"
+-- below: a payload that is not an object of channels becomes the value of
+-- the trigger channel; {"trigger": payload} works too):
 --   opsgraph run graphs/incident.lua --config config/opsgraph.example.json \
---     --input '{"trigger": {"service": "payment-service", "time": "2025-11-28T14:02:13Z"}}'
+--     --input @examples/alerts/am_black_friday_payment.json
+--   opsgraph run graphs/incident.lua --input '{"service": "payment-service", "time": "2025-11-28T14:02:13Z"}'
 --   opsgraph resume THREAD --value '"1"'
 -- The channels are those of nodes/README.md ("The incident state").
 local og = require("opsgraph")
 
-local g = og.graph{ name = "incident", recursion_limit = 60, state = {
+local g = og.graph{ name = "incident", recursion_limit = 60, input = "trigger", state = {
   trigger = og.last(),
   alert = og.last(),
   context = og.last(),

@@ -51,9 +51,9 @@ import json, sys
 a = json.load(open(sys.argv[1]))["alerts"][0]
 print("%s  %s  %s" % (a["labels"]["alertname"], a["labels"].get("service"), a["annotations"].get("summary")))' "$ALERT"
 
-say "3. opsgraph run graphs/incident.lua --input @$ALERT --input-as trigger"
+say "3. opsgraph run graphs/incident.lua --input @$ALERT"
 echo "(slack_alert -> context_collector -> root_cause_analyzer (built-in analyzer) -> action_planner -> human_decision)"
-"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" --input-as trigger \
+"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
 	--output json >"$W/run1.json" 2>"$W/run1.log"
 $SHOW question <"$W/run1.json"
 T1=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run1.json")
@@ -72,7 +72,7 @@ echo "timeline of $T1:"
 "$OG" state "$T1" --db "$W/db" --output json | $SHOW timeline
 
 say "5. a second thread on the same alert: re_analyze with a hint loops back to context_collector"
-"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" --input-as trigger \
+"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
 	--output json >"$W/run2.json" 2>"$W/run2.log"
 T2=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run2.json")
 echo "opsgraph resume $T2 --value '{\"choice\": \"re_analyze\", \"hint\": \"check the Redis timeouts too\"}'"
@@ -93,7 +93,7 @@ $SHOW outcome <"$W/resume2b.json"
 say "6. nobody answers: the deadlines (ttl 1 s, final 2 s here; 15 and 30 min in the demo config)"
 python3 examples/demo/make_config.py "http://127.0.0.1:$(cat "$W/obs.port")" "$W/services" "$W/config-short.json" \
 	--ttl-s 1 --final-s 2
-"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config-short.json" --input "@$ALERT" --input-as trigger \
+"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config-short.json" --input "@$ALERT" \
 	--output json >"$W/run3.json" 2>"$W/run3.log"
 T3=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run3.json")
 sleep 3

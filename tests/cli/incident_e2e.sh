@@ -64,7 +64,7 @@ print(r if isinstance(r, str) else json.dumps(r, sort_keys=True))' "$2" 2>&1
 }
 # incident ALERT_FILE: a new thread on the alert; sets T
 incident() {
-	og run "$G" --db "$DB" --config "$CFG" --input "@examples/alerts/$1" --input-as trigger --output json
+	og run "$G" --db "$DB" --config "$CFG" --input "@examples/alerts/$1" --output json
 	T=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["thread_id"])' 2>/dev/null)
 	if [ "$rc" -ne 0 ] || [ -z "$T" ]; then bad "$last: exit $rc: $err"; T=none; fi
 }
