@@ -8,15 +8,17 @@
 --          still open       -> human_decision (a refused answer or an
 --                              escalation: the same question again)
 --
--- Run it on an alert (the trigger goes in as {"trigger": payload}; a bare
--- payload is wrapped by the input step below):
+-- Run it on an alert as the monitoring system sent it (input = "trigger"
+-- below: a payload that is not an object of channels becomes the value of
+-- the trigger channel; {"trigger": payload} works too):
 --   opsgraph run graphs/incident.lua --config config/opsgraph.example.json \
---     --input '{"trigger": {"service": "payment-service", "time": "2025-11-28T14:02:13Z"}}'
+--     --input @examples/alerts/am_black_friday_payment.json
+--   opsgraph run graphs/incident.lua --input '{"service": "payment-service", "time": "2025-11-28T14:02:13Z"}'
 --   opsgraph resume THREAD --value '"1"'
 -- The channels are those of nodes/README.md ("The incident state").
 local og = require("opsgraph")
 
-local g = og.graph{ name = "incident", recursion_limit = 60, state = {
+local g = og.graph{ name = "incident", recursion_limit = 60, input = "trigger", state = {
   trigger = og.last(),
   alert = og.last(),
   context = og.last(),
@@ -38,7 +40,9 @@ g:node("root_cause_analyzer", require("nodes.root_cause_analyzer"))
 g:node("action_planner", require("nodes.action_planner"))
 g:node("human_decision", require("nodes.human_decision"))
 g:node("action_executor", require("nodes.action_executor"))
-g:node("verify_recovery", require("nodes.verify_recovery"))
+-- verify_recovery sends the run back to context_collector itself
+-- (og.command goto) when the operator answers "re_analyze" to "not recovered"
+g:node("verify_recovery", require("nodes.verify_recovery"), { destinations = { "context_collector" } })
 
 g:edge(og.START, "slack_alert")
 g:edge("slack_alert", "context_collector")

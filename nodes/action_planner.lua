@@ -21,6 +21,16 @@
 --   * a missing or broken registry fails the node with the registry's error
 --     (a plan naming unchecked tools must not reach the decision).
 --
+-- LLM role "plan" (optional): when ctx.llm.has_role("plan") (llm.roles.plan
+-- is configured and not "enabled": false), ctx.llm.chat{role = "plan"} gets the alert, rca, the
+-- analyzer's candidates and the registry's tools (name, description, risk,
+-- params schema) and answers {actions[{title, description, risk, eta,
+-- tools[{name, args}]}]}. Its actions go before the analyzer's candidates
+-- and pass the same checks (so an invented tool or a bad argument is dropped
+-- with a note, and the analyzer's candidates fill the plan); a note names
+-- the model that proposed them. When the role fails, a note says why and the
+-- analyzer's candidates are planned as without it.
+--
 -- plan.hash: "fnv1a64:" .. 16 hex digits, the 64-bit FNV-1a hash of the
 -- canonical JSON of {actions = plan.actions}. Canonical: a plain copy
 -- encoded with ctx.json.encode, which writes object keys sorted bytewise
@@ -132,12 +142,50 @@ local function check_candidate(reg, c)
     risk = risk, eta = eta, tools = out_tools }
 end
 
+-- asked of the current configuration (a changed config file is re-read), not ctx.config
+local function plan_role(ctx)
+  return type(ctx.llm) == "table" and ctx.llm.has_role("plan")
+end
+
+-- the LLM's proposals (a list, maybe empty) and a note
+local function llm_proposals(ctx, reg, state, alert, cands)
+  local tools = {}
+  for _, name in ipairs(reg:names()) do
+    local spec = reg:get(name)
+    tools[#tools + 1] = { name = name, description = spec.description, risk = spec.risk, params = spec.params }
+  end
+  local ok, r = pcall(ctx.llm.chat, { role = "plan", input = {
+    alert = alert, rca = state.rca, candidates = og_array(plain_copy(cands)), tools = og_array(tools),
+  } })
+  if not ok then return {}, "llm plan: " .. tostring(r) .. "; the analyzer's candidates are used" end
+  if not r.ok then return {}, "llm plan: " .. tostring(r.error) .. "; the analyzer's candidates are used" end
+  local acts = type(r.data) == "table" and r.data.actions or nil
+  if type(acts) ~= "table" then
+    return {}, ("llm plan: %s/%s answered without an actions list (add \"actions\" to llm.roles.plan.schema's "
+      .. "required list); the analyzer's candidates are used"):format(tostring(r.provider), tostring(r.model))
+  end
+  local out = {}
+  for _, a in ipairs(acts) do out[#out + 1] = a end
+  return out, ("llm plan: %d proposal%s from %s/%s, checked like the analyzer's candidates"):format(
+    #out, #out == 1 and "" or "s", tostring(r.provider), tostring(r.model))
+end
+
 return function(state, ctx)
   local reg, err = registry.load(ctx.config)
   if not reg then error("action_planner: " .. err, 0) end
   local alert = type(state.alert) == "table" and state.alert or {}
   local cands = type(state.candidates) == "table" and state.candidates or {}
   local actions, notes = {}, {}
+  if plan_role(ctx) then
+    local proposals, note = llm_proposals(ctx, reg, state, alert, cands)
+    notes[#notes + 1] = note
+    if #proposals > 0 then
+      local all = {}
+      for _, c in ipairs(proposals) do all[#all + 1] = c end
+      for _, c in ipairs(cands) do all[#all + 1] = c end
+      cands = all
+    end
+  end
   for _, c in ipairs(cands) do
     if #actions >= MAX_ACTIONS then
       notes[#notes + 1] = ("skipped '%s': the plan holds at most %d actions"):format(

@@ -12,28 +12,55 @@
 --     logs   = { loki = { url = "http://loki:3100", query = "{app=\"$service\"}", limit = 2000 } },
 --     traces = { jaeger = { url = "http://jaeger:16686", service = "payment-service", limit = 200 } },
 --   }
+--     -- or logs   = { files = { { path = "/var/log/payment/app.jsonl", format = "jsonl",
+--     --                           time_field = "ts", message_field = "msg", level_field = "level" } } },
+--     -- or traces = { tempo = { url = "http://tempo:3200", limit = 20 } }
+--     -- or traces = { otlp_files = { "/var/log/otel/traces.jsonl", "/var/log/otel/dir" } },
+--     deploys = { prometheus = { query = "kube_deployment_status_observed_generation{deployment=\"$service\"}" },
+--                 -- and/or url = "http://deployer/api/deploys?service=$service", file = "/srv/deploys.json"
+--                 lookback = "2h", max = 10 },
+--   }
+--   files_allow = { "/var/log/payment", ... }   -- what ctx.files may read (logs, OTLP, deploy files)
 --   defaults = { step = "60s", token_budget = 1500, timeout_ms = 5000, max_bytes = 8388608,
---                max_templates = 10, max_spans = 5 }
+--                max_templates = 10, max_spans = 5, collect_deadline_ms = 20000 }
 --
 -- Metrics: every query over the incident window and over the same window 24 h
 -- and 7 d earlier (/api/v1/query_range); see nodes/lib/prom.lua for what
 -- current (the last sample of the max series), peak, baseline_* (means) and
 -- change_*_pct mean. Logs: Loki query_range (direction backward) over the
 -- window and the window 24 h earlier, clustered by nodes/lib/log_templates.lua;
--- `new` = the template is absent 24 h earlier. Traces: Jaeger /api/traces,
--- summarized by nodes/lib/traces.lua. host: empty until the eBPF collectors
--- exist (a note says so).
+-- `new` = the template is absent 24 h earlier. Or local log files (JSON lines
+-- or text, nodes/lib/log_files.lua) read through ctx.files from their end,
+-- the lines of the window and of the window 24 h earlier clustered the same
+-- way (`new` is left out, with a note, when a file does not reach back that
+-- far). Traces: Jaeger /api/traces, Tempo (/api/search, then
+-- /api/traces/<id> for each trace found, OTLP-JSON) or OTLP-JSON files (one
+-- document a line, as the collector's file exporter writes them, or one
+-- document a file; a directory means its *.json / *.jsonl files), all
+-- summarized by nodes/lib/traces.lua (source "jaeger" | "tempo" |
+-- "otlp-file"). Deploys (nodes/lib/deploys.lua): generation bumps of a
+-- Prometheus series, and/or a JSON list from an HTTP endpoint or a file,
+-- from `lookback` (default 2 h) before the window to its end, the newest
+-- `max`. host: empty until the eBPF collectors exist (a note says so).
+--
+-- The deadline: with defaults.collect_deadline_ms, a source (a query, a
+-- window, a file, a trace) that would start after it is skipped with a
+-- "deadline:" note naming it, and no request waits past it.
 --
 -- Failures never stop the run: a source that fails (HTTP error, timeout,
 -- refused connection, bad JSON, empty result) adds a line to context.notes
 -- and the others go on. The summary is cut to the token budget
 -- (tokens ~ bytes of its JSON / 4): extra log templates and spans go first,
 -- then long examples and attributes, then query texts, then templates and
--- spans down to one each, then examples.
+-- spans down to one each, then examples; with many failing sources, notes
+-- longer than 200 bytes are cut and the later ones left out (the budget note
+-- counts them).
 local time = require("nodes.lib.time")
 local prom = require("nodes.lib.prom")
 local lt = require("nodes.lib.log_templates")
 local tr = require("nodes.lib.traces")
+local lf = require("nodes.lib.log_files")
+local dp = require("nodes.lib.deploys")
 
 local og_array = function(t) return t end
 do
@@ -107,9 +134,42 @@ local function collect(state, ctx)
   end
   if to <= from then to = from + 60 end
 
-  local function get(url, query)
-    local r, err, kind = ctx.http.get(url, { query = query, timeout_ms = timeout_ms, max_bytes = max_bytes })
-    if not r then return nil, describe(err, kind, timeout_ms), kind end
+  -- the deadline: measured from here; nil = none
+  local deadline_ms, t0 = nil, ctx.now()
+  if d.collect_deadline_ms ~= nil then
+    local v = num(d.collect_deadline_ms)
+    if v and v > 0 then
+      deadline_ms = v
+    else
+      note(("config: defaults.collect_deadline_ms must be a positive number of milliseconds (got %s); "
+        .. "collecting without a deadline"):format(tostring(d.collect_deadline_ms)))
+    end
+  end
+  local function elapsed_ms() return math.floor((ctx.now() - t0) * 1000 + 0.5) end
+  -- may `what` start? When not, a note says so (once per source)
+  local function can_start(what)
+    if not deadline_ms then return true end
+    local e = elapsed_ms()
+    if e < deadline_ms then return true end
+    note(("deadline: %s skipped: defaults.collect_deadline_ms (%d ms) was reached after %d ms")
+      :format(what, math.floor(deadline_ms), e))
+    return false
+  end
+  -- a request's timeout: the configured one, cut to what is left of the deadline
+  local function req_timeout()
+    if not deadline_ms then return timeout_ms end
+    return math.max(1, math.min(timeout_ms, math.floor(deadline_ms - elapsed_ms())))
+  end
+
+  -- a read size for ctx.files (1 byte .. 64 MiB; defaults.max_bytes when not set or not a number)
+  local function file_bytes(v)
+    return math.floor(math.max(1, math.min(num(v, max_bytes) or max_bytes, 64 * 1048576)))
+  end
+
+  local function get(url, query, headers)
+    local tmo = req_timeout()
+    local r, err, kind = ctx.http.get(url, { query = query, timeout_ms = tmo, max_bytes = max_bytes, headers = headers })
+    if not r then return nil, describe(err, kind, tmo), kind end
     if r.status >= 400 then
       local detail = type(r.json) == "table" and (r.json.error or r.json.message) or nil
       if not detail and type(r.body) == "string" then detail = r.body:sub(1, 120) end
@@ -133,10 +193,16 @@ local function collect(state, ctx)
         note(("prometheus: skipped query %s (%s earlier); continuing without it"):format(name, down))
       elseif type(expr) ~= "string" or expr == "" then
         note(("prometheus: query %s has no expr in the config; skipped"):format(name))
+      elseif not can_start(("prometheus query %s"):format(name)) then
+        down = "the deadline was reached"
       else
         local picks, n = {}, 0
         for _, wdef in ipairs({ { "cur", 0, "incident window" }, { "b24", DAY, "24 h baseline" }, { "b7", WEEK, "7 d baseline" } }) do
           local key, off, label = wdef[1], wdef[2], wdef[3]
+          if key ~= "cur" and not can_start(("prometheus query %s, %s"):format(name, label)) then
+            down = "the deadline was reached"
+            break
+          end
           local body, err, kind = get(base, { query = expr, start = from - off, ["end"] = to - off, step = step })
           local series
           if body then series, err = prom.series(body) end
@@ -167,7 +233,12 @@ local function collect(state, ctx)
 
   -- ---- logs ---------------------------------------------------------------
   local lc = type(scfg.logs) == "table" and scfg.logs or {}
-  if type(lc.loki) == "table" and lc.loki.url then
+  if type(lc.loki) == "table" and lc.loki.url and lc.files ~= nil then
+    note("logs: both loki and files are configured; Loki is used, the files are not read")
+  end
+  if type(lc.loki) == "table" and lc.loki.url and not can_start("loki") then
+    -- noted by can_start
+  elseif type(lc.loki) == "table" and lc.loki.url then
     local lk = lc.loki
     local url = trim_url(lk.url) .. "/loki/api/v1/query_range"
     local query = prom.expand(lk.query or ('{app="$service"}'), { service = service })
@@ -192,9 +263,12 @@ local function collect(state, ctx)
     if not cur then
       note(("loki: %s (%s); continuing without logs"):format(err, trim_url(lk.url)))
     else
-      local base, berr = fetch(DAY)
-      if not base then
-        note(("loki: the 24 h baseline query failed (%s); `new` flags unknown"):format(berr))
+      local base, berr
+      if can_start("loki 24 h baseline") then
+        base, berr = fetch(DAY)
+        if not base then
+          note(("loki: the 24 h baseline query failed (%s); `new` flags unknown"):format(berr))
+        end
       end
       local templates, distinct = cur:result{ baseline = base, max = math.floor(num(d.max_templates, 10)),
         fmt_time = time.format, example_max = 200 }
@@ -206,13 +280,89 @@ local function collect(state, ctx)
       end
       if cur.total == 0 then note("loki: no log lines in the incident window (empty result)") end
     end
+  elseif lc.files ~= nil then
+    local entries = lc.files
+    if type(entries) == "string" or (type(entries) == "table" and entries[1] == nil and entries.path) then
+      entries = { entries }
+    end
+    if type(entries) ~= "table" or entries[1] == nil then
+      note("logs: logs.files must be a list of {path, format = \"jsonl\"|\"text\", time_field, message_field, "
+        .. "level_field}; the log files were skipped")
+    else
+      local cur, base = lt.new(ctx.json.decode), lt.new(ctx.json.decode)
+      local paths, baseline_ok, read_any = {}, true, false
+      local bfrom, bto = from - DAY, to - DAY
+      for _, e in ipairs(entries) do
+        local spec, serr = lf.spec(e)
+        if not spec then
+          note("logs: " .. serr .. "; that entry was skipped")
+        elseif can_start("log file " .. spec.path) then
+          local r, err = ctx.files.read_lines(spec.path, { from_end = true,
+            max_bytes = file_bytes(spec.max_bytes) })
+          if not r then
+            note(("logs: %s; continuing without this file"):format(err))
+            baseline_ok = false
+          else
+            read_any = true
+            paths[#paths + 1] = spec.path
+            local oldest, untimed, inwin = nil, 0, 0
+            for _, line in ipairs(r.lines) do
+              local t, msg, labels = lf.entry(line, spec, ctx.json.decode)
+              if not t then
+                untimed = untimed + 1
+              else
+                if not oldest or t < oldest then oldest = t end
+                if t >= from and t <= to then
+                  cur:add(msg, math.floor(t), labels); inwin = inwin + 1
+                elseif t >= bfrom and t <= bto then
+                  base:add(msg, math.floor(t), labels)
+                end
+              end
+            end
+            if #r.lines > 0 and untimed == #r.lines then
+              note(("logs: no line of %s has a readable time (format %s); set time_field, or time_pattern "
+                .. "for text files"):format(spec.path, spec.format))
+            end
+            -- a file whose first line comes a little after the baseline window's
+            -- start still covers it (nothing was logged, or a rotation); more is not
+            if not oldest or oldest > bfrom + math.max(300, 0.1 * (to - from)) then
+              baseline_ok = false
+              note(("logs: %s does not reach back to the 24 h baseline window (%s%s); `new` flags left out")
+                :format(spec.path, oldest and ("oldest line read " .. time.format(math.floor(oldest))) or "no timed lines",
+                  r.truncated and ", only the last " .. file_bytes(spec.max_bytes) .. " bytes were read" or ""))
+            end
+            if r.truncated and oldest and oldest > from then
+              note(("logs: %s: only its end was read (max_bytes); the lines before %s are not counted")
+                :format(spec.path, time.format(math.floor(oldest))))
+            end
+          end
+        end
+      end
+      if read_any then
+        local templates, distinct = cur:result{ baseline = baseline_ok and base or nil,
+          max = math.floor(num(d.max_templates, 10)), fmt_time = time.format, example_max = 200 }
+        context.logs = { source = "file", files = og_array(paths), total = cur.total, distinct = distinct,
+          templates = og_array(templates) }
+        counts.templates = #templates
+        if cur.total == 0 then note("logs: no log lines in the incident window in the files (empty result)") end
+      end
+    end
   elseif lc.file or lc.elasticsearch then
-    note("logs: only Loki is supported by the collector so far; the configured log source was skipped")
+    note("logs: the configured log source is not supported (use logs.loki or logs.files); skipped")
   end
 
   -- ---- traces -------------------------------------------------------------
   local tc = type(scfg.traces) == "table" and scfg.traces or {}
-  if type(tc.jaeger) == "table" and tc.jaeger.url then
+  local ms = math.floor(num(d.max_spans, 5))
+  local function put_traces(source, spans, ntraces)
+    local sm = tr.summarize(spans, { max_errors = ms, max_slowest = ms })
+    context.traces = { source = source, traces = ntraces, spans = #spans,
+      errors = og_array(sm.errors), slowest = og_array(sm.slowest) }
+    counts.errors, counts.slowest = #sm.errors, #sm.slowest
+  end
+  if type(tc.jaeger) == "table" and tc.jaeger.url and not can_start("jaeger") then
+    -- noted by can_start
+  elseif type(tc.jaeger) == "table" and tc.jaeger.url then
     local jc = tc.jaeger
     local body, err = get(trim_url(jc.url) .. "/api/traces", {
       service = prom.expand(jc.service or service, { service = service }),
@@ -223,22 +373,210 @@ local function collect(state, ctx)
     if not spans then
       note(("jaeger: %s (%s); continuing without traces"):format(err, trim_url(jc.url)))
     else
-      local ms = math.floor(num(d.max_spans, 5))
-      local s = tr.summarize(spans, { max_errors = ms, max_slowest = ms })
-      context.traces = { source = "jaeger", traces = ntraces, spans = #spans,
-        errors = og_array(s.errors), slowest = og_array(s.slowest) }
-      counts.errors, counts.slowest = #s.errors, #s.slowest
+      put_traces("jaeger", spans, ntraces)
       if #spans == 0 then note("jaeger: no traces in the incident window (empty result)") end
     end
-  elseif tc.tempo or tc.otlp_file then
-    note("traces: Tempo and OTLP files are not supported by the collector yet; only Jaeger")
+  elseif type(tc.tempo) == "table" and tc.tempo.url then
+    -- search, then each trace by id (the search answer has no spans)
+    local tp = tc.tempo
+    local url = trim_url(tp.url)
+    local svc = prom.expand(tp.service or service, { service = service })
+    local limit = math.floor(num(tp.limit, 20))
+    local q = { start = math.floor(from), ["end"] = math.ceil(to), limit = limit }
+    if type(tp.query) == "string" then q.q = prom.expand(tp.query, { service = svc })
+    else q.tags = "service.name=" .. svc end
+    local body, err
+    if can_start("tempo search") then body, err = get(url .. "/api/search", q) end
+    if body and type(body.traces) ~= "table" then body, err = nil, "no traces list in the search answer" end
+    if not body then
+      if err then note(("tempo: %s (%s); continuing without traces"):format(err, url)) end
+    else
+      local spans, fetched, failed = {}, 0, 0
+      for i, t in ipairs(body.traces) do
+        if i > limit then break end
+        local id = type(t) == "table" and (t.traceID or t.traceId)
+        if type(id) == "string" and id:match("^%x+$") then
+          if not can_start(("tempo trace %s and %d more"):format(id, math.min(#body.traces, limit) - i)) then break end
+          local doc, terr = get(url .. "/api/traces/" .. id, nil, { Accept = "application/json" })
+          local ok, perr = doc and tr.otlp_spans(doc, spans)
+          if not doc or not ok then
+            failed = failed + 1
+            if failed <= 2 then note(("tempo: trace %s: %s; continuing without it"):format(id, terr or perr)) end
+          else
+            fetched = fetched + 1
+          end
+        end
+      end
+      if failed > 2 then note(("tempo: %d traces could not be fetched in all"):format(failed)) end
+      local kept, ntraces = tr.keep(spans, { from = from, to = to })
+      put_traces("tempo", kept, ntraces)
+      if #body.traces == 0 then note("tempo: no traces in the incident window (empty result)") end
+    end
+  elseif tc.otlp_files ~= nil then
+    local list = tc.otlp_files
+    if type(list) == "string" then list = { list } end
+    if type(list) ~= "table" or list[1] == nil then
+      note("traces: traces.otlp_files must be a list of OTLP-JSON files or directories; skipped")
+    else
+      -- directories become their *.json / *.jsonl files
+      local files = {}
+      for _, p in ipairs(list) do
+        if type(p) ~= "string" or p == "" then
+          note("traces: an entry of traces.otlp_files is not a path; skipped")
+        elseif p:match("%.jsonl?$") or p:match("%.ndjson$") then
+          files[#files + 1] = p
+        else
+          local names, lerr, kind = ctx.files.list(p)
+          if names then
+            for _, n in ipairs(names) do
+              if n:match("%.jsonl?$") or n:match("%.ndjson$") then files[#files + 1] = trim_url(p) .. "/" .. n end
+            end
+          elseif kind == "not_a_file" then
+            files[#files + 1] = p          -- a file with another extension
+          else
+            note(("otlp-file: %s; continuing without it"):format(lerr))
+          end
+        end
+      end
+      local spans, nread = {}, 0
+      for _, path in ipairs(files) do
+        if not can_start("otlp file " .. path) then break end
+        local r, err = ctx.files.read_lines(path, { max_bytes = file_bytes(tc.max_bytes) })
+        if not r then
+          note(("otlp-file: %s; continuing without it"):format(err))
+        else
+          -- one document a line (the file exporter), else one document in the whole file
+          local bad, good, first_err = 0, 0, nil
+          for _, line in ipairs(r.lines) do
+            if line:match("%S") then
+              local doc = line:match("^%s*{") and ctx.json.decode(line)
+              local ok, perr = tr.otlp_spans(doc, spans)
+              if ok then good = good + 1 else bad = bad + 1; first_err = first_err or perr end
+            end
+          end
+          if good == 0 and bad > 0 then
+            local ok, perr = tr.otlp_spans(ctx.json.decode(table.concat(r.lines, "\n")), spans)
+            if ok then bad = 0 else first_err = perr or first_err end
+          end
+          if bad > 0 then
+            note(("otlp-file: %s: %d line%s not OTLP-JSON (%s)"):format(path, bad, bad == 1 and " is" or "s are",
+              first_err or "not JSON"))
+          else
+            nread = nread + 1
+          end
+          if r.truncated then
+            note(("otlp-file: %s: only the first %d bytes were read (max_bytes)"):format(path, file_bytes(tc.max_bytes)))
+          end
+        end
+      end
+      if #files == 0 then
+        note("otlp-file: no *.json or *.jsonl files found in traces.otlp_files; continuing without traces")
+      else
+        local kept, ntraces = tr.keep(spans, { from = from, to = to, service = service })
+        put_traces("otlp-file", kept, ntraces)
+        context.traces.files = nread
+        if #kept == 0 then note("otlp-file: no spans of " .. tostring(service) .. " in the incident window (empty result)") end
+      end
+    end
+  end
+
+  -- ---- deploys --------------------------------------------------------------
+  local dc = scfg.deploys
+  if dc ~= nil and type(dc) ~= "table" then
+    note("deploys: services." .. service .. ".deploys must be an object {prometheus, url, file}; skipped")
+  elseif dc then
+    local lookback = num(dc.lookback, 7200)
+    local dfrom = from - lookback
+    local events, sources = {}, 0
+    local function add(list) for _, e in ipairs(list) do events[#events + 1] = e end end
+    local vars = { service = service, from = math.floor(dfrom), to = math.ceil(to),
+      from_iso = time.format(math.floor(dfrom)), to_iso = time.format(math.ceil(to)) }
+    local dpc = dc.prometheus
+    if type(dpc) == "string" then dpc = { query = dpc } end
+    if type(dpc) == "table" then
+      sources = sources + 1
+      local purl = dpc.url or (type(pc) == "table" and pc.url)
+      local expr = prom.expand(dpc.query or dpc.expr, vars)
+      if not purl or type(expr) ~= "string" then
+        note("deploys: deploys.prometheus needs a query (and a url, or services." .. service
+          .. ".prometheus.url); skipped")
+      elseif can_start("deploys from prometheus") then
+        local body, err = get(trim_url(purl) .. "/api/v1/query_range", { query = expr, start = math.floor(dfrom),
+          ["end"] = math.ceil(to), step = math.floor(num(dpc.step or (type(pc) == "table" and pc.step) or d.step, 60)) })
+        local series
+        if body then series, err = prom.series(body) end
+        if not series then
+          note(("deploys: prometheus: %s (query %s); continuing without it"):format(err, expr))
+        else
+          add(dp.from_series(series, service))
+        end
+      end
+    end
+    local function from_doc(doc, where)
+      local list, err, bad = dp.from_list(doc, service)
+      if not list then
+        note(("deploys: %s: %s; continuing without it"):format(where, err))
+      else
+        add(list)
+        if bad and bad > 0 then
+          note(("deploys: %s: %d event%s without a readable time (at/time/timestamp/deployed_at) left out")
+            :format(where, bad, bad == 1 and "" or "s"))
+        end
+      end
+    end
+    if type(dc.url) == "string" then
+      sources = sources + 1
+      local u = prom.expand(dc.url, vars)
+      if can_start("deploys from " .. u) then
+        local body, err = get(u)
+        if not body then note(("deploys: %s (%s); continuing without it"):format(err, u))
+        else from_doc(body, u) end
+      end
+    end
+    if type(dc.file) == "string" then
+      sources = sources + 1
+      if can_start("deploys from " .. dc.file) then
+        local r, err = ctx.files.read_lines(dc.file, { max_bytes = 4 * 1048576 })
+        if not r then
+          note(("deploys: %s; continuing without it"):format(err))
+        else
+          -- JSON lines (one event object a line) when every line is one; else
+          -- one JSON document (the decoder would stop after a first line's object)
+          local list, nonempty = {}, 0
+          for _, line in ipairs(r.lines) do
+            if line:match("%S") then
+              nonempty = nonempty + 1
+              local e = line:match("^%s*{") and ctx.json.decode(line)
+              if type(e) == "table" and e[1] == nil and not (e.deploys or e.items or e.events or e.data) then
+                list[#list + 1] = e
+              end
+            end
+          end
+          local doc, jerr
+          if nonempty > 0 and #list == nonempty then
+            doc = list
+          else
+            doc, jerr = ctx.json.decode(table.concat(r.lines, "\n"))
+          end
+          if doc == nil then
+            note(("deploys: %s is not JSON (%s); continuing without it"):format(dc.file, tostring(jerr)))
+          else
+            from_doc(doc, dc.file)
+          end
+        end
+      end
+    end
+    if sources == 0 then
+      note("deploys: services." .. service .. ".deploys names no source (prometheus, url or file); skipped")
+    end
+    context.deploys = og_array(dp.finish(events, dfrom, to, time.format, math.floor(num(dc.max, 10))))
   end
 
   note(HOST_NOTE)
 
   -- ---- the token budget ---------------------------------------------------
   local function tokens() return #ctx.json.encode(context) / 4 end
-  local dropped = { templates = 0, spans = 0 }
+  local dropped = { templates = 0, spans = 0, notes = 0 }
   local reserve = 30       -- room for the budget note itself
   local function over() return tokens() + reserve > budget end
   local logs, traces = context.logs, context.traces
@@ -272,6 +610,7 @@ local function collect(state, ctx)
   local stages = {
     function() while over() and drop_template(3) do end end,
     function() while over() and drop_span(3) do end end,
+    function() while over() and #context.deploys > 3 do table.remove(context.deploys, 1) end end,  -- the oldest
     function() shorten(100) end,
     function()   -- the query texts are in the config file anyway
       for _, m in pairs(context.metrics) do m.query = nil; m.labels = nil end
@@ -285,6 +624,10 @@ local function collect(state, ctx)
     function() shorten(50) end,
     function() for _, t in ipairs(logs.templates or {}) do t.example = nil end end,
     function() for _, m in pairs(context.metrics) do m.current_is = nil; m.peak_at = nil end end,
+    function()   -- many failing sources: long notes cut, then the later ones left out (the host note stays)
+      for i, n in ipairs(notes) do if #n > 200 then notes[i] = n:sub(1, 197) .. "..." end end
+      while over() and #notes > 3 do table.remove(notes, #notes - 1); dropped.notes = dropped.notes + 1 end
+    end,
   }
   local trimmed = false
   for _, stage in ipairs(stages) do
@@ -292,8 +635,9 @@ local function collect(state, ctx)
     stage(); trimmed = true
   end
   if trimmed then
-    note(("budget: summary cut to fit about %d tokens (%d log templates and %d spans left out)")
-      :format(math.floor(budget), dropped.templates, dropped.spans))
+    note(("budget: summary cut to fit about %d tokens (%d log templates and %d spans left out%s)")
+      :format(math.floor(budget), dropped.templates, dropped.spans,
+        dropped.notes > 0 and (", and %d notes"):format(dropped.notes) or ""))
   end
   counts.templates = logs.templates and #logs.templates or 0
   counts.errors = traces.errors and #traces.errors or 0
@@ -303,8 +647,8 @@ end
 
 return function(state, ctx)
   local context, counts = collect(state, ctx)
-  local detail = ("metrics %d, log templates %d, error spans %d, slow operations %d, notes %d, ~%d tokens")
-    :format(counts.metrics, counts.templates, counts.errors, counts.slowest, #context.notes,
+  local detail = ("metrics %d, log templates %d, error spans %d, slow operations %d, deploys %d, notes %d, ~%d tokens")
+    :format(counts.metrics, counts.templates, counts.errors, counts.slowest, #context.deploys, #context.notes,
       math.floor(#ctx.json.encode(context) / 4 + 0.5))
   return {
     context = context,

@@ -222,7 +222,10 @@ local function parse_answer(v)
   if a.choice == nil and v.answer ~= nil then   -- {answer = V, by = NAME}: a plain answer with fill_by
     local inner = v.answer
     if math.type(inner) == "integer" then inner = tostring(inner) end
-    if type(inner) ~= "string" then return nil, "answer must be a choice string" end
+    if type(inner) ~= "string" then
+      return nil, ("an answer is a choice string or an object {choice, plan_hash, by, note, hint}, not a %s"):format(
+        type(inner) == "table" and "list" or type(inner))
+    end
     a.choice = inner
   end
   if type(a.choice) ~= "string" then return nil, "the answer names no choice (field \"choice\")" end
@@ -260,8 +263,8 @@ return function(state, ctx)
     local now = ctx.now()
     req = { open = true, plan_hash = plan.hash, asked_at = now, escalated = false }
     if cfg.ttl_s then
-      req.escalate_at = math.floor(now + cfg.ttl_s)
-      req.final_at = math.floor(now + cfg.final_s)
+      req.escalate_at = math.ceil(now + cfg.ttl_s)
+      req.final_at = math.ceil(now + cfg.final_s)
     end
     timeline[#timeline + 1] = { at = iso(now), node = ctx.node, event = "decision_asked",
       detail = ("%d action%s, %s; choices %s%s"):format(#(plan.actions or {}), #(plan.actions or {}) == 1 and "" or "s",

@@ -1,16 +1,107 @@
 #!/usr/bin/env bash
-# demo.sh: what `make demo` runs once the binary is built.
+# demo.sh: what `make demo` runs once the binary is built: the incident graph
+# (graphs/incident.lua) on the Black Friday alert, end to end, on this
+# machine only (README.md, "make demo", says what each part shows).
+#
+# It starts two local servers on free 127.0.0.1 ports and stops them at the
+# end: tests/tools/fake_observability.py (the recorded Prometheus, Loki and
+# Jaeger answers of examples/fixtures/) and examples/demo-service (a
+# payment-service with a real connection-pool leak). The threads stay in
+# var/demo/db for `opsgraph state|history --db var/demo/db`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
-echo "== opsgraph check graphs/demo.lua"
-"$BIN/opsgraph" check graphs/demo.lua
+OG="$PWD/$BIN/opsgraph"
+W=var/demo
+ALERT=examples/alerts/am_black_friday_payment.json
+SHOW="python3 examples/demo/show.py"
+obs=
+rm -rf "$W"
+mkdir -p "$W"
+CTL="python3 examples/demo-service/ctl.py --state-dir $W/services/payment-service"
+stop() {
+	# not under set -e: wait returns the killed server's status
+	set +e
+	if [ -n "$obs" ]; then kill "$obs" 2>/dev/null; wait "$obs" 2>/dev/null; fi
+	if [ -s "$W/services/payment-service/pid" ]; then $CTL stop >/dev/null 2>&1; fi
+	return 0
+}
+trap stop EXIT
+say() { printf '\n== %s\n' "$*"; }
+
+say "0. the servers: recorded observability data, and the demo payment-service with its leak"
+python3 tests/tools/fake_observability.py "$W/obs.port" "$W/obs.log" 2>"$W/obs.err" &
+obs=$!
+for _ in $(seq 100); do [ -s "$W/obs.port" ] && break; sleep 0.1; done
+[ -s "$W/obs.port" ] || { echo "the observability server did not start: $(cat "$W/obs.err")" >&2; exit 1; }
+echo "recorded Prometheus/Loki/Jaeger on http://127.0.0.1:$(cat "$W/obs.port")"
+$CTL start --fault pool_leak
+$CTL load payment-service 5
+$CTL health payment-service || true
+python3 examples/demo/make_config.py "http://127.0.0.1:$(cat "$W/obs.port")" "$W/services" "$W/config.json"
+echo "config: $W/config.json (config/opsgraph.example.json with local URLs, tool_overrides -> ctl.py, verify, deadlines)"
+
+say "1. the graph"
+"$OG" check graphs/incident.lua
+"$OG" graph graphs/incident.lua --format mermaid
+
+say "2. the alert: $ALERT"
+python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["alerts"][0]
+print("%s  %s  %s" % (a["labels"]["alertname"], a["labels"].get("service"), a["annotations"].get("summary")))' "$ALERT"
+
+say "3. opsgraph run graphs/incident.lua --input @$ALERT"
+echo "(slack_alert -> context_collector -> root_cause_analyzer (built-in analyzer) -> action_planner -> human_decision)"
+"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
+	--output json >"$W/run1.json" 2>"$W/run1.log"
+$SHOW question <"$W/run1.json"
+T1=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run1.json")
+RESTART=$(python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))["interrupts"][0]["value"]
+print(next(a["id"] for a in v["actions"] if a["tools"][0]["name"] == "restart_service"))' "$W/run1.json")
+
+say "4. the on-call engineer approves action $RESTART (the restart): opsgraph resume $T1 --value '\"$RESTART\"'"
+echo "(action_executor runs restart_service -> ctl.py restart; verify_recovery asks the service's metrics)"
+"$OG" resume "$T1" --db "$W/db" --config "$W/config.json" --value "\"$RESTART\"" --by demo-oncall \
+	--output json >"$W/resume1.json" 2>"$W/resume1.log"
+$SHOW outcome <"$W/resume1.json"
+$CTL health payment-service || true
+echo "timeline of $T1:"
+"$OG" state "$T1" --db "$W/db" --output json | $SHOW timeline
+
+say "5. a second thread on the same alert: re_analyze with a hint loops back to context_collector"
+"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
+	--output json >"$W/run2.json" 2>"$W/run2.log"
+T2=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run2.json")
+echo "opsgraph resume $T2 --value '{\"choice\": \"re_analyze\", \"hint\": \"check the Redis timeouts too\"}'"
+"$OG" resume "$T2" --db "$W/db" --config "$W/config.json" --value \
+	'{"choice": "re_analyze", "hint": "check the Redis timeouts too"}' --output json >"$W/resume2.json" 2>"$W/resume2.log"
+$SHOW question <"$W/resume2.json"
+echo "context collected $("$OG" state "$T2" --db "$W/db" --output json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["values"]
+print("%d times; operator_hint = %r" % ([e["event"] for e in s["timeline"]].count("context_collected"), s["operator_hint"]))')"
 echo
-echo "== opsgraph graph graphs/demo.lua --format mermaid"
-"$BIN/opsgraph" graph graphs/demo.lua --format mermaid
+echo "opsgraph resume $T2 --value '\"manual\"': the runbook is attached and the thread ends"
+"$OG" resume "$T2" --db "$W/db" --config "$W/config.json" --value '"manual"' --by demo-oncall \
+	--output json >"$W/resume2b.json" 2>"$W/resume2b.log"
+$SHOW outcome <"$W/resume2b.json"
+"$OG" state "$T2" --db "$W/db" --output json | $SHOW decision
+
+say "6. nobody answers: the deadlines (ttl 1 s, final 2 s here; 15 and 30 min in the demo config)"
+python3 examples/demo/make_config.py "http://127.0.0.1:$(cat "$W/obs.port")" "$W/services" "$W/config-short.json" \
+	--ttl-s 1 --final-s 2
+"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config-short.json" --input "@$ALERT" \
+	--output json >"$W/run3.json" 2>"$W/run3.log"
+T3=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run3.json")
+sleep 3
+echo "opsgraph tick   (run it from cron or a systemd timer)"
+"$OG" tick --db "$W/db" --config "$W/config-short.json" 2>"$W/tick.log"
+"$OG" state "$T3" --db "$W/db" --output json | $SHOW timeline human_decision
+
+say "threads in $W/db"
+"$OG" threads --db "$W/db"
 echo
-echo "== opsgraph run graphs/demo.lua --stream"
-"$BIN/opsgraph" run graphs/demo.lua --input '{"count": 0}' --stream 2>/dev/null
-echo
-echo "== opsgraph run graphs/demo.lua --output json"
-"$BIN/opsgraph" run graphs/demo.lua --input '{"count": 0}' --output json 2>/dev/null
+echo "Inspect them: $BIN/opsgraph state THREAD --db $W/db; $BIN/opsgraph history THREAD --db $W/db"

@@ -4,16 +4,20 @@
 # only those, so a second run costs well under a second. Uses sudo only when not root.
 #   scripts/install-deps.sh            build + unit/Lua tests
 #   scripts/install-deps.sh --browser  also chromium (browser tests)
+#   scripts/install-deps.sh --services also prometheus-alertmanager (local demo services)
+# prometheus (with promtool) is always installed: tests/cli/collector_prometheus.sh
+# runs the context collector against a real one.
 set -euo pipefail
 
 PKGS=(gcc make pkg-config clang llvm
       liblua5.4-dev libcjson-dev liblmdb-dev libevent-dev libcurl4-openssl-dev libjemalloc-dev
       libbpf-dev libelf-dev zlib1g-dev bpftool libssl-dev lmdb-utils xxd
-      python3)   # python3: the test servers and JSON checks of tests/cli
+      python3    # python3: the test servers and JSON checks of tests/cli
+      prometheus)  # prometheus + promtool: tests/cli/collector_prometheus.sh
 for arg in "$@"; do
 	case "$arg" in
 	--browser) PKGS+=(chromium nodejs npm) ;;
-	--services) PKGS+=(prometheus prometheus-alertmanager) ;;
+	--services) PKGS+=(prometheus-alertmanager) ;;
 	*) echo "install-deps.sh: unknown option '$arg' (use --browser or --services)" >&2; exit 2 ;;
 	esac
 done

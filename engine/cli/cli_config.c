@@ -3,7 +3,7 @@
  * as ctx.config. Node code has no io, so the files a node needs are read
  * here, once, before the run: the tool registry (one JSON file per tool,
  * the *.json files of sandbox/tools or of config "tools_dir", with per-environment
- * "tool_overrides" merged over each file) and the runbooks that
+ * "tool_overrides" applied over each file) and the runbooks that
  * services.<svc>.runbook names by file. Every file is checked here so that a
  * broken registry stops the command with the file's name, not a node later.
  */
@@ -54,26 +54,102 @@ static int join_path(char *out, size_t len, const char *root, const char *rel)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* RFC 7386 JSON merge patch of patch into target (both objects). */
-static int merge_patch(cJSON *target, const cJSON *patch)
-{
-	const cJSON *p;
+static bool is_str(const cJSON *o, const char *k);
 
-	cJSON_ArrayForEach(p, patch) {
-		cJSON *t = cJSON_GetObjectItemCaseSensitive(target, p->string);
-		if (cJSON_IsNull(p)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
-		} else if (cJSON_IsObject(p) && cJSON_IsObject(t)) {
-			if (merge_patch(t, p) < 0)
-				return -1;
-		} else {
-			cJSON *copy = cJSON_Duplicate(p, 1);
-			if (!copy)
-				return -1;
-			if (t)
-				cJSON_ReplaceItemInObjectCaseSensitive(target, p->string, copy);
-			else
-				cJSON_AddItemToObject(target, p->string, copy);
+/* config tool_overrides.<name> applied to the tool file's spec, with the
+ * semantics ctx.tools.run applies at run time (engine/lua/lapi_tools.c
+ * apply_override), so the planner sees the tool that will really run and a
+ * bad override stops the command here, naming it: command (replaces the
+ * argv; an http tool then runs that command), timeout_s, url, base_url (the
+ * scheme://host[:port] of http.url), headers (merged). Applying it twice
+ * gives the same spec, so the run-time pass changes nothing. */
+static int apply_override(cJSON *spec, const cJSON *o, const char *name, struct og_err *err)
+{
+	static const char *const allowed[] = { "base_url", "url", "headers", "command", "timeout_s", NULL };
+	const cJSON *k, *v;
+	cJSON *http;
+	int i;
+
+	cJSON_ArrayForEach(k, o) {
+		for (i = 0; allowed[i] && strcmp(allowed[i], k->string); i++)
+			;
+		if (!allowed[i])
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s: unknown key '%s' (allowed: base_url, "
+					  "url, headers, command, timeout_s)", name, k->string);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "command"))) {
+		const cJSON *a;
+		if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v))
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s.command must be a non-empty argv "
+					  "list of strings, e.g. [\"python3\", \"ctl.py\", \"restart\"]", name);
+		cJSON_ArrayForEach(a, v)
+			if (!cJSON_IsString(a))
+				return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s.command must hold only "
+						  "strings (argv); write numbers as \"5\"", name);
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "http");
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "command");
+		if (!cJSON_AddItemToObject(spec, "command", cJSON_Duplicate(v, 1)))
+			return og_err_set(err, -OG_ENOMEM, "out of memory");
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "timeout_s"))) {
+		if (!cJSON_IsNumber(v) || v->valuedouble <= 0)
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s.timeout_s must be a number of "
+					  "seconds > 0", name);
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "timeout_s");
+		cJSON_AddNumberToObject(spec, "timeout_s", v->valuedouble);
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(o, "url") && !cJSON_GetObjectItemCaseSensitive(o, "base_url") &&
+	    !cJSON_GetObjectItemCaseSensitive(o, "headers"))
+		return 0;
+	http = cJSON_GetObjectItemCaseSensitive(spec, "http");
+	if (!cJSON_IsObject(http))
+		return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s: url, base_url and headers apply to http "
+				  "tools; tool '%s' runs a command (override its command instead)", name, name);
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "url"))) {
+		if (!cJSON_IsString(v) || (strncmp(v->valuestring, "http://", 7) && strncmp(v->valuestring, "https://", 8)))
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s.url must be an http(s) URL", name);
+		cJSON_DeleteItemFromObjectCaseSensitive(http, "url");
+		cJSON_AddStringToObject(http, "url", v->valuestring);
+	} else if ((v = cJSON_GetObjectItemCaseSensitive(o, "base_url"))) {
+		const cJSON *url = cJSON_GetObjectItemCaseSensitive(http, "url");
+		const char *rest = cJSON_IsString(url) ? strstr(url->valuestring, "://") : NULL;
+		size_t blen;
+		char *joined;
+		if (!cJSON_IsString(v) || (strncmp(v->valuestring, "http://", 7) && strncmp(v->valuestring, "https://", 8)))
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s.base_url must start with http:// or "
+					  "https://", name);
+		if (!rest)
+			return og_err_set(err, -OG_EINVAL, "tool %s: http.url must be an absolute http(s) URL", name);
+		rest = strchr(rest + 3, '/');
+		if (!rest)
+			rest = "";
+		blen = strlen(v->valuestring);
+		while (blen && v->valuestring[blen - 1] == '/')
+			blen--;
+		if (!(joined = malloc(blen + strlen(rest) + 1)))
+			return og_err_set(err, -OG_ENOMEM, "out of memory");
+		memcpy(joined, v->valuestring, blen);
+		memcpy(joined + blen, rest, strlen(rest) + 1);
+		cJSON_DeleteItemFromObjectCaseSensitive(http, "url");
+		v = cJSON_AddStringToObject(http, "url", joined);
+		free(joined);
+		if (!v)
+			return og_err_set(err, -OG_ENOMEM, "out of memory");
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(o, "headers"))) {
+		cJSON *hs = cJSON_GetObjectItemCaseSensitive(http, "headers");
+		const cJSON *h;
+		if (!cJSON_IsObject(v))
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s.headers must be an object of "
+					  "header: value", name);
+		if (!cJSON_IsObject(hs)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(http, "headers");
+			if (!(hs = cJSON_AddObjectToObject(http, "headers")))
+				return og_err_set(err, -OG_ENOMEM, "out of memory");
+		}
+		cJSON_ArrayForEach(h, v) {
+			cJSON_DeleteItemFromObjectCaseSensitive(hs, h->string);
+			cJSON_AddItemToObject(hs, h->string, cJSON_Duplicate(h, 1));
 		}
 	}
 	return 0;
@@ -177,13 +253,12 @@ static int load_tools_dir(const char *dir, const char *shown, const cJSON *overr
 		if (o && cJSON_IsObject(spec)) {
 			if (!cJSON_IsObject(o)) {
 				cJSON_Delete(spec);
-				rc = og_err_set(err, -OG_EINVAL, "config tool_overrides.%s must be an object merged over "
+				rc = og_err_set(err, -OG_EINVAL, "config tool_overrides.%s must be an object applied over "
 						"%s/%s.json, e.g. {\"command\": [...]}", name, shown, name);
 				break;
 			}
-			if (merge_patch(spec, o) < 0) {
+			if ((rc = apply_override(spec, o, name, err)) < 0) {
 				cJSON_Delete(spec);
-				rc = og_err_set(err, -OG_ENOMEM, "out of memory");
 				break;
 			}
 			snprintf(what, sizeof(what), "tool file %s/%s with config tool_overrides.%s", shown, names[i], name);
@@ -217,8 +292,8 @@ static int prepare_tools(cJSON *config, const char *root, struct og_err *err)
 	int rc;
 
 	if (overrides && !cJSON_IsObject(overrides))
-		return og_err_set(err, -OG_EINVAL, "config tool_overrides must be an object {tool name: {fields "
-				  "merged over its file}}");
+		return og_err_set(err, -OG_EINVAL, "config tool_overrides must be an object {tool name: {command, "
+				  "timeout_s, url, base_url, headers}}");
 	if (dir && !(cJSON_IsString(dir) && dir->valuestring[0]))
 		return og_err_set(err, -OG_EINVAL, "config tools_dir must be a directory path (relative to the "
 				  "project root %s)", root);

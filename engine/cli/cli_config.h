@@ -14,8 +14,9 @@
 /* Completes *config (created as {} when NULL; caller owns) in place:
  *  - "tools": when the config has none, every *.json file of <root>/<tools_dir>
  *    (tools_dir defaults to sandbox/tools; a missing default directory adds
- *    nothing), each with config "tool_overrides"[name] merged over it as a
- *    JSON merge patch (RFC 7386), checked (name = file name, params is an
+ *    nothing), each with config "tool_overrides"[name] applied over it as
+ *    ctx.tools.run applies it (command, timeout_s, url, base_url, headers),
+ *    checked (name = file name, params is an
  *    object schema, risk low|medium|high, command argv of strings or http
  *    {method, url});
  *  - services.<svc>.runbook given as a file ("x.md", "x.txt" or

@@ -136,9 +136,11 @@ int cli_session_graph(struct cli_session *s, const char *path)
 				return cli_fail(2, "%s", err.msg);
 		}
 		lo.config = s->config;
+		lo.config_path = cfg && *cfg ? cfg : NULL;	/* ctx.llm re-reads a changed file */
 		lo.root = cli_project_root(s->flags.root);
 		if (!(s->vm = og_lvm_new(&lo, &err)))
 			return cli_fail(1, "%s", err.msg);
+		og_lvm_set_llm_log(s->vm, cli_llm_log_sink, s);
 	}
 	if (og_lvm_load_graph(s->vm, path, &s->g, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);

@@ -85,6 +85,10 @@ int cli_resumed_by(struct cli_session *s, const char *thread, const char *want_i
  * an object answer without "by" (and not a system answer) gets one. Takes
  * value and returns it or its wrapper. */
 cJSON *cli_fill_by(cJSON *value, const cJSON *ivalue, const char *by);
+/* The VM's LLM usage-log sink (og_lvm_llm_log_fn; ud is the session):
+ * appends to the session's LMDB store, nothing with --db :memory:
+ * (cmd_llm.c). */
+int cli_llm_log_sink(void *ud, const cJSON *entry, struct og_err *err);
 
 /* Prints the outcome of a run (text or JSON) and returns the exit status. */
 int cli_report(struct cli_session *s, int rc, const struct og_err *err);

@@ -233,8 +233,9 @@ int cmd_resume(int argc, char **argv)
 		/* an object whose keys are pending interrupt ids answers them by id */
 		cJSON *ints = og_run_interrupts(s.run), *it;
 		bool by_id = cJSON_IsObject(value) && value->child;
-		const cJSON *k;
-		cJSON_ArrayForEach(k, value) {
+		/* only an object's members have names: an array value is a plain answer */
+		const cJSON *k, *members = cJSON_IsObject(value) ? value : NULL;
+		cJSON_ArrayForEach(k, members) {
 			bool found = false;
 			cJSON_ArrayForEach(it, ints) {
 				const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");

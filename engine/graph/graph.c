@@ -63,6 +63,7 @@ void og_graph_free(struct og_graph *g)
 
 	if (!g)
 		return;
+	free(g->input_channel);
 	for (i = 0; i < g->nchannels; i++) {
 		free(g->channels[i].name);
 		cJSON_Delete(g->channels[i].init);

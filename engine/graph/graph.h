@@ -88,6 +88,9 @@ struct og_graph {
 	char *name;
 	struct og_srcpos pos;		/* the graph file */
 	int recursion_limit;		/* default for runs; 25 unless set */
+	char *input_channel;		/* og.graph{input = "c"}: a run input that is not an
+					 * object of channels is the value of channel c (an
+					 * alert payload goes in as it came), or NULL */
 
 	struct og_channel_def *channels;
 	int nchannels;

@@ -676,17 +676,47 @@ static int apply_outside_step(struct og_run *run, const cJSON *values, const cha
 	return 0;
 }
 
+/* og.graph{input = "c"}: an input that is not an object whose keys are all
+ * channels (an alert payload as the monitoring system sent it) goes into
+ * channel c. An object of channels is taken as it is, so {"c": payload}
+ * keeps working. Returns a new wrapper, or NULL to use input itself. */
+static cJSON *wrap_input(const struct og_graph *g, const cJSON *input)
+{
+	const cJSON *k;
+	cJSON *w;
+
+	if (!g->input_channel || !input || cJSON_IsNull(input))
+		return NULL;
+	if (cJSON_IsObject(input)) {
+		bool all = input->child != NULL;
+		cJSON_ArrayForEach(k, input)
+			if (og_graph_find_channel(g, k->string) < 0)
+				all = false;
+		if (all)
+			return NULL;
+	}
+	if (!(w = cJSON_CreateObject()))
+		return NULL;
+	cJSON_AddItemReferenceToObject(w, g->input_channel, (cJSON *)input);
+	return w;
+}
+
 int og_run_start(struct og_run *run, const cJSON *input, struct og_err *err)
 {
 	struct og_view view;
+	cJSON *wrapped;
 	int rc;
 
 	if (run->status != OG_RUN_PENDING)
 		return og_err_set(err, -OG_ESTATE, "run %s has already started", run->thread_id);
+	if ((wrapped = wrap_input(run->g, input)))
+		input = wrapped;
 	if (input && !cJSON_IsObject(input) && !cJSON_IsNull(input))
 		return og_err_set(err, -OG_EINVAL,
 				  "input must be a JSON object of state channels, e.g. {\"count\": 0}");
-	if ((rc = apply_outside_step(run, input, "input", err)) < 0)
+	rc = apply_outside_step(run, input, "input", err);
+	cJSON_Delete(wrapped);
+	if (rc < 0)
 		return rc;
 	plan_edges(run, OG_START);
 	view = og_state_view(&run->state);

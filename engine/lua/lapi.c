@@ -283,6 +283,7 @@ void lapi_push_ctx(lua_State *L)
 	lapi_http_install(L);				/* ctx.http (lapi_http.c) */
 	lapi_tools_install(L);				/* ctx.tools (lapi_tools.c) */
 	lapi_files_install(L);				/* ctx.files (lapi_files.c) */
+	lapi_llm_install(L);				/* ctx.llm (lapi_llm.c) */
 }
 
 /* A node's ctx is a fresh table (the per-call fields: node, step, ...) that

@@ -29,6 +29,7 @@
  * and a re-run asking for another path fails loudly.
  */
 #include "lvm_int.h"
+#include "lconv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -356,8 +357,8 @@ static int lapi_files_read_lines(lua_State *L)
 	if (fd < 0)
 		return push_failure(L, kind_name, path, errno_kind(errno), "ctx.files: cannot open '%s': %s",
 				    strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		e = errno;
+	e = fstat(fd, &st) < 0 ? errno : 0;	/* errno only when fstat failed: it is stale otherwise */
+	if (e || !S_ISREG(st.st_mode)) {
 		close(fd);
 		if (S_ISDIR(st.st_mode))
 			return push_failure(L, kind_name, path, "not_a_file", "ctx.files: '%s' is %s, not a file; "
@@ -406,6 +407,8 @@ static int lapi_files_read_lines(lua_State *L)
 
 	lua_createtable(L, 0, 4);				/* 4: result */
 	lua_createtable(L, (int)nlines, 0);			/* 5: lines */
+	og_lconv_push_array_mt(L);			/* a JSON list even when empty */
+	lua_setmetatable(L, 5);
 	{
 		size_t ln = 0, k = 0, b = start;
 
@@ -518,6 +521,8 @@ static int lapi_files_list(lua_State *L)
 	if (box->n)
 		qsort(box->v, box->n, sizeof(*box->v), cmp_names);
 	lua_createtable(L, (int)box->n, 0);			/* 3 */
+	og_lconv_push_array_mt(L);
+	lua_setmetatable(L, 3);
 	for (i = 0; i < box->n; i++) {
 		push_line(L, box->v[i], strlen(box->v[i]));
 		lua_rawseti(L, 3, (lua_Integer)i + 1);

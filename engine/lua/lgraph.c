@@ -239,6 +239,12 @@ static int build_graph(lua_State *L)
 	if (lua_isinteger(L, -1))
 		b->g->recursion_limit = (int)lua_tointeger(L, -1);
 	lua_pop(L, 1);
+	og_rawfield(L, 1, "input");
+	if (lua_isstring(L, -1) && !(b->g->input_channel = strdup(lua_tostring(L, -1)))) {
+		b->rc = og_err_set(b->err, -OG_ENOMEM, "out of memory");
+		return 0;
+	}
+	lua_pop(L, 1);
 
 	/* channels: already sorted by name in the prelude */
 	og_rawfield(L, 1, "channels");

@@ -318,6 +318,11 @@ struct og_lvm *og_lvm_new(const struct og_lvm_opts *opts, struct og_err *err)
 		goto nomem;
 	*(struct og_lvm **)lua_getextraspace(vm->L) = vm;
 	vm->config = opts ? opts->config : NULL;
+	if (opts && opts->config_path)
+		snprintf(vm->config_path, sizeof(vm->config_path), "%s", opts->config_path);
+	if (vm->config && cJSON_GetObjectItemCaseSensitive(vm->config, "llm") &&
+	    !(vm->llm_conf = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(vm->config, "llm"), 1)))
+		goto nomem;
 	lua_pushcfunction(vm->L, lvm_setup);
 	if (lua_pcall(vm->L, 0, 0, 0) != LUA_OK) {
 		vm->config = NULL;
@@ -341,10 +346,17 @@ void og_lvm_free(struct og_lvm *vm)
 		return;
 	if (vm->L)
 		lua_close(vm->L);
+	cJSON_Delete(vm->llm_conf);
 	for (i = 0; i < vm->nextra; i++)
 		free(vm->extra[i]);
 	free(vm->extra);
 	free(vm);
+}
+
+void og_lvm_set_llm_log(struct og_lvm *vm, og_lvm_llm_log_fn fn, void *ud)
+{
+	vm->llm_log = fn;
+	vm->llm_log_ud = ud;
 }
 
 /* The project root for require: the parent of a graphs/ directory holding

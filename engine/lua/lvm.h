@@ -29,10 +29,22 @@ struct og_lvm_opts {
 	int64_t default_instructions;	/* 0: OG_LVM_DEFAULT_INSTRUCTIONS */
 	int64_t default_memory;		/* bytes; 0: OG_LVM_DEFAULT_MEMORY */
 	const cJSON *config;		/* what nodes see as ctx.config (read-only); NULL = {} */
+	const char *config_path;	/* the file config came from, or NULL: ctx.llm re-reads its
+					 * "llm" section when the file's mtime changes */
 };
+
+/* The LLM usage log (ctx.llm, lapi_llm.c): called once per request sent to
+ * a provider with one entry (run, role, provider, model, params,
+ * prompt_hash, latency_ms, tokens_in, tokens_out, cost, outcome, at;
+ * borrowed). Never the prompt, the answer or the redaction mapping. A sink
+ * that fails returns -OG_E* with err set: the call goes on, the failure is
+ * logged to stderr. */
+typedef int (*og_lvm_llm_log_fn)(void *ud, const cJSON *entry, struct og_err *err);
 
 struct og_lvm *og_lvm_new(const struct og_lvm_opts *opts, struct og_err *err);
 void og_lvm_free(struct og_lvm *vm);		/* NULL is a no-op */
+/* Installs (fn NULL: removes) the LLM usage log sink; ud is borrowed. */
+void og_lvm_set_llm_log(struct og_lvm *vm, og_lvm_llm_log_fn fn, void *ud);
 
 /* Runs the graph file at `path` in the sandbox and builds the graph it
  * returns (validated). *out is owned by the caller but refers to functions

@@ -47,6 +47,12 @@ struct og_lvm {
 	char what[320];			/* "node 'x'" while calling user code */
 	const cJSON *config;		/* borrowed during og_lvm_new only */
 
+	/* ctx.llm (lapi_llm.c) */
+	cJSON *llm_conf;		/* a copy of config.llm, owned; NULL = none */
+	char config_path[1024];		/* "" = unknown: no reload */
+	og_lvm_llm_log_fn llm_log;	/* usage log sink, or NULL */
+	void *llm_log_ud;
+
 	/* the state view of the call in progress, read lazily (lexec.c) */
 	const struct og_graph *view_g;
 	const struct og_view *view;
@@ -102,6 +108,8 @@ void lapi_http_install(lua_State *L);
 void lapi_tools_install(lua_State *L);
 /* [-0, +0, m] Sets ctx.files on the ctx base table on top (lapi_files.c). */
 void lapi_files_install(lua_State *L);
+/* [-0, +0, m] Sets ctx.llm on the ctx base table on top (lapi_llm.c). */
+void lapi_llm_install(lua_State *L);
 /* [-0, +1, m] A fresh ctx for one call, holding the shared namespaces. */
 void lapi_push_call_ctx(lua_State *L);
 

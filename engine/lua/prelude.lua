@@ -112,7 +112,7 @@ end
 function og.graph(spec)
   if type(spec) ~= "table" then argerror("og.graph", "takes a table: og.graph{ name = ..., state = {...} }") end
   local g = setmetatable({ name = spec.name or "graph", channels = {}, nodes = {}, edges = {}, routes = {},
-                           recursion_limit = spec.recursion_limit, src = where(2) }, Graph)
+                           recursion_limit = spec.recursion_limit, input = spec.input, src = where(2) }, Graph)
   check_name("og.graph", g.name, "name")
   if spec.recursion_limit ~= nil and (math.type(spec.recursion_limit) ~= "integer" or spec.recursion_limit < 1) then
     argerror("og.graph", "recursion_limit must be a positive integer")
@@ -128,13 +128,20 @@ function og.graph(spec)
     g.channels[#g.channels + 1] = { name = name, kind = ch.kind, init = ch.init, fn = ch.fn, src = g.src }
   end
   table.sort(g.channels, function(a, b) return a.name < b.name end)
+  if spec.input ~= nil then
+    check_name("og.graph", spec.input, "input")
+    if spec.state[spec.input] == nil then
+      argerror("og.graph", fmt("input = '%s' names no channel of state (declare it, e.g. %s = og.last())", spec.input, spec.input))
+    end
+  end
   for _, key in ipairs({ "interrupt_before", "interrupt_after" }) do
     if spec[key] ~= nil and type(spec[key]) ~= "table" then argerror("og.graph", key .. " must be a list of node names") end
   end
   g.interrupt_before = spec.interrupt_before
   g.interrupt_after = spec.interrupt_after
   for k in pairs(spec) do
-    if k ~= "name" and k ~= "state" and k ~= "recursion_limit" and k ~= "interrupt_before" and k ~= "interrupt_after" then
+    if k ~= "name" and k ~= "state" and k ~= "recursion_limit" and k ~= "interrupt_before" and k ~= "interrupt_after"
+      and k ~= "input" then
       argerror("og.graph", fmt("unknown field '%s'", tostring(k)))
     end
   end

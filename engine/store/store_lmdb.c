@@ -25,6 +25,8 @@
  *              anything is written to it, and a store of another format
  *              with a message that says which.
  *              "next_thread"          -> be64: the next handle to hand out
+ *   llmlog     (store_lmdb_llmlog.c)  the LLM usage log; created by its first
+ *              write, so it may be missing (the eighth and last of maxdbs 8)
  *   thread_ids T                      -> be64(h0), T the thread id
  *   threads    be64(h0)               -> thread row
  *              What does not change from one checkpoint to the next: the

@@ -73,11 +73,13 @@ function M.from_list(doc, service)
 end
 
 -- the events inside [from, to], sorted by time, the newest `max` of them, as
--- {at, version, service, previous_version?}
+-- {at, version, service, previous_version?}; the same deploy from two sources
+-- (same second, service and version) is kept once
 function M.finish(events, from, to, fmt_time, max)
-  local keep = {}
+  local keep, seen = {}, {}
   for i, e in ipairs(events) do
-    if e.t >= from and e.t <= to then e.i = i; keep[#keep + 1] = e end
+    local key = ("%d\0%s\0%s"):format(math.floor(e.t), tostring(e.service), tostring(e.version))
+    if e.t >= from and e.t <= to and not seen[key] then seen[key] = true; e.i = i; keep[#keep + 1] = e end
   end
   table.sort(keep, function(a, b) if a.t ~= b.t then return a.t < b.t end return a.i < b.i end)
   local out = {}

@@ -21,6 +21,8 @@
 --     "rerun" runs it again, "skip" records it as skipped (the operator
 --     checked that it acted, or that it is not needed). Another answer asks
 --     again (at most 5 times, then the node fails naming the answer).
+--     When the re-run is cut short by another crash, the operator is asked
+--     again about that start: one "rerun" answer means one more run.
 -- The entry records how it went: rerun = "idempotent" | "operator",
 -- unknown_outcome_started_at.
 local og = require("opsgraph")
@@ -122,36 +124,45 @@ function M.run(ctx, spec, name, args, info)
   info = info or {}
   local r = ctx.tools.run(name, args)
   if not r.unknown_outcome then return M.entry(name, args, r) end
-  local started = r.started_at
-  ctx.log.warn(("tool '%s' started at %s but its result was never recorded (the process stopped while it ran)")
-    :format(name, tostring(started)), { tool = name, idempotent = spec.idempotent == true })
-  local how
-  if spec.idempotent == true then
-    how = "idempotent"
-  else
-    local asked = 0
-    while true do
-      asked = asked + 1
-      local a = answer_of(og.interrupt({
-        kind = "effect_unknown", tool = name, args = args, started_at = started, action_id = info.action_id,
-        purpose = info.purpose,
-        question = ("Tool '%s' started at %s, but opsgraph stopped before its result was recorded, so it may or "
-          .. "may not have acted. It is not idempotent: run it again, or skip it?"):format(name, tostring(started)),
-        options = og.array{ "rerun", "skip" },
-      }))
-      if a == "rerun" then how = "operator"; break end
-      if a == "skip" then
-        return { tool = name, args = args, kind = spec.http and "http" or "command", status = "skipped",
-                 unknown_outcome_started_at = started,
-                 error = "outcome unknown (the process stopped while it ran); the operator chose skip" }
+  local how, started
+  local asked = 0
+  -- a loop: the re-run itself may be cut short by another crash. An
+  -- idempotent tool re-runs with rerun = true (cut short again, it runs
+  -- again by itself); an operator's "rerun" runs without it, so a re-run
+  -- that was cut short is asked about again instead of repeated silently.
+  while r.unknown_outcome do
+    started = r.started_at
+    ctx.log.warn(("tool '%s' started at %s but its result was never recorded (the process stopped while it ran)")
+      :format(name, tostring(started)), { tool = name, idempotent = spec.idempotent == true })
+    if spec.idempotent == true then
+      how = "idempotent"
+      r = ctx.tools.run(name, args, { rerun = true })
+    else
+      while true do
+        asked = asked + 1
+        local a = answer_of(og.interrupt({
+          kind = "effect_unknown", tool = name, args = args, started_at = started, action_id = info.action_id,
+          purpose = info.purpose,
+          question = ("Tool '%s' started at %s, but opsgraph stopped before its result was recorded, so it may or "
+            .. "may not have acted. It is not idempotent: run it again, or skip it?"):format(name, tostring(started)),
+          options = og.array{ "rerun", "skip" },
+        }))
+        if a == "rerun" then break end
+        if a == "skip" then
+          return { tool = name, args = args, kind = spec.http and "http" or "command", status = "skipped",
+                   unknown_outcome_started_at = started,
+                   error = "outcome unknown (the process stopped while it ran); the operator chose skip" }
+        end
+        if asked >= MAX_ASKS then
+          error(("effect_unknown for tool '%s': %d answers were neither \"rerun\" nor \"skip\" (last: %s)")
+            :format(name, asked, tostring(a)), 0)
+        end
       end
-      if asked >= MAX_ASKS then
-        error(("effect_unknown for tool '%s': %d answers were neither \"rerun\" nor \"skip\" (last: %s)")
-          :format(name, asked, tostring(a)), 0)
-      end
+      how = "operator"
+      r = ctx.tools.run(name, args)
     end
   end
-  local e = M.entry(name, args, ctx.tools.run(name, args, { rerun = true }))
+  local e = M.entry(name, args, r)
   e.rerun = how
   e.unknown_outcome_started_at = started
   return e

@@ -75,7 +75,7 @@ run main tests/nodes/collector/collector_only.lua "$tmp/cfg_main.json" "$ALERT"
 cp "$tmp/log" "$tmp/log.main" 2>/dev/null || : >"$tmp/log.main"
 run failing tests/nodes/collector/collector_only.lua "$tmp/cfg_failing.json" "$ALERT"
 run unconf tests/nodes/collector/collector_only.lua "$tmp/cfg_main.json" \
-	'{"alert": {"service": "inventory-service", "window": {"from": "2025-11-28T13:30:00Z", "to": "2025-11-28T14:30:00Z"}}}'
+	'{"alert": {"service": "billing-service", "window": {"from": "2025-11-28T13:30:00Z", "to": "2025-11-28T14:30:00Z"}}}'
 run small tests/nodes/collector/collector_only.lua "$tmp/cfg_small.json" "$ALERT"
 run analyzer tests/nodes/collector/collector_analyzer.lua "$tmp/cfg_main.json" "$ALERT"
 
@@ -202,7 +202,7 @@ check("failing: logs empty, traces still there", fc.get("logs") == {} and len((f
 # unconfigured service
 u = load("unconf"); uc = (u.get("state") or {}).get("context") or {}
 check("unconfigured: done", u.get("status") == "done", u.get("error"))
-check("unconfigured: note", "no sources configured for service inventory-service in config: add services.inventory-service to the config file"
+check("unconfigured: note", "no sources configured for service billing-service in config: add services.billing-service to the config file"
       in (uc.get("notes") or []), uc.get("notes"))
 check("unconfigured: empty context", uc.get("metrics") == {} and uc.get("logs") == {} and uc.get("traces") == {} and uc.get("host") == {}, uc)
 

@@ -20,6 +20,11 @@ Which file answers is decided by FIXTURE_DIR/index.json:
   jaeger      GET /api/traces: the entry whose "service" equals the service
               parameter; the spans outside [start, end] (microseconds) are
               dropped, and at most `limit` traces are returned.
+  tempo       GET /api/search (tags=service.name=X or q=TraceQL naming "X";
+              start/end seconds) and GET /api/traces/<id> (OTLP-JSON
+              {"batches": [...]}), from the "tempo" entries (files
+              {"service", "traces": {id: document}}).
+  deploys     GET /deploys?service=X: the "deploys" entry's file.
 Anything else: 404.
 """
 import calendar
@@ -81,6 +86,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.loki(q)
         if u.path == "/api/traces":
             return self.jaeger(q)
+        if u.path == "/api/search":
+            return self.tempo_search(q)
+        if u.path.startswith("/api/traces/"):
+            return self.tempo_trace(u.path[len("/api/traces/"):])
+        if u.path == "/deploys":
+            return self.deploys(q)
         self.reply(404, {"error": "no such path %s" % u.path})
 
     def prometheus(self, q):
@@ -116,6 +127,43 @@ class Handler(BaseHTTPRequestHandler):
                 body["data"] = data[:limit]
                 return self.reply(200, body)
         self.reply(200, {"data": [], "total": 0, "limit": 0, "offset": 0, "errors": None})
+
+
+    def tempo_search(self, q):
+        """Tempo's search: the traces of the entry whose service is named by
+        tags=service.name=X or a TraceQL q mentioning "X", whose first span
+        starts in [start, end] (seconds), at most limit (newest first)"""
+        start, end = int(q.get("start", "0")), int(q.get("end", str(2 ** 40)))
+        limit = int(q.get("limit", "20"))
+        want = q.get("tags", "").replace("service.name=", "") or q.get("q", "")
+        for e in INDEX.get("tempo", []):
+            if e["service"] == want or ('"%s"' % e["service"]) in want:
+                found = []
+                for tid, doc in load(e["file"])["traces"].items():
+                    spans = [sp for b in doc["batches"] for sc in b["scopeSpans"] for sp in sc["spans"]]
+                    t0 = min(int(sp["startTimeUnixNano"]) for sp in spans)
+                    t1 = max(int(sp["endTimeUnixNano"]) for sp in spans)
+                    if start <= t0 // 10 ** 9 <= end:
+                        found.append({"traceID": tid, "rootServiceName": e["service"],
+                                      "startTimeUnixNano": str(t0), "durationMs": (t1 - t0) // 10 ** 6})
+                found.sort(key=lambda t: (-int(t["startTimeUnixNano"]), t["traceID"]))
+                return self.reply(200, {"traces": found[:limit], "metrics": {"inspectedTraces": len(found)}})
+        self.reply(200, {"traces": [], "metrics": {}})
+
+    def tempo_trace(self, tid):
+        """Tempo's trace by id: {"batches": [...]}; 404 like Tempo for an unknown id"""
+        for e in INDEX.get("tempo", []):
+            traces = load(e["file"])["traces"]
+            if tid in traces:
+                return self.reply(200, traces[tid])
+        self.reply(404, {"error": "trace not found"})
+
+    def deploys(self, q):
+        """a deploy list (index "deploys": the entry whose service matches ?service=)"""
+        for e in INDEX.get("deploys", []):
+            if e["service"] == q.get("service"):
+                return self.reply(200, load(e["file"]))
+        self.reply(200, {"deploys": []})
 
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

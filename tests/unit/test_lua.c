@@ -904,6 +904,28 @@ static void test_graph_files(void)
 	CHECK_CONTAINS(r.err, "state.x must be a channel");
 	res_free(&r);
 
+	run_graph(G "bad_input_channel.lua", NULL, 0, &r);
+	CHECK_INT(r.load_rc, ==, -OG_EGRAPH);
+	CHECK_CONTAINS(r.err, "og.graph: input = 'payload' names no channel of state");
+	res_free(&r);
+
+	/* og.graph{input = "trigger"}: a raw payload lands in trigger; an
+	 * object of channels is taken as it is */
+	run_graph(G "input_channel.lua", "{\"receiver\": \"x\", \"alerts\": [1]}", 0, &r);
+	CHECK_INT(r.rc, ==, 0);
+	CHECK_CONTAINS(r.text, "\"trigger\":{\"receiver\":\"x\",\"alerts\":[1]}");
+	CHECK_CONTAINS(r.text, "\"seen\":{\"alerts\":[1],\"receiver\":\"x\"}");
+	res_free(&r);
+	run_graph(G "input_channel.lua", "{\"trigger\": {\"service\": \"s\"}, \"n\": 5}", 0, &r);
+	CHECK_INT(r.rc, ==, 0);
+	CHECK_CONTAINS(r.text, "\"seen\":{\"service\":\"s\"}");
+	CHECK_CONTAINS(r.text, "\"n\":6");
+	res_free(&r);
+	run_graph(G "input_channel.lua", "[1, 2]", 0, &r);
+	CHECK_INT(r.rc, ==, 0);
+	CHECK_CONTAINS(r.text, "\"seen\":[1,2]");
+	res_free(&r);
+
 	run_graph(G "bad_no_return.lua", NULL, 0, &r);
 	CHECK_INT(r.load_rc, ==, -OG_EGRAPH);
 	CHECK_CONTAINS(r.err, "the graph file must end with `return g`");

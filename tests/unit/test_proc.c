@@ -151,8 +151,9 @@ int main(void)
 		CHECK_INT(pipe(p), ==, 0);
 		CHECK_INT(RUN(NULL, "ls", "/proc/self/fd"), ==, 0);
 		CHECK_STR(r.out, "0\n1\n2\n3\n");
-		CHECK_INT(RUN(NULL, "sh", "-c", "ls -l /proc/$$/fd | grep -c -- '->'"), ==, 0);
-		CHECK_STR(r.out, "3\n");
+		/* no pipeline: the shell's own pipe ends would race with ls */
+		CHECK_INT(RUN(NULL, "sh", "-c", "ls /proc/$$/fd; true"), ==, 0);
+		CHECK_STR(r.out, "0\n1\n2\n");
 		close(a);
 		close(p[0]);
 		close(p[1]);
