@@ -314,6 +314,7 @@ void job_resume(struct srv_job *j, int worker)
 		if (og_store_lmdb_note_add(s.db, j->thread, key, n, NULL, &err) < 0)
 			fprintf(stderr, "opsgraph serve: thread %s: the note was not saved: %s\n", j->thread, err.msg);
 		cJSON_Delete(n);
+		srv_post_changed(j->S, j->thread);
 	}
 	{
 		cJSON *o = run_summary(&s);

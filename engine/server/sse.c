@@ -6,8 +6,11 @@
  * events and for catching up: a client that comes back with Last-Event-ID
  * gets every checkpoint after that id, and a thread advanced by another
  * process (`opsgraph resume`) shows up too, found by a once-a-second look
- * at each watched thread's latest id. Comment lines keep proxies from
- * closing idle streams. The number of clients is bounded.
+ * at each watched thread's latest id. The thread's notes (an alert
+ * resolved, an approver's note) come as "note" events without an id: they
+ * are not steps, so Last-Event-ID does not count them, and a reconnecting
+ * client gets them all again (the key tells repeats apart). Comment lines
+ * keep proxies from closing idle streams. The number of clients is bounded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +22,12 @@
 #include <event2/keyvalq_struct.h>
 
 #include "../core/clock.h"
+#include "../core/id.h"
 #include "../core/json.h"
 #include "server.h"
 
 #define SSE_BATCH 500	/* checkpoints read per look; the rest come next time */
+#define SSE_NOTES 256	/* notes a client is told about; more are not streamed */
 
 struct sse_client {
 	struct sse_client *next, **pprev;
@@ -31,6 +36,8 @@ struct sse_client {
 	char thread[128];
 	uint64_t last_id;
 	int64_t last_write_us;
+	uint64_t note_seen[SSE_NOTES];	/* hashes of the note keys sent */
+	int nnotes;
 };
 
 struct sse_hub {
@@ -73,6 +80,34 @@ static void send_text(struct sse_client *c, const char *text, size_t len)
 	c->last_write_us = og_clock_mono_us();
 }
 
+/* Sends the notes not sent yet, in key order. */
+static void client_notes(struct sse_client *c)
+{
+	cJSON *notes = NULL, *n;
+
+	if (c->nnotes >= SSE_NOTES || og_store_lmdb_notes(c->hub->S->db, c->thread, &notes, NULL) < 0)
+		return;
+	cJSON_ArrayForEach(n, notes) {
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(n, "key");
+		uint64_t h;
+		char *data;
+		int i;
+		if (!cJSON_IsString(key) || c->nnotes >= SSE_NOTES)
+			continue;
+		h = og_id_hash(key->valuestring, strlen(key->valuestring), 0);
+		for (i = 0; i < c->nnotes && c->note_seen[i] != h; i++)
+			;
+		if (i < c->nnotes || !(data = og_json_print_text(n)))
+			continue;
+		c->note_seen[c->nnotes++] = h;
+		send_text(c, "event: note\ndata: ", 18);
+		send_text(c, data, strlen(data));
+		send_text(c, "\n\n", 2);
+		free(data);
+	}
+	cJSON_Delete(notes);
+}
+
 /* Sends the checkpoints after last_id, oldest first. */
 static void client_catch_up(struct sse_client *c)
 {
@@ -81,6 +116,7 @@ static void client_catch_up(struct sse_client *c)
 	uint64_t latest = 0;
 	int i, n;
 
+	client_notes(c);
 	if (og_store_lmdb_latest_id(db, c->thread, &latest, NULL) < 0 || latest <= c->last_id)
 		return;
 	/* newest first: ask only for what is new (ids are per-thread counters) */

@@ -209,8 +209,14 @@ req GET /api/threads; n=$(printf '%s' "$body" | grep -o '"thread_id":"am-' | wc 
 if [ "$n" -eq 1 ]; then ok; else bad "want 1 am- thread, got $n: $body"; fi
 req GET "/api/threads/$amt/history"; nh=$(printf '%s' "$body" | grep -o '"id":' | wc -l)
 if [ "$nh" -eq 3 ]; then ok; else bad "the repeat changed the history ($nh checkpoints)"; fi
+$CLIENT "$BASE" sse "$amt" 3 '' 2 >"$tmp/amsse" &
+amsse=$!
+sleep 0.5
 req POST /alerts/alertmanager "$(am resolved "$GK")"; expect_code 200
 expect_in '"recorded":true' "$body" "resolved recorded"
+for _ in $(seq 50); do kill -0 $amsse 2>/dev/null || break; sleep 0.1; done
+out=$(cat "$tmp/amsse"); last="alert thread stream"
+expect_in 'notes: alert_firing alert_resolved' "$out" "resolved arrives live on the stream"
 req GET "/api/threads/$amt"; expect_in '"kind":"alert_resolved"' "$body" "resolved on the thread"
 expect_in '"kind":"alert_firing"' "$body" "firing on the thread"
 req POST /alerts/alertmanager "$(am resolved "$GK")"; expect_in '"duplicate":true' "$body" "resolved twice"

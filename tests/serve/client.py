@@ -4,9 +4,12 @@
   client.py BASE race THREAD          two resumes of one interrupt at once;
                                       prints the two status codes, sorted, and
                                       the 409 body
-  client.py BASE sse THREAD N [LAST]  reads N checkpoint events from the stream
-                                      (Last-Event-ID LAST when given), at most
-                                      10 s; prints their ids, one line
+  client.py BASE sse THREAD N [LAST [M]]
+                                      reads N checkpoint events and M notes from
+                                      the stream (Last-Event-ID LAST when not
+                                      empty), at most 10 s; prints the ids with
+                                      their status on one line, then "notes:"
+                                      and the notes' kinds
   client.py BASE slack SECRET TS BODY [RETRY]
                                       a signed POST /slack/events; prints the
                                       status and body
@@ -55,7 +58,7 @@ def race(base, thread):
             print(b)
 
 
-def sse(base, thread, n, last=None):
+def sse(base, thread, n, last=None, want_notes=0):
     c = conn(base)
     h = {"Accept": "text/event-stream"}
     if last:
@@ -65,20 +68,23 @@ def sse(base, thread, n, last=None):
     if r.status != 200:
         print("status %d %s" % (r.status, r.read().decode()))
         return
-    ids, cur, keepalive = [], None, 0
-    while len(ids) < n:
+    ids, notes, ev = [], [], {}
+    while len(ids) < n or len(notes) < want_notes:
         line = r.readline()
         if not line:
             break
         line = line.decode().rstrip("\n")
-        if line.startswith("id: "):
-            cur = line[4:]
-        elif line.startswith(": keepalive"):
-            keepalive += 1
-        elif line.startswith("data: ") and cur:
-            d = json.loads(line[6:])
-            ids.append("%s:%s" % (cur, d["status"]))
+        if line == "":
+            if ev.get("event") == "checkpoint":
+                ids.append("%s:%s" % (ev["id"], json.loads(ev["data"])["status"]))
+            elif ev.get("event") == "note":
+                notes.append(json.loads(ev["data"])["value"]["kind"])
+            ev = {}
+        elif not line.startswith(":") and ":" in line:
+            k, v = line.split(":", 1)
+            ev[k] = v[1:] if v.startswith(" ") else v
     print(" ".join(ids))
+    print("notes: " + " ".join(notes))
     c.close()
 
 
@@ -104,7 +110,7 @@ def main():
         if cmd == "race":
             race(base, a[0])
         elif cmd == "sse":
-            sse(base, a[0], int(a[1]), a[2] if len(a) > 2 else None)
+            sse(base, a[0], int(a[1]), a[2] if len(a) > 2 and a[2] else None, int(a[3]) if len(a) > 3 else 0)
         elif cmd == "slack":
             slack(base, a[0], a[1], a[2], a[3] if len(a) > 3 else None)
         elif cmd == "sign":
