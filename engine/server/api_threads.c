@@ -85,7 +85,33 @@ void api_runs(struct srv *S, struct evhttp_request *req)
 		srv_job_free(j);
 		goto out;
 	}
-	j->body = body;
+	{
+		/* per-run breakpoints, as run --interrupt-before/--interrupt-after */
+		static const char *const keys[2] = { "interrupt_before", "interrupt_after" };
+		int k, n;
+		for (k = 0; k < 2; k++) {
+			const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, keys[k]), *it;
+			n = 0;
+			if (list && !cJSON_IsArray(list) && !cJSON_IsNull(list))
+				n = -1;
+			cJSON_ArrayForEach(it, list) {
+				if (!cJSON_IsString(it) || n < 0 || n >= 16) {
+					n = -1;
+					break;
+				}
+				j->bp[k][n++] = it->valuestring;
+			}
+			if (n < 0) {
+				srv_reply_error(S, req, "runs", 400, "bad_request", "\"%s\" is a list of at most 16 node "
+						"names (\"*\": every node)", keys[k]);
+				free(j->pend);
+				j->pend = NULL;
+				srv_job_free(j);
+				goto out;
+			}
+		}
+	}
+	j->body = body;	/* the breakpoint names point into it */
 	body = NULL;
 	srv_submit(S, S->runs, j);
 out:

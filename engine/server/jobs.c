@@ -165,7 +165,8 @@ static void start_thread(struct srv_job *j, const cJSON *input, bool quiet_if_ex
 				      "/api/threads/%s/resume", j->thread, j->thread);
 		goto out;
 	}
-	if (cli_session_run_new(&s, j->thread[0] ? j->thread : NULL, 0, NULL, NULL) != 0) {
+	if (cli_session_run_new(&s, j->thread[0] ? j->thread : NULL, 0, j->bp[0][0] ? j->bp[0] : NULL,
+				j->bp[1][0] ? j->bp[1] : NULL) != 0) {
 		srv_job_error(j, 500, "run", "the run could not be created (see the server log)");
 		goto out;
 	}
@@ -286,6 +287,10 @@ void job_resume(struct srv_job *j, int worker)
 	if (!(it = find_interrupt(ints, j->iid))) {
 		if (cli_resumed_by(&s, j->thread, j->iid, msg, sizeof(msg)))
 			srv_job_error(j, 409, "already_resumed", "%s", msg);
+		else if (og_run_status(s.run) != OG_RUN_INTERRUPTED)	/* e.g. a breakpoint passed meanwhile */
+			srv_job_error(j, 409, "not_waiting", "thread %s is not waiting for a decision any more "
+				      "(status: %s); interrupt '%s' is not pending", j->thread,
+				      og_run_status_name(og_run_status(s.run)), j->iid);
 		else
 			srv_job_error(j, 404, "no_interrupt", "no pending interrupt '%s' in thread %s (status: %s)",
 				      j->iid, j->thread, og_run_status_name(og_run_status(s.run)));
@@ -295,7 +300,11 @@ void job_resume(struct srv_job *j, int worker)
 	value = cli_fill_by(value ? value : cJSON_CreateNull(), cJSON_GetObjectItemCaseSensitive(it, "value"),
 			    s.flags.by);
 	resume = cJSON_CreateObject();
-	cJSON_AddItemToObject(cJSON_AddObjectToObject(resume, "by_id"), j->iid, value);
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "kind")) &&
+	    strcmp(cJSON_GetObjectItemCaseSensitive(it, "kind")->valuestring, "interrupt"))
+		cJSON_AddItemToObject(resume, "value", value);	/* a breakpoint: any value passes it */
+	else
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(resume, "by_id"), j->iid, value);
 	if ((rc = og_run_resume(s.run, resume, s.flags.by, &err)) < 0) {
 		srv_job_error(j, rc == -OG_EINVAL ? 400 : rc == -OG_ENOENT ? 404 : 500, "resume", "%s", err.msg);
 		goto out;

@@ -70,6 +70,7 @@ struct srv_job {
 	char iid[64];
 	char by[128];
 	cJSON *body;			/* the parsed request, owned */
+	const char *bp[2][17];		/* run: interrupt_before/after, NULL-terminated, into body */
 	uint64_t ckpt_id;
 };
 

@@ -178,6 +178,21 @@ sleep 0.5
 req GET /api/threads/inc-1/stream '' -m 2; expect_code 503; expect_in 'too_many_streams' "$body" "stream bound"
 wait $cpids
 
+# --- a breakpoint (interrupt_before), passed with any value --------------------
+req POST /api/runs '{"graph": "approve", "thread_id": "bp-1", "interrupt_before": ["act"], "input": {"trigger": {"text": "bp"}}}'
+expect_code 202
+wait_status bp-1 interrupted
+out=$($CLIENT "$BASE" race bp-1); last="two concurrent resumes of bp-1"
+expect_in '200 409' "$out" "decision race"
+wait_status bp-1 interrupted
+expect_in '"kind":"interrupt_before"' "$body" "stopped before act"
+bid=$(jget "$body" interrupts.0.id)
+req POST /api/threads/bp-1/resume "{\"value\": null, \"interrupt_id\": \"$bid\"}"; expect_code 200
+wait_status bp-1 done
+expect_in '"result":"acted"' "$body" "past the breakpoint"
+req POST /api/threads/bp-1/resume "{\"value\": null, \"interrupt_id\": \"$bid\"}"; expect_code 409
+req POST /api/runs '{"graph": "approve", "interrupt_before": "act"}'; expect_code 400
+
 # --- fork -------------------------------------------------------------------
 req POST /api/threads/inc-1/fork '{"checkpoint_id": 3, "update": {"result": "forked"}}'; expect_code 200
 expect_in '"parent_id":3' "$body" "fork"
@@ -279,8 +294,8 @@ req POST /index.html '{}'; expect_code 405
 # --- metrics, limits ------------------------------------------------------------
 req GET /metrics; expect_code 200
 expect_in 'opsgraph_threads{status="interrupted"} 3' "$body" "runs by status"
-expect_in 'opsgraph_threads{status="done"} 0' "$body" "runs by status"
-expect_in 'opsgraph_http_requests_total{route="runs",code="202"} 1' "$body" "requests by route and code"
+expect_in 'opsgraph_threads{status="done"} 1' "$body" "runs by status"
+expect_in 'opsgraph_http_requests_total{route="runs",code="202"} 2' "$body" "requests by route and code"
 expect_in 'opsgraph_http_requests_total{route="resume",code="409"}' "$body" "409s counted"
 expect_in 'opsgraph_node_duration_seconds_count{node="decide"}' "$body" "node durations"
 expect_in 'opsgraph_checkpoint_commit_seconds_bucket{le="+Inf"}' "$body" "commit latency"
