@@ -74,8 +74,10 @@ void srv_job_error(struct srv_job *j, int status, const char *error, const char 
 	va_end(ap);
 	cJSON_AddStringToObject(o, "error", error);
 	cJSON_AddStringToObject(o, "detail", detail);
-	if (status >= 500)
-		fprintf(stderr, "opsgraph serve: %s: %s\n", error, detail);
+	/* every refusal leaves a line, as the loop's own errors do (routes.c);
+	 * pend is the loop's again once answered, so it is not read then */
+	fprintf(stderr, "opsgraph serve: %s %s -> %d %s: %s\n", j->pend && !j->replied ? j->pend->route : "job",
+		j->thread, status, error, detail);
 	srv_job_reply(j, status, o);
 }
 

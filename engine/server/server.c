@@ -187,6 +187,7 @@ static int setup(struct srv *S)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	int port = S->conf.port;
+	bool v6;
 
 	if (!strcmp(S->conf.db, ":memory:"))
 		return cli_fail(2, "--db :memory: cannot be served: threads must outlive a request; give a directory");
@@ -241,8 +242,9 @@ static int setup(struct srv *S)
 	event_add(S->sig_term, NULL);
 	event_add(S->sig_int, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	v6 = strchr(S->conf.host, ':') != NULL;
 	fprintf(stderr, "opsgraph serve: listening on http://%s%s%s:%d (db %s, root %s, %d workers%s)\n",
-		strchr(S->conf.host, ':') ? "[" : "", S->conf.host, strchr(S->conf.host, ':') ? "]" : "", port, S->conf.db, S->conf.root, S->conf.workers,
+		v6 ? "[" : "", S->conf.host, v6 ? "]" : "", port, S->conf.db, S->conf.root, S->conf.workers,
 		S->conf.slack_secret ? "" : "; Slack events off: SLACK_SIGNING_SECRET is not set");
 	return 0;
 }

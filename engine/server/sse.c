@@ -108,41 +108,48 @@ static void client_notes(struct sse_client *c)
 	cJSON_Delete(notes);
 }
 
-/* Sends the checkpoints after last_id, oldest first. */
+/* Sends the checkpoints after last_id, oldest first, a window of ids at a
+ * time (ids only grow within a thread, forks included), so a client far
+ * behind gets every one of them over a few looks and the loop is never held
+ * for long. */
 static void client_catch_up(struct sse_client *c)
 {
 	struct og_store_lmdb *db = c->hub->S->db;
-	cJSON *rows = NULL;
 	uint64_t latest = 0;
-	int i, n;
+	int round;
 
 	client_notes(c);
-	if (og_store_lmdb_latest_id(db, c->thread, &latest, NULL) < 0 || latest <= c->last_id)
+	if (og_store_lmdb_latest_id(db, c->thread, &latest, NULL) < 0)
 		return;
-	/* newest first: ask only for what is new (ids are per-thread counters) */
-	if (og_store_lmdb_history(db, c->thread, (int)(latest - c->last_id < SSE_BATCH ? latest - c->last_id : SSE_BATCH) + 8, 0,
-				  &rows, NULL) < 0)
-		return;
-	n = cJSON_GetArraySize(rows);
-	for (i = n - 1; i >= 0; i--) {
-		cJSON *r = cJSON_GetArrayItem(rows, i);
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-		uint64_t v = cJSON_IsNumber(id) ? (uint64_t)id->valuedouble : 0;
-		char *data, head[64];
-		int hl;
-		if (v <= c->last_id)
-			continue;
-		cJSON_AddStringToObject(r, "thread_id", c->thread);
-		if (!(data = og_json_print_text(r)))
-			break;
-		hl = snprintf(head, sizeof(head), "id: %llu\nevent: checkpoint\ndata: ", (unsigned long long)v);
-		send_text(c, head, (size_t)hl);
-		send_text(c, data, strlen(data));
-		send_text(c, "\n\n", 2);
-		free(data);
-		c->last_id = v;
+	for (round = 0; round < 4 && latest > c->last_id; round++) {
+		uint64_t hi = c->last_id + SSE_BATCH;
+		cJSON *rows = NULL;
+		int i;
+		if (og_store_lmdb_history(db, c->thread, SSE_BATCH, hi + 1, &rows, NULL) < 0)
+			return;
+		for (i = cJSON_GetArraySize(rows) - 1; i >= 0; i--) {
+			cJSON *r = cJSON_GetArrayItem(rows, i);
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+			uint64_t v = cJSON_IsNumber(id) ? (uint64_t)id->valuedouble : 0;
+			char *data, head[64];
+			int hl;
+			if (v <= c->last_id)
+				continue;
+			cJSON_AddStringToObject(r, "thread_id", c->thread);
+			if (!(data = og_json_print_text(r)))
+				break;
+			hl = snprintf(head, sizeof(head), "id: %llu\nevent: checkpoint\ndata: ", (unsigned long long)v);
+			send_text(c, head, (size_t)hl);
+			send_text(c, data, strlen(data));
+			send_text(c, "\n\n", 2);
+			free(data);
+			c->last_id = v;
+		}
+		cJSON_Delete(rows);
+		/* ids the window did not hold are gone (gc): skip past them */
+		if (c->last_id < hi)
+			c->last_id = hi < latest ? hi : latest;
 	}
-	cJSON_Delete(rows);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
