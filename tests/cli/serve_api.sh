@@ -107,6 +107,7 @@ req GET /healthz; expect_code 200; expect_in '"status":"ok"' "$body" "healthz"
 req GET /api/graphs; expect_code 200
 expect_in '"name":"approve"' "$body" "graphs"
 expect_in '"nodes":["intake","decide","act"]' "$body" "graphs"
+expect_in '"name":"loop"' "$body" "graphs"
 expect_in 'flowchart' "$body" "graphs mermaid"
 
 # --- runs: errors first -----------------------------------------------------
@@ -192,6 +193,14 @@ wait_status bp-1 done
 expect_in '"result":"acted"' "$body" "past the breakpoint"
 req POST /api/threads/bp-1/resume "{\"value\": null, \"interrupt_id\": \"$bid\"}"; expect_code 409
 req POST /api/runs '{"graph": "approve", "interrupt_before": "act"}'; expect_code 400
+
+# --- a late subscriber to a long thread gets every checkpoint -----------------
+req POST /api/runs '{"graph": "loop", "thread_id": "loop-1"}'; expect_code 202
+wait_status loop-1 done
+out=$($CLIENT "$BASE" sse loop-1 601 | head -n 1 | tr ' ' '\n'); last="sse loop-1 601"
+n=$(printf '%s\n' "$out" | grep -c .)
+if [ "$n" -eq 601 ] && [ "$(printf '%s\n' "$out" | head -n 1)" = "1:running" ] && \
+   [ "$(printf '%s\n' "$out" | tail -n 1)" = "601:done" ]; then ok; else bad "$last: $n events, $(printf '%s\n' "$out" | tail -n 1)"; fi
 
 # --- fork -------------------------------------------------------------------
 req POST /api/threads/inc-1/fork '{"checkpoint_id": 3, "update": {"result": "forked"}}'; expect_code 200
@@ -294,8 +303,8 @@ req POST /index.html '{}'; expect_code 405
 # --- metrics, limits ------------------------------------------------------------
 req GET /metrics; expect_code 200
 expect_in 'opsgraph_threads{status="interrupted"} 3' "$body" "runs by status"
-expect_in 'opsgraph_threads{status="done"} 1' "$body" "runs by status"
-expect_in 'opsgraph_http_requests_total{route="runs",code="202"} 2' "$body" "requests by route and code"
+expect_in 'opsgraph_threads{status="done"} 2' "$body" "runs by status"
+expect_in 'opsgraph_http_requests_total{route="runs",code="202"} 3' "$body" "requests by route and code"
 expect_in 'opsgraph_http_requests_total{route="resume",code="409"}' "$body" "409s counted"
 expect_in 'opsgraph_node_duration_seconds_count{node="decide"}' "$body" "node durations"
 expect_in 'opsgraph_checkpoint_commit_seconds_bucket{le="+Inf"}' "$body" "commit latency"
