@@ -262,10 +262,12 @@ static void thread_post(struct srv *S, struct evhttp_request *req, const char *t
 					"interrupt (GET /api/threads/%s shows them)", thread);
 			goto bad;
 		}
-		if (!cJSON_GetObjectItemCaseSensitive(body, "value")) {
+		if (!cJSON_GetObjectItemCaseSensitive(body, "value") && j->iid[0]) {
 			srv_reply_error(S, req, route, 400, "bad_request", "\"value\" (the answer) is required");
 			goto bad;
 		}
+		if (!cJSON_GetObjectItemCaseSensitive(body, "value"))
+			j->fn = job_continue;
 		if (note && !cJSON_IsString(note) && !cJSON_IsNull(note)) {
 			srv_reply_error(S, req, route, 400, "bad_request", "\"note\" must be a string");
 			goto bad;

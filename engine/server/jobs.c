@@ -339,6 +339,64 @@ out:
 	cli_session_close(&s);
 }
 
+/* A resume without a value, as `opsgraph resume THREAD`: continues a thread
+ * that needs no answer, one a crash, a shutdown's grace period or a fork
+ * left with work to do, or retries a failed step. A thread that waits for a
+ * decision is refused: it needs a value. */
+void job_continue(struct srv_job *j, int worker)
+{
+	struct cli_session s;
+	struct og_err err = { 0 };
+	cJSON *latest = NULL;
+	const cJSON *gf, *st;
+	int rc;
+
+	(void)worker;
+	if (session_open(j, &s, j->by) < 0)
+		return;
+	if (cli_get_ckpt(&s, j->thread, 0, &latest, &err) < 0) {
+		srv_job_error(j, 404, "no_thread", "no thread %s", j->thread);
+		goto out;
+	}
+	gf = cJSON_GetObjectItemCaseSensitive(latest, "graph_file");
+	if (!cJSON_IsString(gf) || load_graph(j, &s, gf->valuestring) < 0) {
+		if (!cJSON_IsString(gf))
+			srv_job_error(j, 500, "graph", "thread %s does not record its graph file", j->thread);
+		goto out;
+	}
+	if ((rc = lease_wait(&s, j->thread, 10000, NULL, NULL, &err)) != 0) {
+		srv_job_error(j, 409, "thread_busy", "%s", err.msg);
+		goto out;
+	}
+	cJSON_Delete(latest);
+	latest = NULL;
+	if (cli_get_ckpt(&s, j->thread, 0, &latest, &err) < 0 ||
+	    cli_session_run_new(&s, j->thread, 0, NULL, NULL) != 0) {
+		srv_job_error(j, 500, "store", "thread %s cannot be loaded: %s", j->thread, err.msg);
+		goto out;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(latest, "status");
+	if (cJSON_IsString(st) && !strcmp(st->valuestring, "interrupted") &&
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(latest, "interrupts")) > 0) {
+		srv_job_error(j, 400, "needs_value", "thread %s waits for a decision: give it as \"value\"", j->thread);
+		goto out;
+	}
+	if (og_run_load_move(s.run, latest, cli_latest_id(&s, j->thread) + 1, &err) < 0) {
+		srv_job_error(j, 500, "store", "thread %s cannot be loaded: %s", j->thread, err.msg);
+		goto out;
+	}
+	if ((rc = og_run_resume(s.run, NULL, s.flags.by, &err)) < 0) {
+		srv_job_error(j, rc == -OG_ESTATE ? 409 : 500, rc == -OG_ESTATE ? "nothing_to_continue" : "resume", "%s",
+			      err.msg);
+		goto out;
+	}
+	srv_job_reply(j, 200, run_summary(&s));
+	invoke(j, &s);
+out:
+	cJSON_Delete(latest);
+	cli_session_close(&s);
+}
+
 void job_fork(struct srv_job *j, int worker)
 {
 	struct cli_session s;

@@ -130,6 +130,7 @@ void srv_drain_msgs(struct srv *S);
 /* ---- jobs.c: what workers run, on the CLI's session ---- */
 void job_run(struct srv_job *j, int worker);		/* POST /api/runs */
 void job_resume(struct srv_job *j, int worker);		/* POST .../resume */
+void job_continue(struct srv_job *j, int worker);	/* POST .../resume without a value */
 void job_fork(struct srv_job *j, int worker);		/* POST .../fork */
 void job_alert(struct srv_job *j, int worker);		/* Alertmanager intake */
 void job_slack(struct srv_job *j, int worker);		/* Slack intake */

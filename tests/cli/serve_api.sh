@@ -159,7 +159,8 @@ expect_in '"result":"acted"' "$body" "run finished"
 expect_in '"by":"op-' "$body" "decision records who (fill_by)"
 expect_in '"kind":"decision_note"' "$body" "note kept"
 req POST /api/threads/inc-1/resume '{"value": "yes"}'; expect_code 409
-req POST /api/threads/inc-1/resume '{"note": "x"}'; expect_code 400
+req POST /api/threads/inc-1/resume '{"interrupt_id": "x"}'; expect_code 400
+expect_in '\"value\" (the answer) is required' "$body" "an id without a value"
 req POST /api/threads/nope/resume '{"value": "yes"}'; expect_code 404
 for _ in $(seq 50); do kill -0 $ssepid 2>/dev/null || break; sleep 0.1; done
 out=$(cat "$tmp/sse"); last="live stream"
@@ -361,6 +362,7 @@ expect_rc 0
 # --grace 0: a run still going is left as after a crash, and resumable
 start --grace 0
 req POST /api/runs '{"graph": "slow", "thread_id": "slow-2"}'; expect_code 202
+req POST /api/runs '{"graph": "slow", "thread_id": "slow-3"}'; expect_code 202
 sleep 0.3
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=; last="SIGTERM --grace 0"; err=$(cat "$log")
 expect_rc 0
@@ -369,6 +371,19 @@ timeout 30 "$OPSGRAPH" resume slow-2 --db "$tmp/db" --output json >"$tmp/out" 2>
 expect_rc 0
 expect_in '"status":"done"' "$err" "the cut run resumes to the end"
 expect_in '"n":3' "$err" "with each step once"
+# ... or over the API, by a resume without a value
+start
+req POST /api/threads/slow-3/resume '{}'; expect_code 200
+wait_status slow-3 done
+expect_in '"n":3' "$body" "continued over the API"
+req POST /api/threads/slow-3/resume '{}'; expect_code 409
+expect_in 'nothing_to_continue' "$body" "a done thread"
+req POST /api/threads/bp-1/resume '{}'; expect_code 409
+req POST /api/runs '{"graph": "approve", "thread_id": "inc-2"}'; expect_code 202
+wait_status inc-2 interrupted
+req POST /api/threads/inc-2/resume '{}'; expect_code 400; expect_in 'needs_value' "$body" "a decision needs a value"
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=; last="SIGTERM"; err=
+expect_rc 0
 if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$tmp"/serve*.log; then
 	bad "sanitizer report: $(grep -E -A8 'AddressSanitizer|runtime error|LeakSanitizer' "$tmp"/serve*.log | head -30)"
 else
