@@ -1225,7 +1225,14 @@ static int check_format(struct ogl_env *e, bool ro, struct og_err *err)
 	int rc;
 
 	snprintf(want, sizeof(want), "%s%d", OGL_FORMAT_MAGIC, OGL_FORMAT_VERSION);
-	if ((rc = mdb_txn_begin(e->env, NULL, ro ? MDB_RDONLY : 0, &txn)))
+	/* another process may grow the map between our mdb_env_open and this
+	 * first transaction (crash harness, episode with two processes): adopt
+	 * its size; no transaction of ours is open yet */
+	for (int tries = 0; (rc = mdb_txn_begin(e->env, NULL, ro ? MDB_RDONLY : 0, &txn)) == MDB_MAP_RESIZED &&
+			    tries < OGL_MAX_TRIES; tries++)
+		if ((rc = map_grow(e, false)))
+			break;
+	if (rc)
 		return ogl_fail(rc, "open", err);
 	if ((rc = mdb_dbi_open(txn, NULL, 0, &e->db_main)))
 		goto lmdb_fail;
