@@ -55,6 +55,7 @@ struct og_run {
 	uint64_t next_id;		/* id of the next checkpoint (> every id of the thread) */
 	cJSON *error;
 	cJSON *resumed;			/* resumes since the last checkpoint, for its record */
+	bool resume_unsaved;		/* a resume not committed yet (og_run_resume) */
 	char breakpoint;		/* 'b'/'a': paused at a static breakpoint before/after */
 	bool pass_before;		/* resumed from a before-breakpoint: run the step */
 	char *bp_before, *bp_after;	/* per node: static breakpoints of this run */
@@ -420,12 +421,22 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 		run->next_id = ck.id + 1;
 		cJSON_Delete(run->resumed);
 		run->resumed = NULL;
+		run->resume_unsaved = false;
 	}
 	cJSON_Delete(next);
 	cJSON_Delete(pending);
 	cJSON_Delete(interrupts);
 	cJSON_Delete(writes);
 	return rc;
+}
+
+/* Commits a resume that og_run_resume left to the step's checkpoint,
+ * before anything else of the step reaches the store (a pending write
+ * keyed by the checkpoint the step starts from): a crash after that write
+ * must find the decision committed. */
+static int save_resume(struct og_run *run, struct og_err *err)
+{
+	return run->resume_unsaved ? save(run, "resume", NULL, err) : 0;
 }
 
 /* Marks the run failed with a structured error and returns code. */
@@ -718,6 +729,8 @@ static int flush_partial(const struct og_call *call, const cJSON *journal, struc
 	cJSON *rec;
 	int rc;
 
+	if ((rc = save_resume(run, err)) < 0)
+		return rc;
 	if (!(rec = cJSON_CreateObject()))
 		return og_err_set(err, -OG_ENOMEM, "run: out of memory");
 	cJSON_AddStringToObject(rec, "task", call->task_id);
@@ -1051,6 +1064,10 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 	}
 	run->pass_before = false;
 	run->breakpoint = 0;
+	/* siblings' pending writes are keyed by the checkpoint the step starts
+	 * from: with more than one task, that is the resume's (save_resume) */
+	if (run->ntasks > 1 && (rc = save_resume(run, err)) < 0)
+		return rc;
 	for (i = 0; i < run->ntasks; i++) {
 		struct og_task *t = &run->tasks[i];
 		if (t->done || t->waiting)
@@ -1494,9 +1511,19 @@ breakpoint:
 		}
 	}
 	run->status = OG_RUN_RUNNING;
-	/* The decision is committed before the node re-runs: a crash from here
-	 * on cannot lose it, and a second resumer finds it answered. */
-	return save(run, "resume", NULL, err);
+	/* No checkpoint of its own (LangGraph writes none either): the decision
+	 * and its `resumed` record ride on the step's checkpoint, which is the
+	 * first thing the step commits unless the step writes pending writes or
+	 * a partial journal first: then save_resume commits the decision before
+	 * them. A crash before that commit leaves nothing of the resume on disk:
+	 * the thread still waits for its decision, as if the resume had never
+	 * been called (it had not returned to its caller's caller: og_run_invoke
+	 * is what reports it). A second resumer without a lease is refused when
+	 * its step commits the same checkpoint id (-OG_ECONFLICT). */
+	if (!run->opts.store)
+		return save(run, "resume", NULL, err);
+	run->resume_unsaved = true;
+	return 0;
 }
 
 int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, const char *source,
