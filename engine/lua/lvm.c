@@ -127,7 +127,15 @@ int lvm_call(struct og_lvm *vm, int nargs, int nres, int64_t instructions, int64
 	int base = lua_gettop(L) - nargs, status;
 	bool instr_hit, mem_hit;
 
-	snprintf(vm->what, sizeof(vm->what), "%s", what);
+	{
+		/* snprintf(vm->what, sizeof(vm->what), "%s", what): a copy by hand,
+		 * as it runs for every node call */
+		size_t n = strlen(what);
+		if (n >= sizeof(vm->what))
+			n = sizeof(vm->what) - 1;
+		memcpy(vm->what, what, n);
+		vm->what[n] = '\0';
+	}
 	vm->cur_instructions = instructions > 0 ? instructions : vm->def_instructions;
 	vm->cur_memory = memory > 0 ? memory : vm->def_memory;
 	lua_pushcfunction(L, lvm_msgh);
