@@ -852,17 +852,24 @@ static void run_batch(struct ogl_env *e, struct ogl_req *first, struct ogl_req *
 			if ((rc = mdb_txn_begin(e->env, NULL, 0, &txn)))
 				txn = NULL;
 		}
+		e->pc.nfn = 0;
 		for (r = first; rc == 0 && r != stop; r = r->next) {
 			if (r->settled)
 				continue;
+			e->pc.nfn++;
 			if ((rc = r->fn(e, txn, r->ctx, r->err)) && !ogl_is_mdb(rc))
 				bad = r;
 		}
 		if (txn) {
-			if (rc == 0)
+			size_t id = mdb_txn_id(txn);
+			if (rc == 0) {
 				rc = mdb_txn_commit(txn);	/* frees txn, even on failure */
-			else
+				/* the put cache holds if its put was the last write */
+				if (rc == 0 && e->pc.txnid == id && e->pc.fn_at == e->pc.nfn)
+					e->pc.committed = true;
+			} else {
 				mdb_txn_abort(txn);
+			}
 			txn = NULL;
 		}
 		pthread_rwlock_unlock(&e->map_lock);
@@ -1330,6 +1337,9 @@ static void env_free(struct ogl_env *e)
 	ogl_buf_release(&e->tmp);
 	ogl_buf_release(&e->row);
 	free(e->pch);
+	ogl_buf_release(&e->pc.tid);
+	ogl_buf_release(&e->pc.row);
+	free(e->pc.ch);
 	free(e->cidx);
 	free(e->rnames);
 	free(e->path);

@@ -66,6 +66,19 @@ struct ogl_env {
 	size_t rnames_cap;
 	uint64_t max_handle;		/* highest thread handle seen: puts of that
 					 * thread try MDB_APPEND (a hint only) */
+	/* put: what the last put left in the store, so that the next put of
+	 * the same thread need not read it back (PUT CACHE in
+	 * store_lmdb_ckpt.c); valid only while no other write was committed */
+	struct {
+		size_t txnid;		/* the put's transaction (0: nothing) */
+		bool committed;		/* and that transaction committed */
+		uint64_t h0, id;	/* the thread's handle, the checkpoint's id */
+		struct ogl_buf tid, row;	/* thread id; its row after the put */
+		struct ogl_chan *ch;	/* the record's channel table */
+		size_t nch, cap;
+		int nfn;		/* fns run so far in the write transaction */
+		int fn_at;		/* the put's place among them */
+	} pc;
 
 	/* group commit of sync-mode writes (GROUP COMMIT in store_lmdb.c) */
 	pthread_mutex_t q_mu;		/* guards the fields below */
