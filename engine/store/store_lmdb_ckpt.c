@@ -115,6 +115,7 @@ int ogl_trow_decode(uint64_t h0, const MDB_val *v, struct ogl_trow *t, struct og
 	uint64_t i;
 
 	t->h0 = h0;
+	t->start = v->mv_data;
 	t->tid = ogl_get_bytes(&rd);
 	t->created_ms = ogl_get_svarint(&rd);
 	t->ngraphs = ogl_get_varint(&rd);
@@ -581,6 +582,42 @@ static void pc_fill(struct ogl_env *e, MDB_txn *txn, const struct og_ckpt *ck, u
 	e->pc.id = ck->id;
 	e->pc.fn_at = e->pc.nfn;
 	e->pc.txnid = mdb_txn_id(txn);
+}
+
+/* A get of a thread's checkpoint leaves the put cache what a put with that
+ * checkpoint as its parent would read, when this process is not writing
+ * (the cache is the writer's): the handle, the row, the channel table,
+ * committed as of the get's snapshot (a read transaction's id is its
+ * snapshot's), so valid if nothing was committed after it. */
+static void pc_prime(struct ogl_env *e, MDB_txn *txn, const char *tid, const struct ogl_trow *t, uint64_t id,
+		     const struct ogl_ckrec *r)
+{
+	struct ogl_rd rd = r->chans;
+	uint64_t i;
+
+	if (e->read_only || pthread_mutex_trylock(&e->write_lock))
+		return;
+	e->pc.txnid = 0;
+	e->pc.committed = false;
+	if (grow_scratch((void **)&e->pc.ch, &e->pc.cap, (size_t)r->nch, sizeof(*e->pc.ch)) < 0)
+		goto out;
+	ogl_buf_reset(&e->pc.row);
+	ogl_put_raw(&e->pc.row, t->start, (size_t)(t->end - t->start));
+	ogl_buf_reset(&e->pc.tid);
+	ogl_put_raw(&e->pc.tid, tid, strlen(tid));
+	if (e->pc.row.failed || e->pc.tid.failed)
+		goto out;
+	for (i = 0; i < r->nch; i++)
+		ogl_ckrec_chan(&rd, &e->pc.ch[i].idx, &e->pc.ch[i].version, &e->pc.ch[i].origin);
+	if (rd.bad)
+		goto out;
+	e->pc.nch = (size_t)r->nch;
+	e->pc.h0 = t->h0;
+	e->pc.id = id;
+	e->pc.txnid = mdb_txn_id(txn);
+	e->pc.committed = true;
+out:
+	pthread_mutex_unlock(&e->write_lock);
 }
 
 static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
@@ -1090,6 +1127,7 @@ static int get_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 			     err);
 		goto out;
 	}
+	pc_prime(e, txn, c->thread, &t, c->id, &r);
 	c->out = o;
 	o = NULL;
 	rc = 0;

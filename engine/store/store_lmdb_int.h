@@ -312,6 +312,7 @@ int ogl_handle(struct ogl_env *e, MDB_txn *txn, const char *tid, uint64_t *h);
  * a copy: see ogl_trow_get). */
 struct ogl_trow {
 	uint64_t h0;			/* the row's key: the thread's first handle */
+	const uint8_t *start;		/* of the row */
 	struct ogl_span tid;
 	int64_t created_ms;
 	uint64_t ngraphs;

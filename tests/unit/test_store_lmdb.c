@@ -462,6 +462,7 @@ static void test_put_cache(void)
 	CHECK_INT(fake_put(&f, s, &err), ==, 0);
 	fake_set(&f, 0, "\"a2\"");
 	CHECK_INT(fake_put(&f, s, &err), ==, 0);
+	check_get_eq(s, &f.ck, 2);	/* a get fills the cache too */
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
