@@ -214,3 +214,9 @@ char *og_json_out_finish(struct og_json_out *o, size_t *len)
 		*len = o->len;
 	return o->p;
 }
+
+int og_json_out_value(struct og_json_out *o, const cJSON *v)
+{
+	put_value(o, v, 0);
+	return o->failed ? -1 : 0;
+}

@@ -35,6 +35,10 @@ void og_json_out_number(struct og_json_out *o, double d);
 void og_json_out_raw(struct og_json_out *o, const char *s, size_t n);
 /* NUL-terminates: the text, or NULL when memory ran out (p freed). */
 char *og_json_out_finish(struct og_json_out *o, size_t *len);
+/* Appends og_json_print's text of v to o (not NUL-terminated): a buffer
+ * kept from one print to the next saves its allocations. 0, or -1 when
+ * memory ran out or v nests too deep (o->failed; reset it to reuse o). */
+int og_json_out_value(struct og_json_out *o, const cJSON *v);
 
 /* og_json_print without the length, a drop-in for cJSON_PrintUnformatted. */
 static inline char *og_json_print_text(const cJSON *v)

@@ -63,7 +63,7 @@ static void *lvm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		}
 		return NULL;
 	}
-	p = realloc(ptr, nsize);
+	p = ptr ? realloc(ptr, nsize) : malloc(nsize);	/* realloc(NULL) costs more */
 	if (p)
 		vm->mem_used = vm->mem_used - old + nsize;
 	return p;

@@ -1336,6 +1336,7 @@ static void env_free(struct ogl_env *e)
 	ogl_buf_release(&e->rec);
 	ogl_buf_release(&e->tmp);
 	ogl_buf_release(&e->row);
+	free(e->jout.p);
 	free(e->pch);
 	ogl_buf_release(&e->pc.tid);
 	ogl_buf_release(&e->pc.row);

@@ -620,6 +620,22 @@ out:
 	pthread_mutex_unlock(&e->write_lock);
 }
 
+/* ogl_put_opt_json through e->jout, which stays allocated from put to put. */
+static int put_opt_json(struct ogl_env *e, struct ogl_buf *b, const cJSON *v)
+{
+	if (!v) {
+		ogl_put_varint(b, 0);
+		return 0;
+	}
+	e->jout.len = 0;
+	e->jout.failed = 0;
+	if (og_json_out_value(&e->jout, v) < 0)
+		return -OG_ENOMEM;
+	ogl_put_varint(b, e->jout.len + 1);
+	ogl_put_raw(b, e->jout.p, e->jout.len);
+	return b->failed ? -OG_ENOMEM : 0;
+}
+
 static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
 {
 	const struct og_ckpt *ck = ((struct put_ctx *)ctx)->ck;
@@ -696,14 +712,14 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	ogl_put_varint(rec, (uint64_t)(ck->njoins > 0 ? ck->njoins : 0));
 	for (i = 0; i < ck->njoins; i++)
 		ogl_put_varint(rec, ck->join_seen[i]);
-	if ((rc = ogl_put_opt_json(rec, ck->next)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->pending)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->interrupts)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->error)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->writes)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->resumed)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->journals)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->breakpoints)) < 0 || rec->failed)
+	if ((rc = put_opt_json(e, rec, ck->next)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->pending)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->interrupts)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->error)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->writes)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->resumed)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->journals)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->breakpoints)) < 0 || rec->failed)
 		goto nomem;
 	/* then the writes: a new thread's handle, a new segment's, the row */
 	if (fresh) {
@@ -750,27 +766,19 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 		return rc;
 	/* then the values whose version changed */
 	for (i = 0; i < n; i++) {
-		size_t len;
-		char *text;
 		if (corig[i] != ck->id)
 			continue;
-		if (!(text = ogl_json_text(st->vals[i], &len)))
+		e->jout.len = 0;
+		e->jout.failed = 0;
+		if (og_json_out_value(&e->jout, st->vals[i]) < 0 || e->jout.len > OGL_MAX_RECORD)
 			goto nomem;
-		if (len > OGL_MAX_RECORD) {
-			free(text);
-			goto nomem;
-		}
 		ogl_key_ckpt(&e->key, hs, ck->id);
 		ogl_put_varint(&e->key, cidx[i]);
-		if (e->key.failed) {
-			free(text);
+		if (e->key.failed)
 			goto nomem;
-		}
-		v.mv_size = len;
-		v.mv_data = text;
-		rc = put_row(txn, e->db_values, val_of(&e->key), v, 0, append);
-		free(text);
-		if (rc)
+		v.mv_size = e->jout.len;
+		v.mv_data = e->jout.p;
+		if ((rc = put_row(txn, e->db_values, val_of(&e->key), v, 0, append)))
 			return rc;
 	}
 	pc_fill(e, txn, ck, h0, rebuilt ? &e->row : hit ? NULL : &e->tmp, cidx, corig);

@@ -15,6 +15,7 @@
 
 #include <lmdb.h>
 
+#include "../core/json.h"
 #include "store_lmdb.h"
 
 #define OGL_MAX_NAME 200		/* thread ids, channel, task, owner, graph names */
@@ -58,6 +59,7 @@ struct ogl_env {
 
 	/* scratch, used only under write_lock */
 	struct ogl_buf key, rec, tmp, row;
+	struct og_json_out jout;	/* put: JSON texts */
 	struct ogl_chan *pch;		/* the parent's channels */
 	size_t pch_cap;
 	uint64_t *cidx;			/* put: channel i of the state -> row index */
