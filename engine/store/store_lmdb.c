@@ -399,11 +399,16 @@ static char *jp_string(struct jp *j)
 	bool esc = false;
 	char *out, *w;
 
-	for (q = s; q < j->end && *q != '"'; q++) {
-		if (*q == '\\') {
-			esc = true;
-			q++;
-		}
+	/* the closing quote: memchr (a word at a time) finds the first '"',
+	 * which closes the string unless a backslash comes before it; then
+	 * the walk is byte by byte */
+	if (!(q = memchr(s, '"', (size_t)(j->end - s))))
+		return NULL;
+	if (memchr(s, '\\', (size_t)(q - s))) {
+		esc = true;
+		for (q = s; q < j->end && *q != '"'; q++)
+			if (*q == '\\')
+				q++;
 	}
 	if (q >= j->end || !(out = malloc((size_t)(q - s) + 1)))
 		return NULL;
