@@ -90,11 +90,13 @@ static void put_string(struct og_json_out *o, const char *s)
 		size_t n = 2;
 		/* eight bytes at a time while none needs escaping: values are
 		 * mostly plain text, and byte by byte this loop was the largest
-		 * single cost of printing a checkpoint */
+		 * single cost of printing a checkpoint; then byte by byte to the
+		 * byte that needs it, or through the last few (keys are mostly
+		 * shorter than 8 bytes) */
 		p = (const unsigned char *)og_json_skip_plain((const char *)p, (const char *)end);
+		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
 		c = *p;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
 		put(o, (const char *)run, (size_t)(p - run));
 		if (p == end)
 			break;
