@@ -96,9 +96,11 @@ def figures(ours):
     F.append(("S1 sync resume→end mean (ms)", get(o_s, "resume_to_end_ms", "mean"),
               lambda p: get(ss(p), "resume_to_end_ms", "mean"), "lower", "", None))
     for c in (x for x in ours if x.get("scenario") == "S1c" and "error" not in x):
-        P = c.get("os_threads")
-        F.append((f"S1 runs/s: lmdb sync, {P} OS threads on one store / sqlite sync", c.get("runs_per_s"),
-                  lambda p: get(ss(p), "runs_per_s"), "higher", "", ("x", 30) if P == 64 else None))
+        P, D = c.get("os_threads"), c.get("durability", "sync")
+        peer = ss if D == "sync" else sa
+        F.append((f"S1 runs/s: lmdb {D}, {P} OS threads on one store / sqlite {D}", c.get("runs_per_s"),
+                  lambda p, peer=peer: get(peer(p), "runs_per_s"), "higher", "",
+                  ("x", 30) if P == 64 and D == "sync" else None))
     F.append(("S1 runs/s: memory store / MemorySaver async", get(o_m, "runs_per_s"),
               lambda p: get(pick(p, "S1", "memory", "async"), "runs_per_s"), "higher", "", None))
     F.append(("S1 peak RSS (MB), lmdb async / sqlite async", get(o_a, "peak_rss_mb"),

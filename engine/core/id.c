@@ -33,6 +33,16 @@ uint64_t og_id_hash(const void *data, size_t len, uint64_t seed)
 	return h;
 }
 
+void og_id_hex16(char buf[17], uint64_t h)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--, h >>= 4)
+		buf[i] = hex[h & 15];
+	buf[16] = '\0';
+}
+
 void og_id_task(char buf[17], const char *thread, int step, const char *node, int index)
 {
 	uint64_t h = OG_ID_HASH_SEED;
@@ -41,5 +51,5 @@ void og_id_task(char buf[17], const char *thread, int step, const char *node, in
 	h = og_id_hash(&step, sizeof(step), h);
 	h = og_id_hash(node, strlen(node) + 1, h);
 	h = og_id_hash(&index, sizeof(index), h);
-	snprintf(buf, 17, "%016llx", (unsigned long long)h);
+	og_id_hex16(buf, h);
 }

@@ -18,6 +18,9 @@ void og_id_thread(char buf[OG_ID_LEN]);
 uint64_t og_id_hash(const void *data, size_t len, uint64_t seed);
 #define OG_ID_HASH_SEED 0xcbf29ce484222325ULL
 
+/* h as 16 lowercase hex digits + NUL (snprintf's "%016llx", without it). */
+void og_id_hex16(char buf[17], uint64_t h);
+
 /* Task id: 16 hex chars + NUL. */
 void og_id_task(char buf[17], const char *thread, int step, const char *node, int index);
 

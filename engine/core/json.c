@@ -10,14 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct out {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
 /* the slow path of reserve: kept out of line so put() inlines small */
-static int grow(struct out *o, size_t n)
+static int grow(struct og_json_out *o, size_t n)
 {
 	char *p;
 	size_t cap = o->cap ? o->cap : 256;
@@ -33,13 +27,13 @@ static int grow(struct out *o, size_t n)
 	return 0;
 }
 
-static inline int reserve(struct out *o, size_t n)
+static inline int reserve(struct og_json_out *o, size_t n)
 {
 	return o->len + n + 1 <= o->cap ? 0 : grow(o, n);
 }
 
 /* inlined: a checkpoint's printing is mostly short keys and punctuation */
-static inline void put(struct out *o, const char *s, size_t n)
+static inline void put(struct og_json_out *o, const char *s, size_t n)
 {
 	if (reserve(o, n) == 0) {
 		memcpy(o->p + o->len, s, n);
@@ -47,13 +41,13 @@ static inline void put(struct out *o, const char *s, size_t n)
 	}
 }
 
-static inline void put_char(struct out *o, char c)
+static inline void put_char(struct og_json_out *o, char c)
 {
 	if (reserve(o, 1) == 0)
 		o->p[o->len++] = c;
 }
 
-static void put_number(struct out *o, double d)
+static void put_number(struct og_json_out *o, double d)
 {
 	char buf[32];
 	int n;
@@ -83,7 +77,7 @@ static void put_number(struct out *o, double d)
 	put(o, buf, (size_t)n);
 }
 
-static void put_string(struct out *o, const char *s)
+static void put_string(struct og_json_out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -96,11 +90,13 @@ static void put_string(struct out *o, const char *s)
 		size_t n = 2;
 		/* eight bytes at a time while none needs escaping: values are
 		 * mostly plain text, and byte by byte this loop was the largest
-		 * single cost of printing a checkpoint */
+		 * single cost of printing a checkpoint; then byte by byte to the
+		 * byte that needs it, or through the last few (keys are mostly
+		 * shorter than 8 bytes) */
 		p = (const unsigned char *)og_json_skip_plain((const char *)p, (const char *)end);
+		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
 		c = *p;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
 		put(o, (const char *)run, (size_t)(p - run));
 		if (p == end)
 			break;
@@ -127,7 +123,7 @@ static void put_string(struct out *o, const char *s)
 	put_char(o, '"');
 }
 
-static void put_value(struct out *o, const cJSON *v, int depth)
+static void put_value(struct og_json_out *o, const cJSON *v, int depth)
 {
 	const cJSON *c;
 
@@ -180,7 +176,7 @@ static void put_value(struct out *o, const cJSON *v, int depth)
 
 char *og_json_print(const cJSON *v, size_t *len)
 {
-	struct out o = { 0 };
+	struct og_json_out o = { 0 };
 
 	put_value(&o, v, 0);
 	if (o.failed || reserve(&o, 0) < 0) {
@@ -191,4 +187,38 @@ char *og_json_print(const cJSON *v, size_t *len)
 	if (len)
 		*len = o.len;
 	return o.p;
+}
+
+void og_json_out_string(struct og_json_out *o, const char *s)
+{
+	put_string(o, s);
+}
+
+void og_json_out_number(struct og_json_out *o, double d)
+{
+	put_number(o, d);
+}
+
+void og_json_out_raw(struct og_json_out *o, const char *s, size_t n)
+{
+	put(o, s, n);
+}
+
+char *og_json_out_finish(struct og_json_out *o, size_t *len)
+{
+	if (o->failed || reserve(o, 0) < 0) {
+		free(o->p);
+		o->p = NULL;
+		return NULL;
+	}
+	o->p[o->len] = '\0';
+	if (len)
+		*len = o->len;
+	return o->p;
+}
+
+int og_json_out_value(struct og_json_out *o, const cJSON *v)
+{
+	put_value(o, v, 0);
+	return o->failed ? -1 : 0;
 }

@@ -21,6 +21,25 @@
  * when memory runs out or the tree is nested deeper than 1000 levels. */
 char *og_json_print(const cJSON *v, size_t *len);
 
+/* A growing output buffer for printing JSON piece by piece (lconv's Lua ->
+ * JSON text): p is NUL-terminated by og_json_out_finish. Zero it to start;
+ * free(p) after. The pieces print exactly as og_json_print prints a cJSON
+ * string (s NUL-free), number or raw text. */
+struct og_json_out {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+void og_json_out_string(struct og_json_out *o, const char *s);
+void og_json_out_number(struct og_json_out *o, double d);
+void og_json_out_raw(struct og_json_out *o, const char *s, size_t n);
+/* NUL-terminates: the text, or NULL when memory ran out (p freed). */
+char *og_json_out_finish(struct og_json_out *o, size_t *len);
+/* Appends og_json_print's text of v to o (not NUL-terminated): a buffer
+ * kept from one print to the next saves its allocations. 0, or -1 when
+ * memory ran out or v nests too deep (o->failed; reset it to reuse o). */
+int og_json_out_value(struct og_json_out *o, const cJSON *v);
+
 /* og_json_print without the length, a drop-in for cJSON_PrintUnformatted. */
 static inline char *og_json_print_text(const cJSON *v)
 {

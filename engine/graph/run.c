@@ -55,6 +55,7 @@ struct og_run {
 	uint64_t next_id;		/* id of the next checkpoint (> every id of the thread) */
 	cJSON *error;
 	cJSON *resumed;			/* resumes since the last checkpoint, for its record */
+	bool resume_unsaved;		/* a resume not committed yet (og_run_resume) */
 	char breakpoint;		/* 'b'/'a': paused at a static breakpoint before/after */
 	bool pass_before;		/* resumed from a before-breakpoint: run the step */
 	char *bp_before, *bp_after;	/* per node: static breakpoints of this run */
@@ -330,7 +331,7 @@ static void interrupt_id(char buf[17], const char *task_id, int k)
 	uint64_t h = og_id_hash(task_id, strlen(task_id) + 1, OG_ID_HASH_SEED);
 
 	h = og_id_hash(&k, sizeof(k), h);
-	snprintf(buf, 17, "%016llx", (unsigned long long)h);
+	og_id_hex16(buf, h);
 }
 
 /* [{"id","task","node","value","step"}] of the paused tasks, or the static
@@ -420,12 +421,22 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 		run->next_id = ck.id + 1;
 		cJSON_Delete(run->resumed);
 		run->resumed = NULL;
+		run->resume_unsaved = false;
 	}
 	cJSON_Delete(next);
 	cJSON_Delete(pending);
 	cJSON_Delete(interrupts);
 	cJSON_Delete(writes);
 	return rc;
+}
+
+/* Commits a resume that og_run_resume left to the step's checkpoint,
+ * before anything else of the step reaches the store (a pending write
+ * keyed by the checkpoint the step starts from): a crash after that write
+ * must find the decision committed. */
+static int save_resume(struct og_run *run, struct og_err *err)
+{
+	return run->resume_unsaved ? save(run, "resume", NULL, err) : 0;
 }
 
 /* Marks the run failed with a structured error and returns code. */
@@ -748,6 +759,8 @@ static int flush_partial(const struct og_call *call, const cJSON *journal, struc
 	cJSON *rec;
 	int rc;
 
+	if ((rc = save_resume(run, err)) < 0)
+		return rc;
 	if (!(rec = cJSON_CreateObject()))
 		return og_err_set(err, -OG_ENOMEM, "run: out of memory");
 	cJSON_AddStringToObject(rec, "task", call->task_id);
@@ -854,18 +867,21 @@ static int check_writes(struct og_run *run, int ti, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
 	struct og_task *t = &run->tasks[ti];
+	const char *name = g->nodes[t->node].name;
 	const cJSON *w;
 	char who[300];
 	int ch, rc;
 
-	snprintf(who, sizeof(who), "node '%s'", g->nodes[t->node].name);
+	/* who: "node 'NAME'", printed only for a message (snprintf was ~1% of a step) */
 	if (t->res.writes && !cJSON_IsObject(t->res.writes))
-		return og_err_set(err, -OG_EINVAL, "%s must return a table of channel writes", who);
+		return og_err_set(err, -OG_EINVAL, "node '%s' must return a table of channel writes", name);
 	cJSON_ArrayForEach(w, t->res.writes) {
-		if ((ch = og_graph_find_channel(g, w->string)) < 0)
+		if ((ch = og_graph_find_channel(g, w->string)) < 0) {
+			snprintf(who, sizeof(who), "node '%s'", name);
 			return unknown_channel(g, who, w->string, err);
+		}
 		if ((rc = og_channel_check(&g->channels[ch], w, err)) < 0)
-			return og_err_prefix(err, "%s: ", who);
+			return og_err_prefix(err, "node '%s': ", name);
 		if (g->channels[ch].kind == OG_RED_LAST && run->first_writer[ch] >= 0)
 			return og_err_set(err, -OG_EINVAL,
 					  "concurrent writes to '%s' by %s and %s in step %d: og.last takes one "
@@ -1081,6 +1097,10 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 	}
 	run->pass_before = false;
 	run->breakpoint = 0;
+	/* siblings' pending writes are keyed by the checkpoint the step starts
+	 * from: with more than one task, that is the resume's (save_resume) */
+	if (run->ntasks > 1 && (rc = save_resume(run, err)) < 0)
+		return rc;
 	for (i = 0; i < run->ntasks; i++) {
 		struct og_task *t = &run->tasks[i];
 		if (t->done || t->waiting)
@@ -1231,9 +1251,19 @@ int og_run_invoke(struct og_run *run, struct og_err *err)
 cJSON *og_run_interrupts(const struct og_run *run) { return interrupts_json(run); }
 uint64_t og_run_checkpoint_id(const struct og_run *run) { return run->ckpt_id; }
 
+/* cJSON_GetObjectItemCaseSensitive, with the first bytes compared before
+ * strcmp: a load looks up some 40 keys in objects of up to 20, and the
+ * calls were half of it */
 static const cJSON *field(const cJSON *o, const char *name)
 {
-	return cJSON_GetObjectItemCaseSensitive(o, name);
+	const cJSON *c;
+
+	if (!o || !name)
+		return NULL;
+	for (c = o->child; c; c = c->next)
+		if (c->string && c->string[0] == name[0] && !strcmp(c->string, name))
+			return c;
+	return NULL;
 }
 
 static int load_fail(struct og_err *err, const char *what)
@@ -1314,7 +1344,7 @@ static int load(struct og_run *run, cJSON *ck, bool move, uint64_t next_id, stru
 					  run->thread_id, item->string, g->name);
 	}
 	for (i = 0; i < g->nchannels; i++) {
-		cJSON *v = cJSON_GetObjectItemCaseSensitive(vals, g->channels[i].name);
+		cJSON *v = (cJSON *)field(vals, g->channels[i].name);
 		const cJSON *ver = field(vers, g->channels[i].name);
 		run->state.versions[i] = cJSON_IsNumber(ver) ? (uint64_t)ver->valuedouble : 0;
 		cJSON_Delete(run->state.vals[i]);
@@ -1524,9 +1554,19 @@ breakpoint:
 		}
 	}
 	run->status = OG_RUN_RUNNING;
-	/* The decision is committed before the node re-runs: a crash from here
-	 * on cannot lose it, and a second resumer finds it answered. */
-	return save(run, "resume", NULL, err);
+	/* No checkpoint of its own (LangGraph writes none either): the decision
+	 * and its `resumed` record ride on the step's checkpoint, which is the
+	 * first thing the step commits unless the step writes pending writes or
+	 * a partial journal first: then save_resume commits the decision before
+	 * them. A crash before that commit leaves nothing of the resume on disk:
+	 * the thread still waits for its decision, as if the resume had never
+	 * been called (it had not returned to its caller's caller: og_run_invoke
+	 * is what reports it). A second resumer without a lease is refused when
+	 * its step commits the same checkpoint id (-OG_ECONFLICT). */
+	if (!run->opts.store)
+		return save(run, "resume", NULL, err);
+	run->resume_unsaved = true;
+	return 0;
 }
 
 int og_run_update(struct og_run *run, const cJSON *values, const char *as_node, const char *source,

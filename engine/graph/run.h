@@ -71,8 +71,11 @@ int og_run_load_move(struct og_run *run, cJSON *ckpt, uint64_t next_id, struct o
  * static breakpoint is passed with any value. resume NULL continues a run that
  * needs no answer: after a crash or a fork, past a breakpoint, or retrying
  * a failed step. `by` names who decided (kept
- * in the next checkpoint's record). -OG_ESTATE when not interrupted,
- * -OG_ENOENT for an unknown interrupt id. */
+ * in the next checkpoint's record). With a store, an answer writes no
+ * checkpoint of its own: it is committed with the next one (og_run_invoke's
+ * step, og_run_update), or before the step's first pending write, so a run
+ * freed before that leaves the thread waiting. -OG_ESTATE when not
+ * interrupted, -OG_ENOENT for an unknown interrupt id. */
 int og_run_resume(struct og_run *run, const cJSON *resume, const char *by, struct og_err *err);
 
 /* Writes `values` (an object of channel writes) through the reducers as if

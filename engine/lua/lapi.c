@@ -25,20 +25,17 @@
 static int lapi_json_encode(lua_State *L)
 {
 	struct og_err err = { 0 };
-	cJSON *v;
+	size_t len;
 	char *s;
 
 	luaL_checkany(L, 1);
-	if (!(v = og_lconv_to_json(L, 1, "value", &err))) {
+	/* printed straight from the Lua value: no cJSON tree in between */
+	if (!(s = og_lconv_to_json_text(L, 1, "value", &len, &err))) {
 		luaL_pushfail(L);
 		lua_pushstring(L, err.msg);
 		return 2;
 	}
-	s = og_json_print_text(v);
-	cJSON_Delete(v);
-	if (!s)
-		return luaL_error(L, "ctx.json.encode: out of memory");
-	lua_pushstring(L, s);
+	lua_pushlstring(L, s, len);
 	free(s);
 	return 1;
 }

@@ -23,6 +23,8 @@
 
 #include <lauxlib.h>
 
+#include "../core/json.h"
+
 /* Its address is the registry key of the array-marker metatable. */
 static const char lconv_array_key;
 
@@ -182,7 +184,12 @@ struct lconv_ctx {
 	struct lconv_key *keys;
 	size_t nkeys, capkeys;
 	struct lconv_key inline_keys[LCONV_INLINE_KEYS];
+	struct og_json_out *text;	/* text mode: values are printed here, and
+					 * &lconv_printed stands for each */
 };
+
+/* Text mode's result for a value that was printed (never freed). */
+static cJSON lconv_printed;
 
 /* ---- error paths: built only when something fails, never per value */
 
@@ -504,41 +511,60 @@ static cJSON *lconv_table(struct lconv_ctx *c, int t)
 			    (long long)nint, (long long)imin, (long long)imax);
 			goto fail;
 		}
-		out = cJSON_CreateArray();
-		if (!out)
+		if (c->text)
+			og_json_out_raw(c->text, "[", 1);
+		else if (!(out = cJSON_CreateArray()))
 			goto nomem;
 		lv->key = NULL;
 		for (i = 1; i <= nint; i++) {
 			lv->index = i;
 			lua_rawgeti(L, t, i);           /* v */
+			if (c->text && i > 1)
+				og_json_out_raw(c->text, ",", 1);
 			c->depth++;
 			item = lconv_value(c, lua_gettop(L));
 			c->depth--;
 			lua_pop(L, 1);                  /* */
 			if (!item)
 				goto fail;
-			cJSON_AddItemToArray(out, item); /* cannot fail: both are non-NULL */
+			if (!c->text)
+				cJSON_AddItemToArray(out, item); /* cannot fail: both are non-NULL */
+		}
+		if (c->text) {
+			og_json_out_raw(c->text, "]", 1);
+			out = &lconv_printed;
 		}
 		goto done;
 	}
 
-	out = cJSON_CreateObject();
-	if (!out)
+	if (c->text)
+		og_json_out_raw(c->text, "{", 1);
+	else if (!(out = cJSON_CreateObject()))
 		goto nomem;
 	lconv_sort_keys(&c->keys[keybase], nstr);
 	for (j = 0; j < nstr; j++) {
 		/* index, not pointer: a child may move c->keys when it grows it */
 		lv->key = c->keys[keybase + j].s;
 		lv->keylen = c->keys[keybase + j].len;
+		if (c->text) {
+			if (j)
+				og_json_out_raw(c->text, ",", 1);
+			og_json_out_string(c->text, lv->key);	/* NUL-free, checked above */
+			og_json_out_raw(c->text, ":", 1);
+		}
 		c->depth++;
 		item = lconv_value(c, c->keys[keybase + j].slot);
 		c->depth--;
 		if (!item)
 			goto fail;
-		if (!cJSON_AddItemToObject(out, lv->key, item)) { /* copies the key */
+		if (!c->text && !cJSON_AddItemToObject(out, lv->key, item)) { /* copies the key */
 			cJSON_Delete(item);
 			goto nomem;
 		}
+	}
+	if (c->text) {
+		og_json_out_raw(c->text, "}", 1);
+		out = &lconv_printed;
 	}
 done:
 	lua_settop(L, base);
@@ -548,10 +574,64 @@ done:
 nomem:
 	lconv_nomem(c);
 fail:
-	cJSON_Delete(out);
+	if (out != &lconv_printed)
+		cJSON_Delete(out);
 	lua_settop(L, base);
 	c->nkeys = keybase;
 	return NULL;
+}
+
+/* lconv_value's text mode for what is not a table: printed as og_json_print
+ * prints the node lconv_value would make. [-0, +0, -] */
+static cJSON *lconv_print_scalar(struct lconv_ctx *c, int idx)
+{
+	lua_State *L = c->L;
+	struct og_json_out *o = c->text;
+
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		og_json_out_raw(o, "null", 4);
+		break;
+	case LUA_TBOOLEAN:
+		if (lua_toboolean(L, idx))
+			og_json_out_raw(o, "true", 4);
+		else
+			og_json_out_raw(o, "false", 5);
+		break;
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx)) {
+			og_json_out_number(o, (double)lua_tointeger(L, idx));
+		} else {
+			double d = lua_tonumber(L, idx);
+			if (!isfinite(d))
+				return lconv_fail(c, -OG_EINVAL, c->depth,
+				    "JSON has no NaN or infinity; use og.null or a string",
+				    "%s to JSON", isnan(d) ? "NaN" : d > 0 ? "inf" : "-inf");
+			og_json_out_number(o, d);
+		}
+		break;
+	case LUA_TSTRING: {
+		size_t len;
+		const char *s = lua_tolstring(L, idx, &len);
+		if (memchr(s, '\0', len))
+			return lconv_fail(c, -OG_EINVAL, c->depth,
+			    "encode binary data, e.g. as hex or base64",
+			    "a string containing a NUL byte to JSON");
+		og_json_out_string(o, s);
+		break;
+	}
+	case LUA_TLIGHTUSERDATA:
+		if (lua_touserdata(L, idx) == NULL) {   /* og.null */
+			og_json_out_raw(o, "null", 4);
+			break;
+		}
+		/* fall through */
+	default:
+		return lconv_fail(c, -OG_EINVAL, c->depth,
+		    "only tables, strings, numbers, booleans and og.null convert",
+		    "a %s to JSON", luaL_typename(L, idx));
+	}
+	return o->failed ? lconv_nomem(c) : &lconv_printed;
 }
 
 /* [-0, +0, -]  idx is an absolute index. */
@@ -560,6 +640,8 @@ static cJSON *lconv_value(struct lconv_ctx *c, int idx)
 	lua_State *L = c->L;
 	cJSON *out;
 
+	if (c->text && lua_type(L, idx) != LUA_TTABLE)
+		return lconv_print_scalar(c, idx);
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
 		out = cJSON_CreateNull();
@@ -607,14 +689,15 @@ static cJSON *lconv_value(struct lconv_ctx *c, int idx)
 	return out;
 }
 
-/* [-0, +0, -] */
-cJSON *og_lconv_to_json(lua_State *L, int idx, const char *what, struct og_err *err)
+/* [-0, +0, -] text: NULL for a tree, else text mode */
+static cJSON *lconv_run(lua_State *L, int idx, const char *what, struct og_json_out *text, struct og_err *err)
 {
 	struct lconv_ctx c;
 	int top = lua_gettop(L);
 	cJSON *out;
 
 	idx = lua_absindex(L, idx);
+	c.text = text;
 	c.L = L;
 	c.err = err;
 	c.what = what && *what ? what : NULL;
@@ -635,4 +718,25 @@ cJSON *og_lconv_to_json(lua_State *L, int idx, const char *what, struct og_err *
 	if (c.keys != c.inline_keys)
 		free(c.keys);
 	return out;
+}
+
+/* [-0, +0, -] */
+cJSON *og_lconv_to_json(lua_State *L, int idx, const char *what, struct og_err *err)
+{
+	return lconv_run(L, idx, what, NULL, err);
+}
+
+/* [-0, +0, -] */
+char *og_lconv_to_json_text(lua_State *L, int idx, const char *what, size_t *len, struct og_err *err)
+{
+	struct og_json_out o = { 0 };
+	char *text;
+
+	if (!lconv_run(L, idx, what, &o, err)) {
+		free(o.p);
+		return NULL;
+	}
+	if (!(text = og_json_out_finish(&o, len)))
+		og_err_set(err, -OG_ENOMEM, "out of memory converting %s to JSON", what && *what ? what : "a value");
+	return text;
 }

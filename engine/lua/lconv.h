@@ -56,4 +56,9 @@ void og_lconv_push(lua_State *L, const cJSON *v);
  * Lua error and never allocates Lua memory. [-0, +0, -] */
 cJSON *og_lconv_to_json(lua_State *L, int idx, const char *what, struct og_err *err);
 
+/* og_lconv_to_json then og_json_print, without the tree: the same text, the
+ * same errors. Returns a new NUL-terminated string (free() it) and its
+ * length in *len (when not NULL), or NULL with err filled. [-0, +0, -] */
+char *og_lconv_to_json_text(lua_State *L, int idx, const char *what, size_t *len, struct og_err *err);
+
 #endif

@@ -185,7 +185,15 @@ static int call_node(void *self, const struct og_call *call, struct og_task_resu
 	int top = lua_gettop(L);
 
 	memset(res, 0, sizeof(*res));
-	snprintf(what, sizeof(what), "node '%s'", nd->name);
+	{
+		/* "node 'NAME'" (snprintf's, by hand: this runs for every call) */
+		size_t n = strlen(nd->name);
+		if (n > sizeof(what) - 9)
+			n = sizeof(what) - 9;
+		memcpy(what, "node '", 6);
+		memcpy(what + 6, nd->name, n);
+		memcpy(what + 6 + n, "'", 2);
+	}
 	lua_pushcfunction(L, push_node_args);
 	lua_pushlightuserdata(L, &a);
 	if (lua_pcall(L, 1, 3, 0) != LUA_OK) {

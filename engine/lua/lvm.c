@@ -63,7 +63,7 @@ static void *lvm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		}
 		return NULL;
 	}
-	p = realloc(ptr, nsize);
+	p = ptr ? realloc(ptr, nsize) : malloc(nsize);	/* realloc(NULL) costs more */
 	if (p)
 		vm->mem_used = vm->mem_used - old + nsize;
 	return p;
@@ -127,7 +127,15 @@ int lvm_call(struct og_lvm *vm, int nargs, int nres, int64_t instructions, int64
 	int base = lua_gettop(L) - nargs, status;
 	bool instr_hit, mem_hit;
 
-	snprintf(vm->what, sizeof(vm->what), "%s", what);
+	{
+		/* snprintf(vm->what, sizeof(vm->what), "%s", what): a copy by hand,
+		 * as it runs for every node call */
+		size_t n = strlen(what);
+		if (n >= sizeof(vm->what))
+			n = sizeof(vm->what) - 1;
+		memcpy(vm->what, what, n);
+		vm->what[n] = '\0';
+	}
 	vm->cur_instructions = instructions > 0 ? instructions : vm->def_instructions;
 	vm->cur_memory = memory > 0 ? memory : vm->def_memory;
 	lua_pushcfunction(L, lvm_msgh);

@@ -401,11 +401,16 @@ static char *jp_string(struct jp *j)
 	bool esc = false;
 	char *out, *w;
 
-	for (q = s; q < j->end && *q != '"'; q++) {
-		if (*q == '\\') {
-			esc = true;
-			q++;
-		}
+	/* the closing quote: memchr (a word at a time) finds the first '"',
+	 * which closes the string unless a backslash comes before it; then
+	 * the walk is byte by byte */
+	if (!(q = memchr(s, '"', (size_t)(j->end - s))))
+		return NULL;
+	if (memchr(s, '\\', (size_t)(q - s))) {
+		esc = true;
+		for (q = s; q < j->end && *q != '"'; q++)
+			if (*q == '\\')
+				q++;
 	}
 	if (q >= j->end || !(out = malloc((size_t)(q - s) + 1)))
 		return NULL;
@@ -854,17 +859,24 @@ static void run_batch(struct ogl_env *e, struct ogl_req *first, struct ogl_req *
 			if ((rc = mdb_txn_begin(e->env, NULL, 0, &txn)))
 				txn = NULL;
 		}
+		e->pc.nfn = 0;
 		for (r = first; rc == 0 && r != stop; r = r->next) {
 			if (r->settled)
 				continue;
+			e->pc.nfn++;
 			if ((rc = r->fn(e, txn, r->ctx, r->err)) && !ogl_is_mdb(rc))
 				bad = r;
 		}
 		if (txn) {
-			if (rc == 0)
+			size_t id = mdb_txn_id(txn);
+			if (rc == 0) {
 				rc = mdb_txn_commit(txn);	/* frees txn, even on failure */
-			else
+				/* the put cache holds if its put was the last write */
+				if (rc == 0 && e->pc.txnid == id && e->pc.fn_at == e->pc.nfn)
+					e->pc.committed = true;
+			} else {
 				mdb_txn_abort(txn);
+			}
 			txn = NULL;
 		}
 		pthread_rwlock_unlock(&e->map_lock);
@@ -1225,7 +1237,14 @@ static int check_format(struct ogl_env *e, bool ro, struct og_err *err)
 	int rc;
 
 	snprintf(want, sizeof(want), "%s%d", OGL_FORMAT_MAGIC, OGL_FORMAT_VERSION);
-	if ((rc = mdb_txn_begin(e->env, NULL, ro ? MDB_RDONLY : 0, &txn)))
+	/* another process may grow the map between our mdb_env_open and this
+	 * first transaction (crash harness, episode with two processes): adopt
+	 * its size; no transaction of ours is open yet */
+	for (int tries = 0; (rc = mdb_txn_begin(e->env, NULL, ro ? MDB_RDONLY : 0, &txn)) == MDB_MAP_RESIZED &&
+			    tries < OGL_MAX_TRIES; tries++)
+		if ((rc = map_grow(e, false)))
+			break;
+	if (rc)
 		return ogl_fail(rc, "open", err);
 	if ((rc = mdb_dbi_open(txn, NULL, 0, &e->db_main)))
 		goto lmdb_fail;
@@ -1331,7 +1350,11 @@ static void env_free(struct ogl_env *e)
 	ogl_buf_release(&e->rec);
 	ogl_buf_release(&e->tmp);
 	ogl_buf_release(&e->row);
+	free(e->jout.p);
 	free(e->pch);
+	ogl_buf_release(&e->pc.tid);
+	ogl_buf_release(&e->pc.row);
+	free(e->pc.ch);
 	free(e->cidx);
 	free(e->rnames);
 	free(e->path);

@@ -115,6 +115,7 @@ int ogl_trow_decode(uint64_t h0, const MDB_val *v, struct ogl_trow *t, struct og
 	uint64_t i;
 
 	t->h0 = h0;
+	t->start = v->mv_data;
 	t->tid = ogl_get_bytes(&rd);
 	t->created_ms = ogl_get_svarint(&rd);
 	t->ngraphs = ogl_get_varint(&rd);
@@ -531,6 +532,110 @@ static int want_segment(struct ogl_env *e, MDB_txn *txn, const struct ogl_trow *
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* PUT CACHE. Before it writes, a put reads the thread's handle
+ * (thread_ids), its row (threads) and its parent's channel table (ckpts):
+ * three B-tree lookups, about a fifth of a put. A run's next put is nearly
+ * always of the same thread, with the previous put's checkpoint as its
+ * parent, so a put leaves what it wrote of those in e->pc, and the next put
+ * takes them from there instead of reading them, if
+ *  - the transaction of that put committed, with that put its last write,
+ *  - no write transaction has committed since, in any process (LMDB's
+ *    transaction ids are the environment's: a write transaction's id is the
+ *    last committed one's + 1; an aborted one leaves the id unused),
+ *  - and this put is the first write of its own transaction.
+ * Else the put reads as before and refills the cache. */
+static bool pc_hit(struct ogl_env *e, MDB_txn *txn, const char *tid)
+{
+	size_t n = strlen(tid);
+
+	return e->pc.committed && e->pc.nfn == 1 && e->pc.txnid + 1 == mdb_txn_id(txn) &&
+	       e->pc.tid.len == n && memcmp(e->pc.tid.p, tid, n) == 0;
+}
+
+/* After a put that wrote everything: row is the thread row as it is now
+ * (NULL: the cached one, unchanged). Uncommitted until run_batch says so. */
+static void pc_fill(struct ogl_env *e, MDB_txn *txn, const struct og_ckpt *ck, uint64_t h0,
+		    const struct ogl_buf *row, const uint64_t *cidx, const uint64_t *corig)
+{
+	const struct og_state *st = ck->state;
+	int i, n = st ? st->n : 0;
+
+	e->pc.txnid = 0;
+	e->pc.committed = false;
+	if (grow_scratch((void **)&e->pc.ch, &e->pc.cap, (size_t)n, sizeof(*e->pc.ch)) < 0)
+		return;
+	if (row) {
+		ogl_buf_reset(&e->pc.row);
+		ogl_put_raw(&e->pc.row, row->p, row->len);
+	}
+	ogl_buf_reset(&e->pc.tid);
+	ogl_put_raw(&e->pc.tid, ck->thread_id, strlen(ck->thread_id));
+	if (e->pc.row.failed || e->pc.tid.failed)
+		return;
+	for (i = 0; i < n; i++) {
+		e->pc.ch[i].idx = cidx[i];
+		e->pc.ch[i].version = st->versions[i];
+		e->pc.ch[i].origin = corig[i];
+	}
+	e->pc.nch = (size_t)n;
+	e->pc.h0 = h0;
+	e->pc.id = ck->id;
+	e->pc.fn_at = e->pc.nfn;
+	e->pc.txnid = mdb_txn_id(txn);
+}
+
+/* A get of a thread's checkpoint leaves the put cache what a put with that
+ * checkpoint as its parent would read, when this process is not writing
+ * (the cache is the writer's): the handle, the row, the channel table,
+ * committed as of the get's snapshot (a read transaction's id is its
+ * snapshot's), so valid if nothing was committed after it. */
+static void pc_prime(struct ogl_env *e, MDB_txn *txn, const char *tid, const struct ogl_trow *t, uint64_t id,
+		     const struct ogl_ckrec *r)
+{
+	struct ogl_rd rd = r->chans;
+	uint64_t i;
+
+	if (e->read_only || pthread_mutex_trylock(&e->write_lock))
+		return;
+	e->pc.txnid = 0;
+	e->pc.committed = false;
+	if (grow_scratch((void **)&e->pc.ch, &e->pc.cap, (size_t)r->nch, sizeof(*e->pc.ch)) < 0)
+		goto out;
+	ogl_buf_reset(&e->pc.row);
+	ogl_put_raw(&e->pc.row, t->start, (size_t)(t->end - t->start));
+	ogl_buf_reset(&e->pc.tid);
+	ogl_put_raw(&e->pc.tid, tid, strlen(tid));
+	if (e->pc.row.failed || e->pc.tid.failed)
+		goto out;
+	for (i = 0; i < r->nch; i++)
+		ogl_ckrec_chan(&rd, &e->pc.ch[i].idx, &e->pc.ch[i].version, &e->pc.ch[i].origin);
+	if (rd.bad)
+		goto out;
+	e->pc.nch = (size_t)r->nch;
+	e->pc.h0 = t->h0;
+	e->pc.id = id;
+	e->pc.txnid = mdb_txn_id(txn);
+	e->pc.committed = true;
+out:
+	pthread_mutex_unlock(&e->write_lock);
+}
+
+/* ogl_put_opt_json through e->jout, which stays allocated from put to put. */
+static int put_opt_json(struct ogl_env *e, struct ogl_buf *b, const cJSON *v)
+{
+	if (!v) {
+		ogl_put_varint(b, 0);
+		return 0;
+	}
+	e->jout.len = 0;
+	e->jout.failed = 0;
+	if (og_json_out_value(&e->jout, v) < 0)
+		return -OG_ENOMEM;
+	ogl_put_varint(b, e->jout.len + 1);
+	ogl_put_raw(b, e->jout.p, e->jout.len);
+	return b->failed ? -OG_ENOMEM : 0;
+}
+
 static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
 {
 	const struct og_ckpt *ck = ((struct put_ctx *)ctx)->ck;
@@ -540,17 +645,25 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	uint64_t h0 = 0, hs = 0, hl = 0, fl = 0, gidx = 0, nr = 0, *cidx, *corig;
 	int64_t created;
 	size_t npch = 0;
-	bool fresh, newseg = false, append;
+	bool fresh, newseg = false, append, hit = pc_hit(e, txn, ck->thread_id), rebuilt = false;
 	MDB_val k, v;
 	int i, rc, n = st ? st->n : 0;
 
-	/* reads first; the row is a copy (e->tmp), as writes follow */
-	rc = ogl_handle(e, txn, ck->thread_id, &h0);
+	/* reads first; the row is a copy (e->tmp, or the cache's), as writes follow */
+	if (hit) {
+		MDB_val rv = { e->pc.row.len, e->pc.row.p };
+		h0 = e->pc.h0;
+		rc = ogl_trow_decode(h0, &rv, &t, err);
+	} else {
+		rc = ogl_handle(e, txn, ck->thread_id, &h0);
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+		if (rc == 0 && (rc = ogl_trow_get(e, txn, h0, &t, &e->tmp, err)) == MDB_NOTFOUND)
+			return no_row(ck->thread_id, err);
+	}
 	if (rc && rc != MDB_NOTFOUND)
 		return rc;
 	if (!(fresh = rc == MDB_NOTFOUND)) {
-		if ((rc = ogl_trow_get(e, txn, h0, &t, &e->tmp, err)))
-			return rc == MDB_NOTFOUND ? no_row(ck->thread_id, err) : rc;
 		created = t.created_ms;
 		if (h0 > e->max_handle)
 			e->max_handle = h0;
@@ -562,8 +675,17 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	if (!fresh) {
 		hs = ogl_trow_seg(&t, ck->id);
 		ogl_trow_seg_at(&t, t.nseg, &hl, &fl);
-		if ((rc = load_parent(e, txn, ogl_trow_seg(&t, ck->parent_id), ck, &npch, err)) ||
-		    (hs == hl && (rc = want_segment(e, txn, &t, ck, hl, fl, &newseg))))
+		if (hit && ck->parent_id && ck->parent_id == e->pc.id) {
+			/* the parent is the cached put's: its channel table */
+			if (grow_scratch((void **)&e->pch, &e->pch_cap, e->pc.nch, sizeof(*e->pch)) < 0)
+				return og_err_set(err, -OG_ENOMEM, "store: out of memory");
+			if (e->pc.nch)
+				memcpy(e->pch, e->pc.ch, e->pc.nch * sizeof(*e->pch));
+			npch = e->pc.nch;
+		} else if ((rc = load_parent(e, txn, ogl_trow_seg(&t, ck->parent_id), ck, &npch, err))) {
+			return rc;
+		}
+		if (hs == hl && (rc = want_segment(e, txn, &t, ck, hl, fl, &newseg)))
 			return rc;
 	}
 	cidx = e->cidx;
@@ -590,14 +712,14 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	ogl_put_varint(rec, (uint64_t)(ck->njoins > 0 ? ck->njoins : 0));
 	for (i = 0; i < ck->njoins; i++)
 		ogl_put_varint(rec, ck->join_seen[i]);
-	if ((rc = ogl_put_opt_json(rec, ck->next)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->pending)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->interrupts)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->error)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->writes)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->resumed)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->journals)) < 0 ||
-	    (rc = ogl_put_opt_json(rec, ck->breakpoints)) < 0 || rec->failed)
+	if ((rc = put_opt_json(e, rec, ck->next)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->pending)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->interrupts)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->error)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->writes)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->resumed)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->journals)) < 0 ||
+	    (rc = put_opt_json(e, rec, ck->breakpoints)) < 0 || rec->failed)
 		goto nomem;
 	/* then the writes: a new thread's handle, a new segment's, the row */
 	if (fresh) {
@@ -628,6 +750,7 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 		k.mv_data = e->key.p;
 		if ((rc = put_row(txn, e->db_threads, k, val_of(&e->row), 0, fresh && h0 == e->max_handle)))
 			return rc;
+		rebuilt = true;
 	}
 	append = hs >= e->max_handle;
 	/* the record: an id that is already stored stops here */
@@ -643,29 +766,22 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 		return rc;
 	/* then the values whose version changed */
 	for (i = 0; i < n; i++) {
-		size_t len;
-		char *text;
 		if (corig[i] != ck->id)
 			continue;
-		if (!(text = ogl_json_text(st->vals[i], &len)))
+		e->jout.len = 0;
+		e->jout.failed = 0;
+		if (og_json_out_value(&e->jout, st->vals[i]) < 0 || e->jout.len > OGL_MAX_RECORD)
 			goto nomem;
-		if (len > OGL_MAX_RECORD) {
-			free(text);
-			goto nomem;
-		}
 		ogl_key_ckpt(&e->key, hs, ck->id);
 		ogl_put_varint(&e->key, cidx[i]);
-		if (e->key.failed) {
-			free(text);
+		if (e->key.failed)
 			goto nomem;
-		}
-		v.mv_size = len;
-		v.mv_data = text;
-		rc = put_row(txn, e->db_values, val_of(&e->key), v, 0, append);
-		free(text);
-		if (rc)
+		v.mv_size = e->jout.len;
+		v.mv_data = e->jout.p;
+		if ((rc = put_row(txn, e->db_values, val_of(&e->key), v, 0, append)))
 			return rc;
 	}
+	pc_fill(e, txn, ck, h0, rebuilt ? &e->row : hit ? NULL : &e->tmp, cidx, corig);
 	return 0;
 nomem:
 	return og_err_set(err, -OG_ENOMEM, "store: checkpoint %llu of thread %s: out of memory (or a "
@@ -1019,6 +1135,7 @@ static int get_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 			     err);
 		goto out;
 	}
+	pc_prime(e, txn, c->thread, &t, c->id, &r);
 	c->out = o;
 	o = NULL;
 	rc = 0;

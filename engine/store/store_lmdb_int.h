@@ -15,6 +15,7 @@
 
 #include <lmdb.h>
 
+#include "../core/json.h"
 #include "store_lmdb.h"
 
 #define OGL_MAX_NAME 200		/* thread ids, channel, task, owner, graph names */
@@ -58,6 +59,7 @@ struct ogl_env {
 
 	/* scratch, used only under write_lock */
 	struct ogl_buf key, rec, tmp, row;
+	struct og_json_out jout;	/* put: JSON texts */
 	struct ogl_chan *pch;		/* the parent's channels */
 	size_t pch_cap;
 	uint64_t *cidx;			/* put: channel i of the state -> row index */
@@ -66,6 +68,19 @@ struct ogl_env {
 	size_t rnames_cap;
 	uint64_t max_handle;		/* highest thread handle seen: puts of that
 					 * thread try MDB_APPEND (a hint only) */
+	/* put: what the last put left in the store, so that the next put of
+	 * the same thread need not read it back (PUT CACHE in
+	 * store_lmdb_ckpt.c); valid only while no other write was committed */
+	struct {
+		size_t txnid;		/* the put's transaction (0: nothing) */
+		bool committed;		/* and that transaction committed */
+		uint64_t h0, id;	/* the thread's handle, the checkpoint's id */
+		struct ogl_buf tid, row;	/* thread id; its row after the put */
+		struct ogl_chan *ch;	/* the record's channel table */
+		size_t nch, cap;
+		int nfn;		/* fns run so far in the write transaction */
+		int fn_at;		/* the put's place among them */
+	} pc;
 
 	/* group commit of sync-mode writes (GROUP COMMIT in store_lmdb.c) */
 	pthread_mutex_t q_mu;		/* guards the fields below */
@@ -299,6 +314,7 @@ int ogl_handle(struct ogl_env *e, MDB_txn *txn, const char *tid, uint64_t *h);
  * a copy: see ogl_trow_get). */
 struct ogl_trow {
 	uint64_t h0;			/* the row's key: the thread's first handle */
+	const uint8_t *start;		/* of the row */
 	struct ogl_span tid;
 	int64_t created_ms;
 	uint64_t ngraphs;

@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "core/json.h"
 #include "lua/lconv.h"
 #include "../test.h"
 
@@ -31,8 +32,37 @@ static void set_out(cJSON *j)
 	cJSON_Delete(j);
 }
 
+/* og_lconv_to_json_text of the value at -1 must be og_json_print of
+ * og_lconv_to_json's tree, or fail with the same error. */
+static void check_text_mode(const char *what)
+{
+	struct og_err terr = { 0 }, e2 = { 0 };
+	int top = lua_gettop(L);
+	size_t len = 0;
+	char *text = og_lconv_to_json_text(L, -1, what, &len, &terr);
+	cJSON *j = og_lconv_to_json(L, -1, what, &e2);
+	char *printed = j ? og_json_print(j, NULL) : NULL;
+
+	CHECK_INT(lua_gettop(L), ==, top);
+	if (j) {
+		CHECK(text != NULL);
+		if (text && printed) {
+			CHECK_STR(text, printed);
+			CHECK_INT(len, ==, strlen(printed));
+		}
+	} else {
+		CHECK(text == NULL);
+		CHECK_INT(terr.code, ==, e2.code);
+		CHECK_STR(terr.msg, e2.msg);
+	}
+	free(text);
+	free(printed);
+	cJSON_Delete(j);
+}
+
 /* Runs `code` (which returns one value) and converts that value with `what`.
- * Returns the JSON text, or "ERR <code>: <message>". Checks stack balance. */
+ * Returns the JSON text, or "ERR <code>: <message>". Checks stack balance,
+ * and that the text mode agrees. */
 static const char *lua2json(const char *code, const char *what)
 {
 	int top = lua_gettop(L), before;
@@ -44,6 +74,7 @@ static const char *lua2json(const char *code, const char *what)
 		return out;
 	}
 	before = lua_gettop(L);
+	check_text_mode(what);
 	set_out(og_lconv_to_json(L, -1, what, &err));
 	CHECK_INT(lua_gettop(L), ==, before);
 	lua_settop(L, top);
@@ -316,6 +347,10 @@ static void test_determinism(void)
 	/* byte order: "a" < "aa" < "b"; UTF-8 after ASCII */
 	CHECK_STR(lua2json("return {b=1, aa=2, a=3, ['\\u{e9}']=4, B=5}", NULL),
 		  "{\"B\":5,\"a\":3,\"aa\":2,\"b\":1,\"\xc3\xa9\":4}");
+	/* text mode: escapes, numbers */
+	lua2json("return {s='q\"b\\\\n\\n\\t\\1\\31\\127  \\u{e9}/', f={0.1, 1/3, 1e300, -0.0, 2^63, "
+		 "math.mininteger, math.maxinteger, 123456789012, -5, 2^-1074}, e={}, a=og.array(), n=og.null}", NULL);
+	CHECK(strncmp(out, "{\"a\":[],\"e\":{},\"f\":[0.1,", 24) == 0);
 	/* a long array */
 	lua2json("local t = {} for i = 1, 1000 do t[i] = i end return t", NULL);
 	CHECK(strncmp(out, "[1,2,3,", 7) == 0 && strstr(out, ",999,1000]"));

@@ -412,6 +412,99 @@ static void test_fork_values(void)
 	og_store_lmdb_close(s);
 }
 
+/* The put cache (store_lmdb_ckpt.c) must not outlive a write of another
+ * process: here the child adds channel c to the thread row between two puts
+ * of the parent, and the parent's next put adds channel d. Read from a
+ * stale cache, the row would lose c (and checkpoint 3 would read c's value
+ * as d's). Then: a put after a failed put, and after a put_writes. */
+static struct og_graph *graph_names(const char *a, const char *b, const char *c)
+{
+	struct og_err err = { 0 };
+	struct og_graph *g = og_graph_new("demo", &err);
+	const char *names[] = { a, b, c };
+	int i;
+
+	for (i = 0; g && i < 3; i++)
+		if (og_graph_add_channel(g, names[i], OG_RED_LAST, NULL, -1, NULL, &err) < 0)
+			abort();
+	return g;
+}
+
+static void pc_fake(struct fake *f, struct og_graph *g, uint64_t id, const char *third)
+{
+	fake_init(f, g, "pc");
+	f->vals[0] = J("\"a2\"");
+	f->vers[0] = 2;
+	f->vals[1] = J("\"b1\"");
+	f->vers[1] = 1;
+	f->vals[2] = J(third);
+	f->vers[2] = id;
+	f->ck.id = id;
+	f->ck.parent_id = id - 1;
+	f->ck.step = (int)id;
+	f->ck.created_ms = 1700000000000 + 1000 * (int64_t)id;
+}
+
+static void test_put_cache(void)
+{
+	const char *path = newpath("pcache");
+	struct og_store_lmdb *s = open_db(path, OG_DURABLE_ASYNC, 0, false);
+	struct og_graph *g2 = graph_n(2), *gc = graph_names("a", "b", "c"), *gd = graph_names("a", "b", "d");
+	struct og_err err = { 0 };
+	struct fake f, fc, fd;
+	cJSON *rec = J("{\"task\": \"t1\", \"node\": \"n\", \"writes\": {\"a\": 1}}");
+	pid_t pid;
+	int status = -1;
+
+	fake_init(&f, g2, "pc");
+	fake_set(&f, 0, "\"a1\"");
+	fake_set(&f, 1, "\"b1\"");
+	CHECK_INT(fake_put(&f, s, &err), ==, 0);
+	fake_set(&f, 0, "\"a2\"");
+	CHECK_INT(fake_put(&f, s, &err), ==, 0);
+	check_get_eq(s, &f.ck, 2);	/* a get fills the cache too */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct og_store_lmdb_opts o = { path, OG_DURABLE_ASYNC, 0, 0, false };
+		struct og_store_lmdb *c = NULL;
+		int rc;
+		if (og_store_lmdb_open(&o, &c, &err) != 0)
+			_exit(2);
+		pc_fake(&fc, gc, 3, "\"c3\"");
+		rc = og_store_lmdb_ops.put(c, &fc.ck, &err);
+		og_store_lmdb_close(c);
+		_exit(rc ? 1 : 0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	pc_fake(&fd, gd, 4, "\"d4\"");
+	CHECK_INT(og_store_lmdb_ops.put(s, &fd.ck, &err), ==, 0);
+	pc_fake(&fc, gc, 3, "\"c3\"");
+	check_get_eq(s, &fc.ck, 3);
+	check_get_eq(s, &fd.ck, 4);
+	/* a conflicting put (id 4 again) fails; the next one still reads right */
+	CHECK_INT(og_store_lmdb_ops.put(s, &fd.ck, &err), ==, -OG_ECONFLICT);
+	fake_release(&fd);
+	pc_fake(&fd, gd, 5, "\"d5\"");
+	CHECK_INT(og_store_lmdb_ops.put(s, &fd.ck, &err), ==, 0);
+	check_get_eq(s, &fd.ck, 5);
+	/* pending writes between two puts */
+	CHECK_INT(og_store_lmdb_ops.put_writes(s, "pc", 5, rec, &err), ==, 0);
+	fake_release(&fd);
+	pc_fake(&fd, gd, 6, "\"d6\"");
+	CHECK_INT(og_store_lmdb_ops.put(s, &fd.ck, &err), ==, 0);
+	check_get_eq(s, &fd.ck, 6);
+	fake_release(&f);
+	fake_release(&fc);
+	fake_release(&fd);
+	cJSON_Delete(rec);
+	og_graph_free(g2);
+	og_graph_free(gc);
+	og_graph_free(gd);
+	og_store_lmdb_close(s);
+}
+
 static void test_put_writes(void)
 {
 	struct og_store_lmdb *s = open_db(newpath("pw"), OG_DURABLE_SYNC, 0, false);
@@ -1801,6 +1894,7 @@ int main(void)
 	test_iso8601();
 	test_roundtrip();
 	test_fork_values();
+	test_put_cache();
 	test_put_writes();
 	test_history_threads();
 	test_lease();
