@@ -50,11 +50,26 @@ static void on_event(void *ud, const cJSON *ev)
 		metrics_node(j->S->metrics, node->valuestring, ms->valuedouble / 1000.0);
 }
 
+/* The first commit after og_run_resume carries the decision (the run saves
+ * it with the step, or alone before the step's first pending write): only
+ * then is a resume answered, and the approver's note kept. */
 static void on_commit(void *ud, int64_t us)
 {
 	struct srv_job *j = ud;
 
 	metrics_commit(j->S->metrics, (double)us / 1e6);
+	if (j->deferred) {
+		struct og_err err = { 0 };
+		char key[96];
+		if (j->deferred_note) {
+			snprintf(key, sizeof(key), "decision/%s", j->iid);
+			if (og_store_lmdb_note_add(j->S->db, j->thread, key, j->deferred_note, NULL, &err) < 0)
+				fprintf(stderr, "opsgraph serve: thread %s: the note was not saved: %s\n", j->thread,
+					err.msg);
+		}
+		srv_job_reply(j, 200, j->deferred);
+		j->deferred = NULL;
+	}
 	srv_post_changed(j->S, j->thread);
 }
 
@@ -135,14 +150,23 @@ static cJSON *run_summary(struct cli_session *s)
 	return o;
 }
 
-/* Runs the graph to its end or next interrupt, after the answer went out. */
+/* Runs the graph to its end or next interrupt, usually after the answer
+ * went out (a resume's goes out from on_commit, during the run). */
 static void invoke(struct srv_job *j, struct cli_session *s)
 {
 	struct og_err err = { 0 };
+	int rc;
 
 	srv_post_changed(j->S, j->thread);
-	if (og_run_invoke(s->run, &err) < 0)
+	if ((rc = og_run_invoke(s->run, &err)) < 0)
 		fprintf(stderr, "opsgraph serve: thread %s: run failed: %s\n", j->thread, err.msg);
+	if (j->deferred) {
+		/* the decision never reached the store */
+		srv_job_error(j, rc == -OG_ECONFLICT ? 409 : 500, rc == -OG_ECONFLICT ? "already_resumed" : "resume",
+			      "the decision was not saved: %s", rc < 0 ? err.msg : "the run committed nothing");
+		cJSON_Delete(j->deferred);
+		j->deferred = NULL;
+	}
 	srv_post_changed(j->S, j->thread);
 }
 
@@ -312,25 +336,18 @@ void job_resume(struct srv_job *j, int worker)
 	if (cJSON_IsString(note) && *note->valuestring) {
 		/* the approver's words go beside the decision, not into the graph's state */
 		cJSON *n = cJSON_CreateObject();
-		char key[96], at[40];
+		char at[40];
 		og_clock_iso8601(og_clock_wall_ms(), at, sizeof(at));
-		snprintf(key, sizeof(key), "decision/%s", j->iid);
 		cJSON_AddStringToObject(n, "kind", "decision_note");
 		cJSON_AddStringToObject(n, "interrupt_id", j->iid);
 		cJSON_AddStringToObject(n, "by", s.flags.by);
 		cJSON_AddStringToObject(n, "at", at);
 		cJSON_AddStringToObject(n, "note", note->valuestring);
-		if (og_store_lmdb_note_add(s.db, j->thread, key, n, NULL, &err) < 0)
-			fprintf(stderr, "opsgraph serve: thread %s: the note was not saved: %s\n", j->thread, err.msg);
-		cJSON_Delete(n);
-		srv_post_changed(j->S, j->thread);
+		j->deferred_note = n;
 	}
-	{
-		cJSON *o = run_summary(&s);
-		cJSON_AddStringToObject(o, "interrupt_id", j->iid);
-		cJSON_AddStringToObject(o, "by", s.flags.by);
-		srv_job_reply(j, 200, o);
-	}
+	j->deferred = run_summary(&s);
+	cJSON_AddStringToObject(j->deferred, "interrupt_id", j->iid);
+	cJSON_AddStringToObject(j->deferred, "by", s.flags.by);
 	invoke(j, &s);
 out:
 	cJSON_Delete(latest);

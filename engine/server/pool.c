@@ -148,6 +148,8 @@ void srv_job_free(struct srv_job *j)
 	if (j->pend && !j->replied)
 		srv_job_error(j, 500, "internal", "the request ended without an answer (see the server log)");
 	cJSON_Delete(j->body);
+	cJSON_Delete(j->deferred);
+	cJSON_Delete(j->deferred_note);
 	free(j);
 }
 

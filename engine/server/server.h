@@ -71,6 +71,8 @@ struct srv_job {
 	char by[128];
 	cJSON *body;			/* the parsed request, owned */
 	const char *bp[2][17];		/* run: interrupt_before/after, NULL-terminated, into body */
+	cJSON *deferred;		/* resume: the answer to send once the decision is committed */
+	cJSON *deferred_note;		/* resume: the approver's note, saved then too */
 	uint64_t ckpt_id;
 };
 

@@ -145,7 +145,7 @@ req DELETE /api/threads/inc-1; expect_code 405
 # --- the stream: what is there, then live, then Last-Event-ID --------------
 out=$($CLIENT "$BASE" sse inc-1 3); last="sse inc-1 3"
 expect_in '1:running 2:running 3:interrupted' "$out" "stream backlog"
-$CLIENT "$BASE" sse inc-1 6 >"$tmp/sse" &
+$CLIENT "$BASE" sse inc-1 5 >"$tmp/sse" &
 ssepid=$!
 sleep 0.5
 
@@ -162,9 +162,10 @@ req POST /api/threads/inc-1/resume '{"value": "yes"}'; expect_code 409
 req POST /api/threads/inc-1/resume '{"interrupt_id": "x"}'; expect_code 400
 expect_in '\"value\" (the answer) is required' "$body" "an id without a value"
 req POST /api/threads/nope/resume '{"value": "yes"}'; expect_code 404
-for _ in $(seq 50); do kill -0 $ssepid 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 120); do kill -0 $ssepid 2>/dev/null || break; sleep 0.1; done
 out=$(cat "$tmp/sse"); last="live stream"
-expect_in '1:running 2:running 3:interrupted 4:running' "$out" "live events"
+# the decision rides on the resumed step's checkpoint (4), act's is 5
+expect_in '1:running 2:running 3:interrupted 4:running 5:done' "$out" "live events"
 expect_in ':done' "$out" "live events reach done"
 out=$($CLIENT "$BASE" sse inc-1 2 3); last="sse Last-Event-ID 3"
 case "$out" in "4:running 5:"*) ok ;; *) bad "$last: want events 4 and 5, got: $out" ;; esac
