@@ -282,24 +282,28 @@ function decisionSection(t, s) {
 }
 
 function whoSection(t, s) {
+  // every answer is on the timeline (decision, decision_refused, ...); the
+  // approvers' notes sent beside an answer are notes of the thread
   const rows = [];
-  const d = s.decision;
-  if (d) rows.push({ at: d.at, by: d.by, what: `chose ${d.choice}${d.hint ? ` (hint: ${d.hint})` : ''}${d.handler ? `, handled by ${d.handler}` : ''}`, note: d.note, hash: d.plan_hash });
+  for (const e of s.timeline || []) {
+    if (/^decision($|_refused|_escalated)/.test(e.event) || (e.node === 'verify_recovery' && /answer|rollback|manual|re_analy/.test(e.event))) {
+      rows.push({ at: e.at, what: e.event.replace('_', ' '), detail: e.detail, cls: e.event === 'decision_refused' ? 'up' : '' });
+    }
+  }
   for (const n of t.notes || []) {
     const v = n.value || {};
-    if (v.kind === 'decision_note') rows.push({ at: v.at, by: v.by, what: `note on interrupt ${v.interrupt_id}`, note: v.note });
+    if (v.kind === 'decision_note') rows.push({ at: v.at, what: `note by ${v.by}`, detail: v.note });
   }
-  const ver = s.verification;
-  if (ver && ver.by) rows.push({ at: ver.answered_at, by: ver.by, what: `after verification: ${ver.answer || ver.status}`, note: ver.note });
-  for (const e of s.timeline || []) {
-    if (e.event === 'decision_refused') rows.push({ at: e.at, by: '', what: 'answer refused', note: e.detail });
-  }
-  if (!rows.length) return '';
+  const d = s.decision;
+  if (!rows.length && !d) return '';
   rows.sort((a, b) => String(a.at).localeCompare(String(b.at)));
-  return `<section class="card" id="who"><h2>Who decided what</h2><ol class="tl">${rows.map((r) => `
-    <li><span class="t" title="${esc(r.at)}">${esc(hhmmss(r.at))}</span><span><span class="ev">${esc(r.by || 'opsgraph')}</span> ${esc(r.what)}
-      ${r.note ? `<div class="d">${esc(typeof r.note === 'string' ? r.note : JSON.stringify(r.note))}</div>` : ''}
-      ${r.hash ? `<div class="d mono">${esc(r.hash)}</div>` : ''}</span></li>`).join('')}</ol></section>`;
+  return `<section class="card" id="who"><h2>Who decided what</h2>
+    ${d ? `<dl class="kv small"><dt>last decision</dt><dd><strong>${esc(d.choice)}</strong> by <strong>${esc(d.by)}</strong> at <span class="mono">${esc(d.at)}</span></dd>
+      ${d.note ? `<dt>note</dt><dd>${esc(d.note)}</dd>` : ''}${d.hint ? `<dt>hint</dt><dd>${esc(d.hint)}</dd>` : ''}
+      ${d.handler ? `<dt>handler</dt><dd>${esc(d.handler)}</dd>` : ''}<dt>plan hash</dt><dd class="mono">${esc(d.plan_hash)}</dd></dl>` : ''}
+    <ol class="tl">${rows.map((r) => `
+    <li><span class="t" title="${esc(r.at)}">${esc(hhmmss(r.at))}</span><span><span class="ev ${r.cls || ''}">${esc(r.what)}</span>
+      ${r.detail ? `<div class="d">${esc(r.detail)}</div>` : ''}</span></li>`).join('')}</ol></section>`;
 }
 
 function executionSection(x) {

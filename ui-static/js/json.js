@@ -1,5 +1,5 @@
 // json.js: a readable, collapsible view of a JSON value (objects and arrays
-// as <details>, the first two levels open).
+// as <details>, the first three levels open).
 export function jsonView(value, depth = 0, key = null) {
   const wrap = document.createElement('div');
   if (depth === 0) wrap.className = 'jv';
@@ -7,7 +7,7 @@ export function jsonView(value, depth = 0, key = null) {
   if (value !== null && typeof value === 'object') {
     const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
     const det = document.createElement('details');
-    det.open = depth < 2;
+    det.open = depth < 3;
     const sum = document.createElement('summary');
     sum.innerHTML = `${label}<span class="muted">${Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}</span>`;
     det.appendChild(sum);
