@@ -373,9 +373,9 @@ function incidentView(id) {
       ${t.error ? `<p class="error">${esc(typeof t.error === 'string' ? t.error : JSON.stringify(t.error))}</p>` : ''}
       <div class="grid"><div>
         ${rcaSection(s.rca)}
-        ${decisionSection(t, s)}
         ${executionSection(s.execution)}
         ${verificationSection(s.verification)}
+        ${decisionSection(t, s)}
         <section class="card" id="alert"><h2>Alert</h2>
           <p style="margin:0 0 6px">${esc(a.summary || '')}</p>
           <dl class="kv small"><dt>source</dt><dd>${esc(a.source)}</dd><dt>started</dt><dd class="mono">${esc(a.started_at)}</dd>
@@ -516,11 +516,20 @@ function checkpointsView(id) {
   const st = { stopped: false, pending: null, open: new Set() };
   const load = async () => {
     try {
-      const { history } = await api.history(id);
+      const [{ history }, thread] = await Promise.all([api.history(id), api.thread(id)]);
       if (st.stopped) return;
+      // the API gives the channels a step wrote, not the values; a channel's
+      // current value is what the newest step writing it left there
+      const state = thread.state || {};
+      const lastWriter = new Map(); // channel -> checkpoint id (history is newest first)
+      for (const r of history) {
+        for (const chs of Object.values(r.writes || {})) {
+          for (const ch of [].concat(chs)) if (!lastWriter.has(ch)) lastWriter.set(ch, r.id);
+        }
+      }
       main.innerHTML = `<div class="row" style="justify-content:space-between"><h1 style="font-size:18px;margin:0 0 8px">Checkpoints of <span class="mono">${esc(id)}</span></h1>
         <span class="muted small">newest first · updates live · <kbd>i</kbd> incident</span></div>
-        <p class="small muted">Each step lists what each node wrote (node → channels). The values are in the incident page's state.</p>
+        <p class="small muted">Each step lists what each node wrote (node → channels) and its checkpoint as JSON. The API keeps no per-step values: a step that was the last to write a channel shows that channel's current value.</p>
         <section class="card"><table class="ckpt" id="checkpoints"><thead><tr><th>id</th><th>step</th><th>source</th><th>status</th><th>writes</th><th>next</th><th>at</th></tr></thead>
         <tbody></tbody></table></section>`;
       const tb = $('#checkpoints tbody');
@@ -535,6 +544,14 @@ function checkpointsView(id) {
         if (r.writes && Object.keys(r.writes).length) {
           w.innerHTML = `<div class="small">${Object.entries(r.writes).map(([n, ch]) => `<span class="mono">${esc(n)}</span> → ${esc([].concat(ch).join(', '))}`).join('<br>')}</div>`;
         } else w.innerHTML = '<span class="muted small">no writes</span>';
+        const mine = [...lastWriter].filter(([ch, cid]) => cid === r.id && ch in state).map(([ch]) => ch);
+        if (mine.length) {
+          const cur = document.createElement('details');
+          cur.className = 'json';
+          cur.innerHTML = `<summary>current value of ${esc(mine.join(', '))} (last written here)</summary>`;
+          cur.appendChild(jsonView(Object.fromEntries(mine.map((ch) => [ch, state[ch]]))));
+          w.appendChild(cur);
+        }
         const det = document.createElement('details');
         det.className = 'json';
         det.open = st.open.has(String(r.id));
