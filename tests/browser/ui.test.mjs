@@ -19,7 +19,8 @@
 //     note, confirms; the timeline shows action_executor's steps over SSE
 //     without a reload, and the graph moves on from human_decision;
 //  6. the checkpoint view lists the steps with their writes (action_executor
-//     wrote execution) and a JSON view that opens.
+//     wrote execution), a JSON view of the checkpoint that opens, and the
+//     current value of the channels that step wrote last (execution of 2).
 // Prints "ok N - what" or "FAIL N - what: why" per check; every wait is bounded.
 import { chromium } from 'playwright-core';
 
@@ -179,10 +180,14 @@ try {
     expect(await a.locator('#checkpoints tbody tr').count() >= 8, 'too few checkpoints');
     const ex = a.locator('#checkpoints tbody tr', { hasText: 'action_executor → execution' });
     expect(await ex.count() >= 1, 'no step with action_executor → execution');
-    const det = ex.first().locator('details.json');
+    const det = ex.first().locator('details.row-json');
     await det.locator('summary').first().click();
     const json = await det.innerText();
     expect(/writes/.test(json) && /"execution"/.test(json), json.slice(0, 300));
+    const val = ex.first().locator('details.values');
+    await val.locator('summary').first().click();
+    const v = await val.innerText();
+    expect(/current value of execution/.test(v) && /action_id: "2"/.test(v) && /results: \[1\]/.test(v), v.slice(0, 400));
   });
   await a.screenshot({ path: `${ART}/checkpoints.png` });
   await check('Esc goes back to the list', async () => {

@@ -547,13 +547,13 @@ function checkpointsView(id) {
         const mine = [...lastWriter].filter(([ch, cid]) => cid === r.id && ch in state).map(([ch]) => ch);
         if (mine.length) {
           const cur = document.createElement('details');
-          cur.className = 'json';
+          cur.className = 'json values';
           cur.innerHTML = `<summary>current value of ${esc(mine.join(', '))} (last written here)</summary>`;
           cur.appendChild(jsonView(Object.fromEntries(mine.map((ch) => [ch, state[ch]]))));
           w.appendChild(cur);
         }
         const det = document.createElement('details');
-        det.className = 'json';
+        det.className = 'json row-json';
         det.open = st.open.has(String(r.id));
         det.addEventListener('toggle', () => (det.open ? st.open.add(String(r.id)) : st.open.delete(String(r.id))));
         det.innerHTML = '<summary>JSON</summary>';
