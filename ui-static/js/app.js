@@ -41,7 +41,7 @@ function toast(msg, err = false) {
   d.className = `msg${err ? ' err' : ''}`;
   d.textContent = msg;
   $('#toast').appendChild(d);
-  setTimeout(() => d.remove(), 6000);
+  setTimeout(() => d.remove(), 4000);
 }
 function setConn(state) {
   const c = $('#conn');
@@ -577,6 +577,7 @@ document.addEventListener('keydown', (ev) => {
   if (document.querySelector('dialog[open]')) return; // a dialog handles its own keys (Esc cancels)
   const tag = ev.target && ev.target.tagName;
   if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return;
+  if ((tag === 'BUTTON' || tag === 'A' || tag === 'SUMMARY') && (ev.key === 'Enter' || ev.key === ' ')) return;
   if (ev.key === '?') { $('#keys').showModal(); ev.preventDefault(); return; }
   if (view && view.key(ev)) { ev.preventDefault(); return; }
   if (ev.key === 'Escape' && location.hash && location.hash !== '#/') { location.hash = '#/'; ev.preventDefault(); }
