@@ -100,6 +100,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) tests/test.h
 unit: $(UNIT_BINS) $(BIN)/opsgraph
 
 test: deps
+	@scripts/install-browser-tools.sh || echo "make test: browser tools not installed; tests/cli/ui_browser.sh will be skipped"
 	@$(MAKE) --no-print-directory unit
 	@BUILD=$(BUILD) BIN=$(BIN) SAN=$(SAN) tests/run.sh
 

@@ -16,7 +16,12 @@ PKGS=(gcc make pkg-config clang llvm
       prometheus)  # prometheus + promtool: tests/cli/collector_prometheus.sh
 for arg in "$@"; do
 	case "$arg" in
-	--browser) PKGS+=(chromium nodejs npm) ;;
+	--browser)
+		PKGS+=(chromium)
+		# nodejs/npm: Debian's, unless a node with its own npm (NodeSource's
+		# nodejs bundles npm and conflicts with Debian's npm) is already there
+		command -v node >/dev/null || PKGS+=(nodejs)
+		command -v npm >/dev/null || PKGS+=(npm) ;;
 	--services) PKGS+=(prometheus-alertmanager) ;;
 	*) echo "install-deps.sh: unknown option '$arg' (use --browser or --services)" >&2; exit 2 ;;
 	esac

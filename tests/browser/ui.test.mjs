@@ -1,0 +1,206 @@
+// tests/browser/ui.test.mjs: ui-static/ in headless Chromium, driven by
+// playwright-core. Started by tests/cli/ui_browser.sh, which runs the server:
+//   node tests/browser/ui.test.mjs BASE_URL THREAD DONE_THREAD ARTIFACT_DIR
+// THREAD waits for its decision (Black Friday); DONE_THREAD was answered
+// "manual" after it, so it is the most recently updated thread.
+// Checked, in order:
+//  1. the list shows THREAD first as "waiting for decision" with its service
+//     and severity, DONE_THREAD after it as done; j/k move the selection and
+//     Enter opens the selected incident;
+//  2. the incident page: the root cause, 3 action cards with risk, eta, tools
+//     and the dry-run slot saying "not dry-run yet", the context's baseline
+//     table, the SVG with human_decision highlighted;
+//  3. a stale plan hash (the page made to show an older one) is sent by the
+//     dialog and refused: the page shows "the plan changed";
+//  4. two browser pages: page A opens the confirmation of 2, page B answers
+//     re-analyze with a hint, then page A's confirm gets a 409 shown in the
+//     dialog and on the page; Esc closes the dialog;
+//  5. page A (never reloaded) sees the new question live, presses 2, types a
+//     note, confirms; the timeline shows action_executor's steps over SSE
+//     without a reload, and the graph moves on from human_decision;
+//  6. the checkpoint view lists the steps with their writes (action_executor
+//     wrote execution), a JSON view of the checkpoint that opens, and the
+//     current value of the channels that step wrote last (execution of 2).
+// Prints "ok N - what" or "FAIL N - what: why" per check; every wait is bounded.
+import { chromium } from 'playwright-core';
+
+const [BASE, THREAD, DONE, ART] = process.argv.slice(2);
+if (!BASE || !THREAD || !DONE || !ART) {
+  console.error('usage: node tests/browser/ui.test.mjs BASE_URL THREAD DONE_THREAD ARTIFACT_DIR');
+  process.exit(2);
+}
+let n = 0, failed = 0;
+async function check(what, fn) {
+  n++;
+  try {
+    await fn();
+    console.log(`ok ${n} - ${what}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${n} - ${what}: ${String(e && e.message || e).split('\n').slice(0, 12).join(' | ')}`);
+  }
+}
+function expect(cond, msg) { if (!cond) throw new Error(msg); }
+const T = { timeout: 15000 };
+const closed = (page) => page.waitForFunction(() => !document.querySelector('#confirm').open, null, T);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  timeout: 30000,
+});
+const errors = [];
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  ctx.setDefaultTimeout(15000);
+  const a = await ctx.newPage();
+  a.on('pageerror', (e) => errors.push(`page A: ${e.message}`));
+  const row = (i) => a.locator('#incidents tbody tr[data-thread]').nth(i);
+
+  // 1. the list
+  await a.goto(`${BASE}/#/`);
+  await check('the list shows the waiting incident first', async () => {
+    await a.waitForSelector('#incidents tbody tr[data-thread]', T);
+    expect(await row(0).getAttribute('data-thread') === THREAD, `first row: ${await row(0).getAttribute('data-thread')}`);
+    const txt = await row(0).innerText();
+    expect(/waiting for decision/.test(txt), `first row: ${txt}`);
+    expect(/payment-service/.test(txt) && /critical/.test(txt), `service/severity missing: ${txt}`);
+  });
+  await check('the done incident comes after it', async () => {
+    expect(await row(1).getAttribute('data-thread') === DONE, `second row: ${await row(1).getAttribute('data-thread')}`);
+    expect(/done/.test(await row(1).innerText()), await row(1).innerText());
+  });
+  await a.screenshot({ path: `${ART}/list.png` });
+  await check('j/k move the selection, Enter opens the incident', async () => {
+    expect(await row(0).getAttribute('aria-selected') === 'true', 'row 0 not selected at first');
+    await a.keyboard.press('j');
+    await a.waitForSelector(`#incidents tr.sel[data-thread="${DONE}"]`, T);
+    await a.keyboard.press('ArrowUp');
+    await a.waitForSelector(`#incidents tr.sel[data-thread="${THREAD}"]`, T);
+    await a.keyboard.press('k'); // stays on the first row
+    await a.keyboard.press('Enter');
+    await a.waitForFunction((t) => location.hash === `#/t/${t}`, THREAD, T);
+  });
+
+  // 2. the incident page
+  await check('the root cause is shown', async () => {
+    await a.waitForSelector('#root-cause', T);
+    const rc = await a.locator('#root-cause').innerText();
+    expect(/connection pool/.test(rc), rc);
+    expect(/builtin/.test(await a.locator('#rca').innerText()), 'analyzer not shown');
+  });
+  await check('3 action cards with risk, eta, tools and an honest dry-run slot', async () => {
+    const cards = a.locator('#decide .action');
+    expect(await cards.count() === 3, `cards: ${await cards.count()}`);
+    const c2 = await cards.nth(1).innerText();
+    expect(/risk medium/.test(c2) && /60 s/.test(c2) && /reduce_traffic/.test(c2) && /"percent":30/.test(c2), c2);
+    expect(/not dry-run yet/.test(await cards.nth(0).locator('[data-slot="dry-run"]').innerText()), 'dry-run slot');
+  });
+  await check('the context compares with 24 h and 7 d ago', async () => {
+    const t = await a.locator('#context table.metrics').innerText();
+    expect(/db_pool_usage/.test(t) && /98\.0%/.test(t) && /41\.0%/.test(t) && /\+139%/.test(t), t);
+  });
+  await check('the SVG graph highlights human_decision', async () => {
+    const cur = a.locator('#svg svg g.current');
+    expect(await cur.count() === 1, `current nodes: ${await cur.count()}`);
+    expect(await cur.getAttribute('data-node') === 'human_decision', await cur.getAttribute('data-node'));
+    expect(await a.locator('#svg svg path.e').count() >= 10, 'edges missing');
+  });
+  await a.screenshot({ path: `${ART}/incident.png` });
+
+  // 3. a stale plan hash
+  await check('a stale plan hash is refused with a visible message', async () => {
+    const shown = await a.locator('#plan-hash').innerText();
+    expect(/^fnv1a64:[0-9a-f]{16}$/.test(shown), `plan hash ${shown}`);
+    await a.evaluate(() => { document.querySelector('#plan-hash').textContent = 'fnv1a64:0000000000000000'; });
+    await a.keyboard.press('2');
+    await a.waitForSelector('#confirm[open]', T);
+    expect(await a.locator('#confirm-hash').innerText() === 'fnv1a64:0000000000000000', 'dialog hash');
+    await a.click('#confirm-ok');
+    await a.waitForSelector('#rejected', T);
+    const msg = await a.locator('#rejected').innerText();
+    expect(/the plan changed/.test(msg) && msg.includes(shown), msg);
+    expect(await a.locator('#plan-hash').innerText() === shown, 'the page shows the real hash again');
+  });
+
+  // 4. two pages: the second answer loses with a 409
+  const b = await ctx.newPage();
+  b.on('pageerror', (e) => errors.push(`page B: ${e.message}`));
+  await check('an answer to an interrupt already answered elsewhere gets a visible 409', async () => {
+    await b.goto(`${BASE}/#/t/${THREAD}`);
+    await b.waitForSelector('#decide .action', T);
+    await a.keyboard.press('2');
+    await a.waitForSelector('#confirm[open]', T);
+    await b.keyboard.press('r');
+    await b.waitForSelector('#confirm[open]', T);
+    expect(await b.locator('#hint-label').isVisible(), 'hint field for re-analyze');
+    await b.fill('#confirm-hint', 'look at the Redis cluster too');
+    await b.click('#confirm-ok');
+    await closed(b);
+    await a.click('#confirm-ok');
+    await a.waitForFunction(() => !document.querySelector('#confirm-error').hidden, null, T);
+    const err = await a.locator('#confirm-error').innerText();
+    expect(/409/.test(err) && /already resumed/.test(err), err);
+    await a.keyboard.press('Escape');
+    await closed(a);
+    expect(/409/.test(await a.locator('#action-error').innerText()), 'no error on the page');
+  });
+  await b.close();
+
+  // 5. the new question arrives live; approve 2 with a note
+  await a.evaluate(() => { window.__notReloaded = true; });
+  await check('the re-analysed question arrives live and 2 is approved with a note', async () => {
+    await a.waitForFunction(() => /1 of 3/.test((document.querySelector('#decide') || {}).textContent || ''), null, { timeout: 30000 });
+    await a.keyboard.press('2');
+    await a.waitForSelector('#confirm[open]', T);
+    expect(/Shed 30%/.test(await a.locator('#confirm-body').innerText()), 'dialog names action 2');
+    expect(!(await a.locator('#hint-label').isVisible()), 'no hint field for an action');
+    await a.fill('#confirm-note', 'shedding load first, approved in the browser test');
+    await a.click('#confirm-ok');
+    await closed(a);
+  });
+  await check('the live timeline shows the executor without a reload', async () => {
+    await a.waitForSelector('#timeline li[data-node="action_executor"]', { timeout: 30000 });
+    expect(await a.evaluate(() => window.__notReloaded === true), 'the page was reloaded');
+    await a.waitForSelector('#execution', T);
+    expect(/reduce_traffic/.test(await a.locator('#execution').innerText()), 'execution result');
+    const cur = await a.locator('#svg svg g.current').getAttribute('data-node').catch(() => null);
+    expect(cur !== 'human_decision', `graph still on ${cur}`);
+  });
+  await check('who decided what: choice 2 with the note', async () => {
+    const w = await a.locator('#who').innerText();
+    expect(/action 2 approved by api/.test(w) && /approved in the browser test/.test(w) && /re-analysis 1 of 3 asked by api: look at the Redis/.test(w) && /the plan changed/.test(w), w);
+  });
+  await a.screenshot({ path: `${ART}/decided.png` });
+
+  // 6. checkpoints
+  await check('the checkpoint view shows the steps and their writes', async () => {
+    await a.keyboard.press('c');
+    await a.waitForSelector('#checkpoints tbody tr', T);
+    expect(await a.locator('#checkpoints tbody tr').count() >= 8, 'too few checkpoints');
+    const ex = a.locator('#checkpoints tbody tr', { hasText: 'action_executor → execution' });
+    expect(await ex.count() >= 1, 'no step with action_executor → execution');
+    const det = ex.first().locator('details.row-json');
+    await det.locator('summary').first().click();
+    const json = await det.innerText();
+    expect(/writes/.test(json) && /"execution"/.test(json), json.slice(0, 300));
+    const val = ex.first().locator('details.values');
+    await val.locator('summary').first().click();
+    const v = await val.innerText();
+    expect(/current value of execution/.test(v) && /action_id: "2"/.test(v) && /results: \[1\]/.test(v), v.slice(0, 400));
+  });
+  await a.screenshot({ path: `${ART}/checkpoints.png` });
+  await check('Esc goes back to the list', async () => {
+    await a.keyboard.press('i');
+    await a.waitForSelector('#root-cause', T);
+    await a.keyboard.press('Escape');
+    await a.waitForSelector('#incidents tbody tr[data-thread]', T);
+  });
+  await check('no script errors on the pages', async () => { expect(!errors.length, errors.join(' | ')); });
+} catch (e) {
+  failed++;
+  console.log(`FAIL ${++n} - the browser test stopped: ${e.message}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,78 @@
+// api.js: every request the UI makes to `opsgraph serve`. The POSTs go through
+// post() only, so the operator session and CSRF header of issue 5 (not in the
+// server yet) are added in one place.
+
+export class ApiError extends Error {
+  constructor(status, code, detail) {
+    super(detail || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+async function parse(res) {
+  const text = await res.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = null; }
+  if (!res.ok) {
+    // the server's errors are {"error": code, "detail": text}
+    const code = body && body.error ? body.error : `http_${res.status}`;
+    const detail = body && body.detail ? body.detail : (text || res.statusText);
+    throw new ApiError(res.status, code, detail);
+  }
+  return body;
+}
+
+async function get(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, 'network', `the server did not answer (${e.message})`);
+  }
+  return parse(res);
+}
+
+async function post(path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, 'network', `the server did not answer (${e.message})`);
+  }
+  return parse(res);
+}
+
+const enc = encodeURIComponent;
+
+export const threads = () => get('/api/threads');
+export const thread = (id) => get(`/api/threads/${enc(id)}`);
+export const history = (id, limit = 200) => get(`/api/threads/${enc(id)}/history?limit=${limit}`);
+export const graphs = () => get('/api/graphs');
+
+// resume: answers the pending interrupt `interruptId` of thread `id`.
+export const resume = (id, interruptId, value) =>
+  post(`/api/threads/${enc(id)}/resume`, { value, interrupt_id: interruptId });
+
+// stream: the thread's Server-Sent Events. EventSource reconnects by itself
+// and sends Last-Event-ID (the last checkpoint id), so the server replays
+// only what came after. Returns a function that closes the stream.
+export function stream(id, { onCheckpoint, onNote, onState }) {
+  const es = new EventSource(`/api/threads/${enc(id)}/stream`);
+  es.addEventListener('checkpoint', (ev) => {
+    let row = null;
+    try { row = JSON.parse(ev.data); } catch { return; }
+    onCheckpoint && onCheckpoint(row, ev.lastEventId);
+  });
+  es.addEventListener('note', (ev) => {
+    try { onNote && onNote(JSON.parse(ev.data)); } catch { /* a malformed note is skipped */ }
+  });
+  es.onopen = () => onState && onState('live');
+  es.onerror = () => onState && onState(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  return () => es.close();
+}
