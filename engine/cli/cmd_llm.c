@@ -62,20 +62,6 @@ static int64_t parse_since(const char *arg)
 	return (int64_t)timegm(&tm) * 1000;
 }
 
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 int cmd_llm_log(int argc, char **argv)
 {
 	struct cli_session s = { 0 };
@@ -113,11 +99,11 @@ int cmd_llm_log(int argc, char **argv)
 	}
 	cJSON_ArrayForEach(r, rows) {
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "cost");
-		const char *o = str(r, "outcome");
+		const char *o = og_json_get_str(r, "outcome");
 		calls++;
 		ok += !strcmp(o, "ok") || !strcmp(o, "repaired");
-		tin += num(r, "tokens_in");
-		tout += num(r, "tokens_out");
+		tin += og_json_get_num(r, "tokens_in");
+		tout += og_json_get_num(r, "tokens_out");
 		if (cJSON_IsNumber(c))
 			cost += c->valuedouble;
 		else
@@ -149,14 +135,14 @@ int cmd_llm_log(int argc, char **argv)
 		cJSON_ArrayForEach(r, rows) {
 			const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "cost");
 			char pm[160], cs[32];
-			snprintf(pm, sizeof(pm), "%s/%s", str(r, "provider"), str(r, "model"));
+			snprintf(pm, sizeof(pm), "%s/%s", og_json_get_str(r, "provider"), og_json_get_str(r, "model"));
 			if (cJSON_IsNumber(c))
 				snprintf(cs, sizeof(cs), "%.6f", c->valuedouble);
 			else
 				snprintf(cs, sizeof(cs), "no price");
-			printf("%-24.24s %-28s %-6s %-28s %-14s %7.0f %7.0f %7.0f %10s\n", str(r, "at"), str(r, "run"),
-			       str(r, "role"), pm, str(r, "outcome"), num(r, "latency_ms"), num(r, "tokens_in"),
-			       num(r, "tokens_out"), cs);
+			printf("%-24.24s %-28s %-6s %-28s %-14s %7.0f %7.0f %7.0f %10s\n", og_json_get_str(r, "at"), og_json_get_str(r, "run"),
+			       og_json_get_str(r, "role"), pm, og_json_get_str(r, "outcome"), og_json_get_num(r, "latency_ms"), og_json_get_num(r, "tokens_in"),
+			       og_json_get_num(r, "tokens_out"), cs);
 		}
 		printf("total: %d call%s (%d answered), tokens in %.0f, out %.0f, estimated cost %.6f%s\n", calls,
 		       calls == 1 ? "" : "s", ok, tin, tout, cost,

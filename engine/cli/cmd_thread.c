@@ -431,18 +431,6 @@ static void print_json(const cJSON *v, bool pretty)
 	free(text);
 }
 
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 int cmd_threads(int argc, char **argv)
 {
 	struct cli_session s = { 0 };
@@ -479,8 +467,8 @@ int cmd_threads(int argc, char **argv)
 	} else {
 		printf("%-28s %-16s %-12s %5s  %s\n", "THREAD", "GRAPH", "STATUS", "STEP", "UPDATED");
 		cJSON_ArrayForEach(r, rows)
-			printf("%-28s %-16s %-12s %5d  %s\n", str(r, "thread_id"), str(r, "graph"), str(r, "status"),
-			       (int)num(r, "step"), str(r, "updated_at"));
+			printf("%-28s %-16s %-12s %5d  %s\n", og_json_get_str(r, "thread_id"), og_json_get_str(r, "graph"), og_json_get_str(r, "status"),
+			       (int)og_json_get_num(r, "step"), og_json_get_str(r, "updated_at"));
 	}
 out:
 	cJSON_Delete(rows);
@@ -523,13 +511,13 @@ int cmd_state(int argc, char **argv)
 	} else {
 		const cJSON *t;
 		printf("thread %s  graph %s  status %s  step %d  checkpoint %.0f (parent %.0f)  %s\n", thread,
-		       str(ck, "graph"), str(ck, "status"), (int)num(ck, "step"), num(ck, "id"), num(ck, "parent_id"),
-		       str(ck, "created_at"));
+		       og_json_get_str(ck, "graph"), og_json_get_str(ck, "status"), (int)og_json_get_num(ck, "step"), og_json_get_num(ck, "id"), og_json_get_num(ck, "parent_id"),
+		       og_json_get_str(ck, "created_at"));
 		printf("values: ");
 		print_json(cJSON_GetObjectItemCaseSensitive(ck, "values"), true);
 		printf("next:");
 		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(ck, "next"))
-			printf(" %s", str(t, "node"));
+			printf(" %s", og_json_get_str(t, "node"));
 		printf("\n");
 		if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(ck, "interrupts"))) {
 			printf("interrupts: ");
@@ -594,8 +582,8 @@ int cmd_history(int argc, char **argv)
 		cJSON_ArrayForEach(r, rows) {
 			char *w = og_json_print_text(cJSON_GetObjectItemCaseSensitive(r, "writes"));
 			char *n = og_json_print_text(cJSON_GetObjectItemCaseSensitive(r, "next"));
-			printf("%6.0f %6.0f %5d  %-7s %-12s %-24s %s -> %s\n", num(r, "id"), num(r, "parent_id"),
-			       (int)num(r, "step"), str(r, "source"), str(r, "status"), str(r, "created_at"),
+			printf("%6.0f %6.0f %5d  %-7s %-12s %-24s %s -> %s\n", og_json_get_num(r, "id"), og_json_get_num(r, "parent_id"),
+			       (int)og_json_get_num(r, "step"), og_json_get_str(r, "source"), og_json_get_str(r, "status"), og_json_get_str(r, "created_at"),
 			       w ? w : "", n ? n : "");
 			free(w);
 			free(n);

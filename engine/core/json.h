@@ -40,6 +40,22 @@ char *og_json_out_finish(struct og_json_out *o, size_t *len);
  * memory ran out or v nests too deep (o->failed; reset it to reuse o). */
 int og_json_out_value(struct og_json_out *o, const cJSON *v);
 
+/* Member k of object o for printing: its string, or "" when absent or not
+ * a string; its number, or 0. For listings that show what is there. */
+static inline const char *og_json_get_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static inline double og_json_get_num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
 /* og_json_print without the length, a drop-in for cJSON_PrintUnformatted. */
 static inline char *og_json_print_text(const cJSON *v)
 {
