@@ -101,7 +101,41 @@ echo "opsgraph tick   (run it from cron or a systemd timer)"
 "$OG" tick --db "$W/db" --config "$W/config-short.json" 2>"$W/tick.log"
 "$OG" state "$T3" --db "$W/db" --output json | $SHOW timeline human_decision
 
-say "threads in $W/db"
+say "7. threads in $W/db"
 "$OG" threads --db "$W/db"
+
+say "8. the web UI on 127.0.0.1 (opsgraph serve over the same database)"
+if [ "${DEMO_SERVE:-0}" = 1 ]; then
+	# one incident left waiting, to decide in the browser
+	"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
+		--output json >"$W/run4.json" 2>"$W/run4.log"
+	echo "thread $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run4.json") waits for a decision"
+fi
+"$OG" serve --listen 127.0.0.1:${DEMO_PORT:-0} --db "$W/db" --root . --config "$W/config.json" \
+	>"$W/serve.log" 2>&1 &
+srv=$!
+url=
+for _ in $(seq 100); do
+	url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$W/serve.log" | head -1) && [ -n "$url" ] && break
+	sleep 0.1
+done
+[ -n "$url" ] || { echo "opsgraph serve did not start: $(cat "$W/serve.log")" >&2; kill "$srv"; exit 1; }
+python3 - "$url" <<'PY'
+import json, sys, urllib.request
+url = sys.argv[1]
+health = json.load(urllib.request.urlopen(url + "/healthz", timeout=5))
+rows = json.load(urllib.request.urlopen(url + "/api/threads", timeout=5))
+rows = rows.get("threads", rows) if isinstance(rows, dict) else rows
+page = urllib.request.urlopen(url + "/", timeout=5).read()
+print("healthz %s; /api/threads lists %d threads; / serves the UI (%d bytes)" % (health.get("status"), len(rows), len(page)))
+PY
+if [ "${DEMO_SERVE:-0}" = 1 ]; then
+	echo "open $url in a browser (Ctrl-C stops the server)"
+	wait "$srv" || true
+else
+	kill -TERM "$srv"
+	wait "$srv" || true
+	echo "the server is stopped; keep it running with: make demo DEMO_SERVE=1 (DEMO_PORT=8080 for a fixed port)"
+fi
 echo
 echo "Inspect them: $BIN/opsgraph state THREAD --db $W/db; $BIN/opsgraph history THREAD --db $W/db"
