@@ -86,6 +86,16 @@ void api_runs(struct srv *S, struct evhttp_request *req)
 		goto out;
 	}
 	{
+		char msg[256];
+		if (auth_by(S, body, j->by, sizeof(j->by), msg, sizeof(msg)) < 0) {
+			srv_reply_error(S, req, "runs", 400, "bad_request", "%s", msg);
+			free(j->pend);
+			j->pend = NULL;
+			srv_job_free(j);
+			goto out;
+		}
+	}
+	{
 		/* per-run breakpoints, as run --interrupt-before/--interrupt-after */
 		static const char *const keys[2] = { "interrupt_before", "interrupt_after" };
 		int k, n;
@@ -254,6 +264,13 @@ static void thread_post(struct srv *S, struct evhttp_request *req, const char *t
 		srv_reply_error(S, req, route, 400, "bad_request", "\"by\" is a name of at most %zu bytes",
 				sizeof(j->by) - 1);
 		goto bad;
+	}
+	{
+		char msg[256];
+		if (auth_by(S, body, j->by, sizeof(j->by), msg, sizeof(msg)) < 0) {
+			srv_reply_error(S, req, route, 400, "bad_request", "%s", msg);
+			goto bad;
+		}
 	}
 	if (resume) {
 		const cJSON *note = cJSON_GetObjectItemCaseSensitive(body, "note");

@@ -180,6 +180,10 @@ void srv_dispatch(struct evhttp_request *req, void *arg)
 
 	if (!path || !*path)
 		path = "/";
+	/* the operator's session before any API handler (auth.c); the Slack and
+	 * Alertmanager webhooks are outside /api/ and sign their requests */
+	if (!strncmp(path, "/api/", 5) && (auth_route(S, req, path) || !auth_check(S, req, post)))
+		return;
 	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
 		if (strcmp(path, exact[i].path))
 			continue;

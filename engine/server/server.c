@@ -28,7 +28,7 @@
 
 #define USAGE "usage: opsgraph serve [--listen HOST:PORT] [--db DIR] [--root DIR] [--config FILE] [--workers N]\n" \
 	"       [--durability sync|async] [--max-body BYTES] [--max-streams N] [--grace SECONDS]\n" \
-	"       [--alert-graph NAME] [--slack-graph NAME]"
+	"       [--alert-graph NAME] [--slack-graph NAME] [--no-auth (loopback only)]"
 
 static int parse_int(const char *flag, const char *arg, long lo, long hi, long *out)
 {
@@ -77,6 +77,10 @@ static int parse_args(int argc, char **argv, struct srv_conf *c)
 	c->slack_graph = "incident";
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--no-auth")) {
+			c->no_auth = true;
+			continue;
+		}
 		if (!val)
 			return cli_fail(2, "unknown or incomplete option '%s'\n" USAGE, a);
 		i++;
@@ -188,6 +192,8 @@ static int setup(struct srv *S)
 	socklen_t sl = sizeof(ss);
 	int port = S->conf.port;
 	bool v6;
+	cJSON *cfg = NULL;
+	int st;
 
 	if (!strcmp(S->conf.db, ":memory:"))
 		return cli_fail(2, "--db :memory: cannot be served: threads must outlive a request; give a directory");
@@ -201,19 +207,23 @@ static int setup(struct srv *S)
 		S->ui_dir[0] = 0;
 	if (S->conf.config) {
 		char arg[PATH_MAX + 2];
-		cJSON *cfg;
 		snprintf(arg, sizeof(arg), "@%s", S->conf.config);
 		if (!(cfg = cli_parse_json_arg("--config", arg, &err)))
 			return cli_fail(2, "%s", err.msg);
-		cJSON_Delete(cfg);
 	}
 	S->conf.slack_secret = getenv("SLACK_SIGNING_SECRET");
 	if (S->conf.slack_secret && !*S->conf.slack_secret)
 		S->conf.slack_secret = NULL;
 	o.path = S->conf.db;
 	o.durability = S->conf.durability;
-	if (og_store_lmdb_open(&o, &S->db, &err) < 0)
+	if (og_store_lmdb_open(&o, &S->db, &err) < 0) {
+		cJSON_Delete(cfg);
 		return cli_fail(err.code == -OG_EINVAL ? 2 : 1, "%s", err.msg);
+	}
+	st = auth_setup(S, cfg);
+	cJSON_Delete(cfg);
+	if (st)
+		return st;
 	gethostname(S->host, sizeof(S->host) - 1);
 	if (evthread_use_pthreads() < 0 || !(S->base = event_base_new()) || !(S->http = evhttp_new(S->base)))
 		return cli_fail(1, "libevent could not be set up");
@@ -294,6 +304,7 @@ out:
 	if (S->base)
 		event_base_free(S->base);
 	metrics_free(S->metrics);
+	auth_free(S->auth);
 	og_store_lmdb_close(S->db);
 	free(S->root_owned);
 	if (S->msg_tail)

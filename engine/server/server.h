@@ -43,6 +43,7 @@ struct srv_conf {
 	int grace_s;			/* shutdown: wait this long for in-flight runs */
 	const char *alert_graph, *slack_graph;
 	const char *slack_secret;	/* $SLACK_SIGNING_SECRET, NULL when unset */
+	bool no_auth;			/* --no-auth: loopback only, see auth.c */
 };
 
 /* A request waiting for a worker's answer. Owned by the loop; the worker
@@ -102,6 +103,7 @@ struct srv {
 	struct srv_msg *msg_head, **msg_tail;
 	struct sse_hub *sse;
 	struct srv_metrics *metrics;
+	struct srv_auth *auth;
 	char ui_dir[PATH_MAX];		/* realpath of ui-static/, "" when missing */
 	char *root_owned;		/* conf.root once resolved */
 	char host[128];
@@ -179,6 +181,28 @@ int slack_verify(const char *secret, const char *ts, const char *sig, const char
 		 char *msg, size_t msglen);
 void slack_events(struct srv *S, struct evhttp_request *req);
 void alertmanager_post(struct srv *S, struct evhttp_request *req);
+
+/* ---- auth.c: operator tokens, sessions, CSRF ---- */
+#define AUTH_NAME_MAX 64
+struct srv_auth;
+/* Reads the config's "auth" object (may be NULL) after the store is open;
+ * returns the exit status to end with, 0 to go on. */
+int auth_setup(struct srv *S, const cJSON *cfg);
+void auth_free(struct srv_auth *au);
+bool auth_on(const struct srv *S);
+/* /api/login, /api/logout, /api/session: true when path was one (answered). */
+bool auth_route(struct srv *S, struct evhttp_request *req, const char *path);
+/* Any other /api/ request: false when it was refused (answered 401/403). */
+bool auth_check(struct srv *S, struct evhttp_request *req, bool post);
+/* With auth on, fills by with the session's operator; -1 (why in msg) when
+ * the body's "by" or value.by names someone else. */
+int auth_by(struct srv *S, const cJSON *body, char *by, size_t len, char *msg, size_t msglen);
+/* For `opsgraph token`: SHA-256 as 64 hex digits; bytes random bytes as hex
+ * (out holds 2 * bytes + 1, bytes <= 64); a name of 1 to AUTH_NAME_MAX of
+ * [A-Za-z0-9._@-]. */
+int auth_sha256_hex(const char *s, char out[65]);
+int auth_random_hex(char *out, size_t bytes);
+bool auth_name_ok(const char *name);
 
 /* ---- metrics.c ---- */
 struct srv_metrics *metrics_new(void);
