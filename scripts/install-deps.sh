@@ -4,16 +4,19 @@
 # only those, so a second run costs well under a second. Uses sudo only when not root.
 #   scripts/install-deps.sh            build + unit/Lua tests
 #   scripts/install-deps.sh --browser  also chromium (browser tests)
-#   scripts/install-deps.sh --services also prometheus-alertmanager (local demo services)
+#   scripts/install-deps.sh --services the same (prometheus-alertmanager is always installed now)
 # prometheus (with promtool) is always installed: tests/cli/collector_prometheus.sh
-# runs the context collector against a real one.
+# runs the context collector against a real one; so is prometheus-alertmanager,
+# which tests/cli/serve_alertmanager.sh delivers alerts through, and wrk, the
+# load generator of bench/serve.sh.
 set -euo pipefail
 
 PKGS=(gcc make pkg-config clang llvm
       liblua5.4-dev libcjson-dev liblmdb-dev libevent-dev libcurl4-openssl-dev libjemalloc-dev
       libbpf-dev libelf-dev zlib1g-dev bpftool libssl-dev lmdb-utils xxd
       python3    # python3: the test servers and JSON checks of tests/cli
-      prometheus)  # prometheus + promtool: tests/cli/collector_prometheus.sh
+      prometheus   # prometheus + promtool: tests/cli/collector_prometheus.sh
+      prometheus-alertmanager wrk)  # tests/cli/serve_alertmanager.sh, bench/serve.sh
 for arg in "$@"; do
 	case "$arg" in
 	--browser)

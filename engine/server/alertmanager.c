@@ -19,35 +19,44 @@
 #include "../core/id.h"
 #include "server.h"
 
-void alertmanager_post(struct srv *S, struct evhttp_request *req)
+int alertmanager_check(const cJSON *body, char *thread, size_t tlen, char *msg, size_t msglen)
 {
-	cJSON *body = srv_json_body(S, req, "alertmanager");
-	const cJSON *ver, *gk, *st, *alerts;
-	struct srv_job *j;
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(body, "version");
+	const cJSON *gk = cJSON_GetObjectItemCaseSensitive(body, "groupKey");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(body, "status");
+	const cJSON *alerts = cJSON_GetObjectItemCaseSensitive(body, "alerts");
 
-	if (!body)
-		return;
-	ver = cJSON_GetObjectItemCaseSensitive(body, "version");
-	gk = cJSON_GetObjectItemCaseSensitive(body, "groupKey");
-	st = cJSON_GetObjectItemCaseSensitive(body, "status");
-	alerts = cJSON_GetObjectItemCaseSensitive(body, "alerts");
 	if (!cJSON_IsString(ver) || strcmp(ver->valuestring, "4")) {
-		srv_reply_error(S, req, "alertmanager", 400, "bad_request",
-				"not an Alertmanager webhook of version \"4\" (the \"version\" field)");
-		goto out;
+		snprintf(msg, msglen, "not an Alertmanager webhook of version \"4\" (the \"version\" field)");
+		return 400;
 	}
 	if (!cJSON_IsString(gk) || !*gk->valuestring || !cJSON_IsString(st) ||
 	    (strcmp(st->valuestring, "firing") && strcmp(st->valuestring, "resolved")) || !cJSON_IsArray(alerts)) {
-		srv_reply_error(S, req, "alertmanager", 400, "bad_request",
-				"the webhook needs groupKey, status (firing or resolved) and alerts[]");
+		snprintf(msg, msglen, "the webhook needs groupKey, status (firing or resolved) and alerts[]");
+		return 400;
+	}
+	snprintf(thread, tlen, "am-%016llx",
+		 (unsigned long long)og_id_hash(gk->valuestring, strlen(gk->valuestring), 0));
+	return 0;
+}
+
+void alertmanager_post(struct srv *S, struct evhttp_request *req)
+{
+	cJSON *body = srv_json_body(S, req, "alertmanager");
+	struct srv_job *j;
+	char thread[64], msg[128];
+
+	if (!body)
+		return;
+	if (alertmanager_check(body, thread, sizeof(thread), msg, sizeof(msg))) {
+		srv_reply_error(S, req, "alertmanager", 400, "bad_request", "%s", msg);
 		goto out;
 	}
 	if (!(j = srv_job_new(S, job_alert, req, "alertmanager"))) {
 		srv_reply_error(S, req, "alertmanager", 500, "internal", "out of memory");
 		goto out;
 	}
-	snprintf(j->thread, sizeof(j->thread), "am-%016llx",
-		 (unsigned long long)og_id_hash(gk->valuestring, strlen(gk->valuestring), 0));
+	snprintf(j->thread, sizeof(j->thread), "%s", thread);
 	snprintf(j->by, sizeof(j->by), "alertmanager");
 	j->body = body;
 	body = NULL;

@@ -80,20 +80,13 @@ char *srv_body(struct evhttp_request *req, size_t *len)
 	return s;
 }
 
-cJSON *srv_json_body(struct srv *S, struct evhttp_request *req, const char *route)
+cJSON *srv_json_parse(const char *text, size_t len, char *msg, size_t msglen)
 {
-	size_t len;
-	char *text = srv_body(req, &len);
 	const char *end = NULL;
 	cJSON *o;
 
-	if (!text) {
-		srv_reply_error(S, req, route, 500, "internal", "out of memory");
-		return NULL;
-	}
 	if (len == 0) {
-		free(text);
-		srv_reply_error(S, req, route, 400, "bad_json", "the request needs a JSON object body");
+		snprintf(msg, msglen, "the request needs a JSON object body");
 		return NULL;
 	}
 	o = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -106,13 +99,27 @@ cJSON *srv_json_body(struct srv *S, struct evhttp_request *req, const char *rout
 	}
 	if (!o) {
 		size_t at = end && end >= text ? (size_t)(end - text) : 0;
-		srv_reply_error(S, req, route, 400, "bad_json", "the body is not valid JSON (error at byte %zu of %zu)",
-				at, len);
+		snprintf(msg, msglen, "the body is not valid JSON (error at byte %zu of %zu)", at, len);
 	} else if (!cJSON_IsObject(o)) {
-		srv_reply_error(S, req, route, 400, "bad_json", "the body must be a JSON object");
+		snprintf(msg, msglen, "the body must be a JSON object");
 		cJSON_Delete(o);
 		o = NULL;
 	}
+	return o;
+}
+
+cJSON *srv_json_body(struct srv *S, struct evhttp_request *req, const char *route)
+{
+	size_t len;
+	char *text = srv_body(req, &len), msg[128];
+	cJSON *o;
+
+	if (!text) {
+		srv_reply_error(S, req, route, 500, "internal", "out of memory");
+		return NULL;
+	}
+	if (!(o = srv_json_parse(text, len, msg, sizeof(msg))))
+		srv_reply_error(S, req, route, 400, "bad_json", "%s", msg);
 	free(text);
 	return o;
 }

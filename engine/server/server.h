@@ -153,6 +153,9 @@ void srv_reply_error(struct srv *S, struct evhttp_request *req, const char *rout
 char *srv_body(struct evhttp_request *req, size_t *len);
 /* Parses a JSON object body; answers 400 and returns NULL when it is not one. */
 cJSON *srv_json_body(struct srv *S, struct evhttp_request *req, const char *route);
+/* The same without a request (the fuzzers call it): the object, or NULL
+ * and why in msg. */
+cJSON *srv_json_parse(const char *text, size_t len, char *msg, size_t msglen);
 /* Enqueues a job and parks the request; answers 503 when the server is stopping. */
 void srv_submit(struct srv *S, struct srv_pool *p, struct srv_job *j);
 
@@ -173,13 +176,24 @@ int sse_count(struct sse_hub *h);
 
 /* ---- static.c ---- */
 void static_serve(struct srv *S, struct evhttp_request *req, const char *raw_path);
+/* The percent-decoded path (caller frees), or NULL when it is no file name
+ * under ui-static/ (NUL, control bytes, backslash, "." or ".." segments). */
+char *static_path_decode(const char *raw_path);
 
 /* ---- slack.c, alertmanager.c ---- */
 /* 0 when the v0 signature of body is good; else the HTTP status to answer
  * with, and why in msg. */
 int slack_verify(const char *secret, const char *ts, const char *sig, const char *body, size_t len, int64_t now_s,
 		 char *msg, size_t msglen);
+/* A verified /slack/events body: 1 for url_verification (*challenge set),
+ * 2 for an event_callback (*event_id set), or 400 with why in msg. *out is
+ * the parsed body either way (NULL on 400); the caller deletes it. */
+int slack_event_parse(const char *text, size_t len, cJSON **out, const char **challenge, const char **event_id,
+		      char *msg, size_t msglen);
 void slack_events(struct srv *S, struct evhttp_request *req);
+/* An Alertmanager webhook body: 0 and its thread id ("am-" + groupKey's
+ * hash), or 400 with why in msg. */
+int alertmanager_check(const cJSON *body, char *thread, size_t tlen, char *msg, size_t msglen);
 void alertmanager_post(struct srv *S, struct evhttp_request *req);
 
 /* ---- auth.c: operator tokens, sessions, CSRF ---- */

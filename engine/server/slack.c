@@ -77,13 +77,46 @@ int slack_verify(const char *secret, const char *ts, const char *sig, const char
 	return 0;
 }
 
+int slack_event_parse(const char *text, size_t len, cJSON **out, const char **challenge, const char **event_id,
+		      char *msg, size_t msglen)
+{
+	cJSON *body;
+	const cJSON *type, *v;
+
+	*out = NULL;
+	if (!(body = cJSON_ParseWithLength(text, len)) || !cJSON_IsObject(body)) {
+		cJSON_Delete(body);
+		snprintf(msg, msglen, "the body is not a JSON object");
+		return 400;
+	}
+	*out = body;
+	type = cJSON_GetObjectItemCaseSensitive(body, "type");
+	if (cJSON_IsString(type) && !strcmp(type->valuestring, "url_verification")) {
+		if (!cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(body, "challenge"))) {
+			snprintf(msg, msglen, "url_verification without a challenge");
+			return 400;
+		}
+		*challenge = v->valuestring;
+		return 1;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(body, "event_id");
+	if (!cJSON_IsString(type) || strcmp(type->valuestring, "event_callback") || !cJSON_IsString(v) ||
+	    !*v->valuestring || strlen(v->valuestring) > 128 ||
+	    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(body, "event"))) {
+		snprintf(msg, msglen, "expected url_verification, or event_callback with event_id and event");
+		return 400;
+	}
+	*event_id = v->valuestring;
+	return 2;
+}
+
 void slack_events(struct srv *S, struct evhttp_request *req)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	char msg[256], *text = NULL;
 	size_t len = 0;
 	cJSON *body = NULL;
-	const cJSON *type, *eid;
+	const char *challenge = NULL, *event_id = NULL;
 	int st;
 
 	if (!S->conf.slack_secret) {
@@ -101,30 +134,15 @@ void slack_events(struct srv *S, struct evhttp_request *req)
 		srv_reply_error(S, req, "slack_events", st, st == 401 ? "bad_signature" : "internal", "%s", msg);
 		goto out;
 	}
-	if (!(body = cJSON_ParseWithLength(text, len)) || !cJSON_IsObject(body)) {
-		srv_reply_error(S, req, "slack_events", 400, "bad_json", "the body is not a JSON object");
+	if ((st = slack_event_parse(text, len, &body, &challenge, &event_id, msg, sizeof(msg))) == 400) {
+		srv_reply_error(S, req, "slack_events", 400, body ? "bad_request" : "bad_json", "%s", msg);
 		goto out;
 	}
-	type = cJSON_GetObjectItemCaseSensitive(body, "type");
-	if (cJSON_IsString(type) && !strcmp(type->valuestring, "url_verification")) {
-		const cJSON *ch = cJSON_GetObjectItemCaseSensitive(body, "challenge");
-		cJSON *o;
-		if (!cJSON_IsString(ch)) {
-			srv_reply_error(S, req, "slack_events", 400, "bad_request", "url_verification without a challenge");
-			goto out;
-		}
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "challenge", ch->valuestring);
+	if (st == 1) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "challenge", challenge);
 		srv_reply_json(S, req, "slack_events", 200, o);
 		cJSON_Delete(o);
-		goto out;
-	}
-	eid = cJSON_GetObjectItemCaseSensitive(body, "event_id");
-	if (!cJSON_IsString(type) || strcmp(type->valuestring, "event_callback") || !cJSON_IsString(eid) ||
-	    !*eid->valuestring || strlen(eid->valuestring) > 128 ||
-	    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(body, "event"))) {
-		srv_reply_error(S, req, "slack_events", 400, "bad_request",
-				"expected url_verification, or event_callback with event_id and event");
 		goto out;
 	}
 	{
@@ -136,7 +154,7 @@ void slack_events(struct srv *S, struct evhttp_request *req)
 		/* one thread per event: a retry that slipped past the id check
 		 * still cannot start a second run of the same thread */
 		snprintf(j->thread, sizeof(j->thread), "slack-%016llx",
-			 (unsigned long long)og_id_hash(eid->valuestring, strlen(eid->valuestring), 0));
+			 (unsigned long long)og_id_hash(event_id, strlen(event_id), 0));
 		snprintf(j->by, sizeof(j->by), "slack");
 		j->body = body;
 		body = NULL;

@@ -63,6 +63,18 @@ static bool path_ok(const char *p)
 	return true;
 }
 
+char *static_path_decode(const char *raw_path)
+{
+	size_t len = 0;
+	char *path = evhttp_uridecode(raw_path, 0, &len);
+
+	if (path && (strlen(path) != len || !path_ok(path))) {
+		free(path);
+		path = NULL;
+	}
+	return path;
+}
+
 void static_serve(struct srv *S, struct evhttp_request *req, const char *raw_path)
 {
 	char *path = NULL, full[PATH_MAX], real[PATH_MAX], etag[64];
@@ -77,7 +89,7 @@ void static_serve(struct srv *S, struct evhttp_request *req, const char *raw_pat
 		srv_reply_error(S, req, "static", 404, "not_found", "no ui-static/ directory under %s", S->conf.root);
 		return;
 	}
-	if (!(path = evhttp_uridecode(raw_path, 0, &len)) || strlen(path) != len || !path_ok(path)) {
+	if (!(path = static_path_decode(raw_path)) || !(len = strlen(path))) {
 		srv_reply_error(S, req, "static", 400, "bad_path", "the path is not a file name under ui-static/");
 		goto out;
 	}
