@@ -20,6 +20,7 @@
 #include "../core/json.h"
 #include "../graph/render.h"
 #include "server.h"
+#include "slack_out.h"
 
 static atomic_uint session_seq;
 
@@ -160,6 +161,7 @@ static void invoke(struct srv_job *j, struct cli_session *s)
 	srv_post_changed(j->S, j->thread);
 	if ((rc = og_run_invoke(s->run, &err)) < 0)
 		fprintf(stderr, "opsgraph serve: thread %s: run failed: %s\n", j->thread, err.msg);
+	slack_after_run(j->S, s);	/* after the run, never instead of its answer */
 	if (j->deferred) {
 		/* the decision never reached the store */
 		srv_job_error(j, rc == -OG_ECONFLICT ? 409 : 500, rc == -OG_ECONFLICT ? "already_resumed" : "resume",

@@ -47,6 +47,11 @@ void srv_job_reply(struct srv_job *j, int status, cJSON *body)
 {
 	struct srv_msg *m;
 
+	if (j->on_answer && !j->replied) {
+		void (*fn)(struct srv_job *, int, const cJSON *) = j->on_answer;
+		j->on_answer = NULL;	/* the first answer is the job's outcome */
+		fn(j, status, body);
+	}
 	if (j->replied || !j->pend) {
 		cJSON_Delete(body);
 		return;

@@ -174,6 +174,7 @@ static const struct {
 	{ "/api/threads", "threads", false, api_threads },
 	{ "/alerts/alertmanager", "alertmanager", true, alertmanager_post },
 	{ "/slack/events", "slack_events", true, slack_events },
+	{ "/slack/interactions", "slack_interactions", true, slack_interactions },
 };
 
 void srv_dispatch(struct evhttp_request *req, void *arg)

@@ -25,6 +25,7 @@
 #include "../cli/cli.h"
 #include "../core/clock.h"
 #include "server.h"
+#include "slack_out.h"
 
 #define USAGE "usage: opsgraph serve [--listen HOST:PORT] [--db DIR] [--root DIR] [--config FILE] [--workers N]\n" \
 	"       [--durability sync|async] [--max-body BYTES] [--max-streams N] [--grace SECONDS]\n" \
@@ -221,6 +222,8 @@ static int setup(struct srv *S)
 		return cli_fail(err.code == -OG_EINVAL ? 2 : 1, "%s", err.msg);
 	}
 	st = auth_setup(S, cfg);
+	if (st == 0)
+		st = slack_setup(S, cfg);
 	cJSON_Delete(cfg);
 	if (st)
 		return st;
@@ -304,6 +307,7 @@ out:
 	if (S->base)
 		event_base_free(S->base);
 	metrics_free(S->metrics);
+	slack_free(S->slack);
 	auth_free(S->auth);
 	og_store_lmdb_close(S->db);
 	free(S->root_owned);

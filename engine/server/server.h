@@ -75,6 +75,9 @@ struct srv_job {
 	cJSON *deferred;		/* resume: the answer to send once the decision is committed */
 	cJSON *deferred_note;		/* resume: the approver's note, saved then too */
 	uint64_t ckpt_id;
+	/* set by a handler that wants to see the job's answer (a Slack click):
+	 * called on the worker with it, before it goes to the request, if any */
+	void (*on_answer)(struct srv_job *j, int status, const cJSON *body);
 };
 
 /* What a worker hands to the loop. */
@@ -89,6 +92,7 @@ struct srv_msg {
 struct srv_pool;
 struct sse_hub;
 struct srv_metrics;
+struct slack_conf;
 
 struct srv {
 	struct srv_conf conf;
@@ -104,6 +108,7 @@ struct srv {
 	struct sse_hub *sse;
 	struct srv_metrics *metrics;
 	struct srv_auth *auth;
+	struct slack_conf *slack;	/* config slack + $SLACK_BOT_TOKEN (slack_out.c) */
 	char ui_dir[PATH_MAX];		/* realpath of ui-static/, "" when missing */
 	char *root_owned;		/* conf.root once resolved */
 	char host[128];
@@ -191,6 +196,7 @@ int slack_verify(const char *secret, const char *ts, const char *sig, const char
 int slack_event_parse(const char *text, size_t len, cJSON **out, const char **challenge, const char **event_id,
 		      char *msg, size_t msglen);
 void slack_events(struct srv *S, struct evhttp_request *req);
+void slack_interactions(struct srv *S, struct evhttp_request *req);	/* slack_interact.c */
 /* An Alertmanager webhook body: 0 and its thread id ("am-" + groupKey's
  * hash), or 400 with why in msg. */
 int alertmanager_check(const cJSON *body, char *thread, size_t tlen, char *msg, size_t msglen);
