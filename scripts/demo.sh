@@ -110,6 +110,9 @@ if [ "${DEMO_SERVE:-0}" = 1 ]; then
 	"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
 		--output json >"$W/run4.json" 2>"$W/run4.log"
 	echo "thread $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run4.json") waits for a decision"
+	# approving needs an operator: a token for this demo database only
+	echo "log in to the UI with this operator token (shown once; opsgraph token revoke demo-oncall --db $W/db):"
+	"$OG" token create demo-oncall --db "$W/db"
 fi
 "$OG" serve --listen 127.0.0.1:${DEMO_PORT:-0} --db "$W/db" --root . --config "$W/config.json" \
 	>"$W/serve.log" 2>&1 &
