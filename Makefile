@@ -2,6 +2,7 @@
 #   make test [SAN=1]   install deps, build, run every test; last line "N passed, N failed"
 #   make demo           install deps, build, run the demo incident end to end
 #   make bench          benchmarks (print figures; never assert timings)
+#   make bench-serve    opsgraph serve under wrk and 1,000 SSE subscribers (figures only)
 #   make fuzz           libFuzzer targets of fuzz/, FUZZ_SECONDS (60) each; make test runs them 5 s
 #   make clean
 # SAN=1 builds with ASan+UBSan into its own tree so objects never mix.
@@ -65,7 +66,7 @@ LIB := $(BUILD)/libopsgraph.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit demo bench clean crash-test fuzz
+.PHONY: all deps test unit demo bench clean crash-test fuzz bench-serve
 all: $(BIN)/opsgraph
 
 deps:
@@ -116,6 +117,11 @@ bench: deps
 # libFuzzer targets of fuzz/ (clang, ASan+UBSan) in build/fuzz, FUZZ_SECONDS each (60 by default)
 fuzz:
 	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) fuzz/run.sh
+
+# bench/serve.sh: wrk on a thread GET and /metrics, 1,000 SSE subscribers to one thread
+bench-serve: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) bench/serve.sh
 
 clean:
 	rm -rf build bin
