@@ -4,7 +4,11 @@
  * from the runs' task events and checkpoint commit latency from the
  * session's put (both in this process); thread counts by status are read
  * from the store's thread index at scrape time, so they include threads
- * other processes advanced and survive a restart.
+ * other processes advanced and survive a restart. LLM tokens and cost are
+ * summed from the store's LLM usage log (store_lmdb_llmlog.h) at scrape
+ * time for the same reason: `opsgraph run` and every server on the
+ * database write to it, and it is never pruned, so the sums only grow, as
+ * Prometheus counters must.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +19,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "../core/json.h"
+#include "../store/store_lmdb_llmlog.h"
 #include "server.h"
 
 #define M_ROUTES 24
@@ -139,6 +145,99 @@ void metrics_node(struct srv_metrics *m, const char *node, double seconds)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* A label value as Prometheus' text format wants it: \\, \" and \n escaped. */
+static void label_value(char *out, size_t len, const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s && n + 3 < len; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n') {
+			out[n++] = '\\';
+			out[n++] = *s == '\n' ? 'n' : *s;
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = 0;
+}
+
+#define M_LLM_KEYS 256	/* (role, model) pairs shown; the rest are summed as "other" */
+
+/* Tokens by (role, model) and cost by model, summed over the usage log. */
+static void llm_print(struct srv *S, struct evbuffer *b)
+{
+	struct {
+		char role[64], model[128];
+		double in, out, cost;
+		bool priced;
+	} *k = NULL;
+	struct og_err err = { 0 };
+	cJSON *rows = NULL;
+	const cJSON *r;
+	int n = 0, i, j;
+
+	if (og_store_lmdb_llmlog_list(S->db, 0, NULL, &rows, &err) < 0) {
+		fprintf(stderr, "opsgraph serve: /metrics: the LLM usage log cannot be read: %s\n", err.msg);
+		return;
+	}
+	if (!(k = calloc(M_LLM_KEYS + 1, sizeof(*k)))) {
+		cJSON_Delete(rows);
+		return;
+	}
+	cJSON_ArrayForEach(r, rows) {
+		const char *role = og_json_get_str(r, "role"), *model = og_json_get_str(r, "model");
+		const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
+		char lr[64], lm[128];
+		label_value(lr, sizeof(lr), *role ? role : "none");
+		label_value(lm, sizeof(lm), *model ? model : "none");
+		for (i = 0; i < n && (strcmp(k[i].role, lr) || strcmp(k[i].model, lm)); i++)
+			;
+		if (i == n) {
+			if (n < M_LLM_KEYS)
+				n++;
+			else
+				i = M_LLM_KEYS;	/* the overflow row */
+			snprintf(k[i].role, sizeof(k[i].role), "%s", i < M_LLM_KEYS ? lr : "other");
+			snprintf(k[i].model, sizeof(k[i].model), "%s", i < M_LLM_KEYS ? lm : "other");
+		}
+		k[i].in += og_json_get_num(r, "tokens_in");
+		k[i].out += og_json_get_num(r, "tokens_out");
+		if (cJSON_IsNumber(cost)) {
+			k[i].cost += cost->valuedouble;
+			k[i].priced = true;
+		}
+	}
+	if (k[M_LLM_KEYS].role[0])
+		k[n++] = k[M_LLM_KEYS];	/* the overflow row goes last */
+	evbuffer_add_printf(b, "# HELP opsgraph_llm_tokens_total LLM tokens from the usage log, by role, model and "
+			       "direction (in: prompt, out: completion).\n# TYPE opsgraph_llm_tokens_total counter\n");
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(b, "opsgraph_llm_tokens_total{role=\"%s\",model=\"%s\",direction=\"in\"} %.0f\n"
+				       "opsgraph_llm_tokens_total{role=\"%s\",model=\"%s\",direction=\"out\"} %.0f\n",
+				    k[i].role, k[i].model, k[i].in, k[i].role, k[i].model, k[i].out);
+	evbuffer_add_printf(b, "# HELP opsgraph_llm_cost_total LLM cost from the usage log and the config's price "
+			       "table, by model (models without a price are not listed).\n"
+			       "# TYPE opsgraph_llm_cost_total counter\n");
+	/* cost is by model alone: the rows of one model under several roles add up */
+	for (i = 0; i < n; i++) {
+		double sum = 0;
+		bool priced = false;
+		for (j = 0; j < i && strcmp(k[j].model, k[i].model); j++)
+			;
+		if (j < i)
+			continue;	/* printed with its first row */
+		for (j = i; j < n; j++)
+			if (!strcmp(k[j].model, k[i].model)) {
+				sum += k[j].cost;
+				priced |= k[j].priced;
+			}
+		if (priced)
+			evbuffer_add_printf(b, "opsgraph_llm_cost_total{model=\"%s\"} %.6f\n", k[i].model, sum);
+	}
+	free(k);
+	cJSON_Delete(rows);
+}
+
 void metrics_get(struct srv *S, struct evhttp_request *req)
 {
 	static const char *const sts[] = { "running", "interrupted", "done", "error" };
@@ -170,6 +269,7 @@ void metrics_get(struct srv *S, struct evhttp_request *req)
 			evbuffer_add_printf(b, "opsgraph_threads{status=\"other\"} %d\n", other);
 	}
 	cJSON_Delete(rows);
+	llm_print(S, b);
 	evbuffer_add_printf(b, "# HELP opsgraph_http_requests_total HTTP answers by route and status code.\n"
 			       "# TYPE opsgraph_http_requests_total counter\n");
 	metrics_http(m, "metrics", 200);	/* this answer counts itself */

@@ -30,6 +30,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-slack.XXXXXX") || exit 2
 og=
 slack=
 obs=
+llm=
 stop_og() {
 	if [ -n "$og" ]; then
 		kill "$og" 2>/dev/null
@@ -37,12 +38,15 @@ stop_og() {
 		kill -9 "$og" 2>/dev/null
 		wait "$og" 2>/dev/null
 		og=
+		# under ASan/UBSan (a sanitizer build as OPSGRAPH) a report ends up here
+		if grep -q 'Sanitizer\|runtime error' "$log"; then bad "sanitizer report: $(grep -A20 'Sanitizer\|runtime error' "$log" | head -40)"; fi
 	fi
 }
 cleanup() {
 	stop_og
 	[ -n "$slack" ] && kill "$slack" 2>/dev/null && wait "$slack" 2>/dev/null
 	[ -n "$obs" ] && kill "$obs" 2>/dev/null && wait "$obs" 2>/dev/null
+	[ -n "$llm" ] && kill "$llm" 2>/dev/null && wait "$llm" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -56,6 +60,9 @@ obs=$srv; OBS=$BASE
 start_server "fake Slack server" tests/tools/fake_slack.py "$tmp/slack"
 slack=$srv; SLACK=$BASE
 SLOG=$tmp/slack/log
+mkdir -p "$tmp/llm"
+start_server "fake LLM server" tests/tools/fake_llm.py "$tmp/llm"
+llm=$srv; LLM=$BASE
 # the incidents here are checkout-service's, answered "manual": no demo
 # service runs; make_config.py only wants a port for payment-service's
 mkdir -p "$tmp/demo/payment-service" && echo 9 >"$tmp/demo/payment-service/port"
@@ -85,7 +92,7 @@ start() {
 	og=$!
 	BASE=
 	for _ in $(seq 100); do
-		BASE=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | sed 's/listening on //')
+		BASE=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" 2>/dev/null | sed 's/listening on //')
 		[ -n "$BASE" ] && break
 		kill -0 "$og" 2>/dev/null || break
 		sleep 0.1
@@ -304,5 +311,59 @@ req POST "/api/threads/$T3/resume" '{"value": "manual"}'
 wait_status "$T3" done
 req GET /healthz
 [ "$code" = 200 ] && ok || bad "healthz after a failed post: $code"
+
+# ---- LLM tokens and cost in /metrics: the usage log of runs by other processes ------------
+req GET /metrics
+expect_in '# TYPE opsgraph_llm_tokens_total counter' "$body" "llm tokens declared"
+case "$body" in *'opsgraph_llm_tokens_total{'*) bad "tokens before any LLM call: $body" ;; *) ok ;; esac
+python3 - "$LLM" "$tmp/llm.json" <<'EOF'
+import json, sys
+schema = {"type": "object", "required": ["root_cause", "evidence", "impact", "confidence"],
+          "properties": {"root_cause": {"type": "string"}, "evidence": {"type": "array", "items": {"type": "string"}},
+                         "impact": {"type": "string"}, "confidence": {"type": "number"},
+                         "candidates": {"type": "array", "items": {"type": "object"}}}}
+json.dump({"llm": {"providers": {"fake": {"base_url": sys.argv[1], "api_key_env": "OG_TEST_LLM_KEY"}},
+                   "roles": {"rca": {"system": "You are the SRE on call.", "min_interval_ms": 0, "schema": schema,
+                                     "chain": [{"provider": "fake", "model": "ok", "timeout_ms": 5000}]}},
+                   "prices": {"ok": {"input_per_1k": 0.5, "output_per_1k": 1.5}}}}, open(sys.argv[2], "w"))
+EOF
+cat >"$tmp/llm_input.json" <<'EOF'
+{"alert": {"service": "payment-service", "severity": "critical", "summary": "DB pool exhausted",
+           "started_at": "2026-11-24T19:30:00Z", "source": "alertmanager"},
+ "context": {"metrics": {"db_pool_usage": {"unit": "ratio", "current": 0.98, "baseline_24h": 0.4}},
+             "logs": {"source": "files", "total": 10, "templates": [{"template": "Connection is not available",
+                      "count": 8, "new": true, "level": "error", "example": "Connection is not available"}]},
+             "notes": []}}
+EOF
+for i in 1 2; do
+	OG_TEST_LLM_KEY=sk-test-metrics timeout 60 "$OPSGRAPH" run tests/nodes/llm/rca_graph.lua --db "$tmp/db" \
+		--input "@$tmp/llm_input.json" --config "$tmp/llm.json" >"$tmp/run.out" 2>&1 ||
+		bad "the LLM run $i failed: $(tail -5 "$tmp/run.out")"
+done
+"$OPSGRAPH" llm-log --db "$tmp/db" --output json >"$tmp/llmlog.json" 2>&1 || bad "llm-log: $(cat "$tmp/llmlog.json")"
+req GET /metrics
+printf '%s\n' "$body" >"$tmp/metrics.txt"
+python3 - "$tmp/llmlog.json" "$tmp/metrics.txt" >"$tmp/check.out" 2>&1 <<'EOF'
+import json, re, sys
+doc = json.load(open(sys.argv[1]))
+rows = doc["entries"] if isinstance(doc, dict) else doc
+text = open(sys.argv[2]).read()
+def check(cond, what):
+    print(("ok " if cond else "FAIL ") + what)
+check(len(rows) == 2, "two usage entries: %d" % len(rows))
+tin = sum(r.get("tokens_in") or 0 for r in rows)
+tout = sum(r.get("tokens_out") or 0 for r in rows)
+cost = sum(r.get("cost") or 0 for r in rows)
+check(tin > 0 and tout > 0 and cost > 0, "the fake LLM reported usage: %r %r %r" % (tin, tout, cost))
+def val(name):
+    m = re.search("^" + re.escape(name) + r" ([0-9.e+-]+)$", text, re.M)
+    return float(m.group(1)) if m else None
+check(val('opsgraph_llm_tokens_total{role="rca",model="ok",direction="in"}') == tin, "tokens in = %r" % tin)
+check(val('opsgraph_llm_tokens_total{role="rca",model="ok",direction="out"}') == tout, "tokens out = %r" % tout)
+c = val('opsgraph_llm_cost_total{model="ok"}')
+check(c is not None and abs(c - cost) < 1e-6, "cost %r = %r" % (c, cost))
+check("# TYPE opsgraph_llm_cost_total counter" in text, "cost declared")
+EOF
+while read -r line; do case "$line" in ok*) ok ;; *) bad "$line" ;; esac; done <"$tmp/check.out"
 stop_og
 finish
