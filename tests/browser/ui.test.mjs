@@ -1,9 +1,12 @@
 // tests/browser/ui.test.mjs: ui-static/ in headless Chromium, driven by
 // playwright-core. Started by tests/cli/ui_browser.sh, which runs the server:
-//   node tests/browser/ui.test.mjs BASE_URL THREAD DONE_THREAD ARTIFACT_DIR
+//   OG_TOKEN=ogt_... OG_OPERATOR=NAME node tests/browser/ui.test.mjs BASE_URL THREAD DONE_THREAD ARTIFACT_DIR
 // THREAD waits for its decision (Black Friday); DONE_THREAD was answered
 // "manual" after it, so it is the most recently updated thread.
 // Checked, in order:
+//  0. logging in: a wrong token is refused in the dialog; OG_TOKEN logs in and
+//     the header shows OG_OPERATOR; the session cookie is HttpOnly (not in
+//     document.cookie) and SameSite=Strict;
 //  1. the list shows THREAD first as "waiting for decision" with its service
 //     and severity, DONE_THREAD after it as done; j/k move the selection and
 //     Enter opens the selected incident;
@@ -25,8 +28,9 @@
 import { chromium } from 'playwright-core';
 
 const [BASE, THREAD, DONE, ART] = process.argv.slice(2);
-if (!BASE || !THREAD || !DONE || !ART) {
-  console.error('usage: node tests/browser/ui.test.mjs BASE_URL THREAD DONE_THREAD ARTIFACT_DIR');
+const { OG_TOKEN: TOKEN, OG_OPERATOR: OPERATOR } = process.env;
+if (!BASE || !THREAD || !DONE || !ART || !TOKEN || !OPERATOR) {
+  console.error('usage: OG_TOKEN=ogt_... OG_OPERATOR=NAME node tests/browser/ui.test.mjs BASE_URL THREAD DONE_THREAD ARTIFACT_DIR');
   process.exit(2);
 }
 let n = 0, failed = 0;
@@ -57,8 +61,32 @@ try {
   a.on('pageerror', (e) => errors.push(`page A: ${e.message}`));
   const row = (i) => a.locator('#incidents tbody tr[data-thread]').nth(i);
 
-  // 1. the list
+  // 0. log in
   await a.goto(`${BASE}/#/`);
+  await check('a wrong token is refused in the login dialog', async () => {
+    await a.waitForSelector('#login-btn:not([hidden])', T);
+    expect(/not logged in/.test(await a.locator('#operator').innerText()), 'header before login');
+    await a.click('#login-btn');
+    await a.waitForSelector('#login[open]', T);
+    await a.fill('#login-token', 'ogt_not-a-token');
+    await a.click('#login-ok');
+    await a.waitForFunction(() => !document.querySelector('#login-error').hidden, null, T);
+    expect(/No operator has this token/.test(await a.locator('#login-error').innerText()), 'error text');
+  });
+  await check('logging in with a token shows the operator', async () => {
+    await a.fill('#login-token', TOKEN);
+    await a.click('#login-ok');
+    await a.waitForFunction(() => !document.querySelector('#login').open, null, T);
+    await a.waitForFunction((op) => document.querySelector('#operator').textContent === op, OPERATOR, T);
+    expect(await a.locator('#login-btn').innerText() === 'Log out', 'the button offers logout');
+  });
+  await check('the session cookie is HttpOnly and SameSite=Strict', async () => {
+    const c = (await ctx.cookies(BASE)).find((x) => x.name === 'og_session');
+    expect(c && c.httpOnly && c.sameSite === 'Strict', `cookie: ${JSON.stringify(c)}`);
+    expect(!(await a.evaluate(() => document.cookie)).includes('og_session'), 'script can read the cookie');
+  });
+
+  // 1. the list
   await check('the list shows the waiting incident first', async () => {
     await a.waitForSelector('#incidents tbody tr[data-thread]', T);
     expect(await row(0).getAttribute('data-thread') === THREAD, `first row: ${await row(0).getAttribute('data-thread')}`);
@@ -169,7 +197,7 @@ try {
   });
   await check('who decided what: choice 2 with the note', async () => {
     const w = await a.locator('#who').innerText();
-    expect(/action 2 approved by api/.test(w) && /approved in the browser test/.test(w) && /re-analysis 1 of 3 asked by api: look at the Redis/.test(w) && /the plan changed/.test(w), w);
+    expect(w.includes(`action 2 approved by ${OPERATOR}`) && /approved in the browser test/.test(w) && w.includes(`re-analysis 1 of 3 asked by ${OPERATOR}: look at the Redis`) && /the plan changed/.test(w), w);
   });
   await a.screenshot({ path: `${ART}/decided.png` });
 
@@ -195,6 +223,12 @@ try {
     await a.waitForSelector('#root-cause', T);
     await a.keyboard.press('Escape');
     await a.waitForSelector('#incidents tbody tr[data-thread]', T);
+  });
+  await check('logging out ends the session', async () => {
+    await a.click('#login-btn');
+    await a.waitForFunction(() => /not logged in/.test(document.querySelector('#operator').textContent), null, T);
+    const s = await a.evaluate(async () => (await fetch('/api/session')).json());
+    expect(s.operator === null, JSON.stringify(s));
   });
   await check('no script errors on the pages', async () => { expect(!errors.length, errors.join(' | ')); });
 } catch (e) {

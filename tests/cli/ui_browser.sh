@@ -11,7 +11,8 @@
 # so that "waiting first" is an ordering and not an accident. The browser
 # part is tests/browser/ui.test.mjs (what it checks is listed at its top);
 # afterwards the thread's decision is checked over the API: choice 2 with the
-# note typed in the dialog. A screenshot of each page is kept in
+# note typed in the dialog, by the operator the browser logged in as (tokens
+# made with `opsgraph token create` first: auth is on). A screenshot of each page is kept in
 # $BUILD/test-artifacts/ui/ (build/rel unless BUILD is set).
 # Skipped, with the reason, when chromium, node or playwright-core is missing.
 # Run by tests/run.sh with OPSGRAPH set; by hand from the project root:
@@ -57,8 +58,11 @@ OBS=$BASE
 $CTL start --fault pool_leak >"$tmp/ctl.out" 2>&1 || { bad "the demo service did not start: $(cat "$tmp/ctl.out")"; finish; }
 CFG=$tmp/config.json
 python3 examples/demo/make_config.py "$OBS" "$tmp/demo" "$CFG" || { bad "make_config.py failed"; finish; }
+# operators (auth is on): the browser logs in as ops-alice, this script's API calls are ci-bot's
+TOKEN=$("$OPSGRAPH" token create ops-alice --db "$tmp/db" 2>"$tmp/tok.err") || { bad "token create: $(cat "$tmp/tok.err")"; finish; }
+BOT=$("$OPSGRAPH" token create ci-bot --db "$tmp/db" 2>"$tmp/tok.err") || { bad "token create: $(cat "$tmp/tok.err")"; finish; }
 "$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$tmp/db" --root "$PWD" --config "$CFG" --workers 2 --grace 2 \
-	--no-auth 2>"$tmp/serve.log" &
+	2>"$tmp/serve.log" &
 og=$!
 BASE=
 for _ in $(seq 100); do
@@ -69,12 +73,16 @@ for _ in $(seq 100); do
 done
 [ -n "$BASE" ] || { bad "opsgraph serve did not start: $(cat "$tmp/serve.log")"; finish; }
 ok
+curl -s -m 15 -c "$tmp/bot.jar" -o "$tmp/login" -H 'Content-Type: application/json' \
+	--data-binary "{\"token\": \"$BOT\"}" "$BASE/api/login"
+CSRF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csrf"])' "$tmp/login" 2>/dev/null)
+[ -n "$CSRF" ] && ok || bad "login as ci-bot: $(cat "$tmp/login")"
 
 # req METHOD PATH [BODY]: sets code and body
 req() {
 	if [ -n "${3-}" ]; then
 		code=$(curl -s -m 15 -o "$tmp/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
-			--data-binary "$3" "$BASE$2")
+			-b "$tmp/bot.jar" -H "X-CSRF-Token: $CSRF" --data-binary "$3" "$BASE$2")
 	else
 		code=$(curl -s -m 15 -o "$tmp/body" -w '%{http_code}' -X "$1" "$BASE$2")
 	fi
@@ -113,7 +121,8 @@ req POST "/api/threads/$T2/resume" '{"value": "manual"}'
 wait_status "$T2" done
 
 # ---- the browser ------------------------------------------------------------------
-timeout 180 node tests/browser/ui.test.mjs "$BASE" "$T" "$T2" "$ART" >"$tmp/browser.out" 2>&1
+OG_TOKEN=$TOKEN OG_OPERATOR=ops-alice timeout 180 node tests/browser/ui.test.mjs "$BASE" "$T" "$T2" "$ART" \
+	>"$tmp/browser.out" 2>&1
 brc=$?
 cat "$tmp/browser.out"
 p=$(grep -c '^ok ' "$tmp/browser.out"); f=$(grep -c '^FAIL' "$tmp/browser.out")
@@ -129,4 +138,5 @@ case "$(jget "$body" state.decision.note)" in
 *) bad "decision.note: $(jget "$body" state.decision)" ;;
 esac
 [ "$(jget "$body" state.re_analyses)" = 1 ] && ok || bad "re_analyses: $(jget "$body" state.re_analyses)"
+[ "$(jget "$body" state.decision.by)" = ops-alice ] && ok || bad "decision.by (the logged-in operator): $(jget "$body" state.decision)"
 finish

@@ -1,6 +1,7 @@
 // api.js: every request the UI makes to `opsgraph serve`. The POSTs go through
-// post() only, so the operator session and CSRF header of issue 5 (not in the
-// server yet) are added in one place.
+// post() only, which sends the session's CSRF token in X-CSRF-Token. The
+// session itself is an HttpOnly cookie this code never sees; the CSRF token
+// comes from POST /api/login or, after a reload, GET /api/session.
 
 export class ApiError extends Error {
   constructor(status, code, detail) {
@@ -34,12 +35,16 @@ async function get(path) {
   return parse(res);
 }
 
+let csrf = null;
+
 async function post(path, body) {
   let res;
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  if (csrf) headers['X-CSRF-Token'] = csrf;
   try {
     res = await fetch(path, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers,
       body: JSON.stringify(body),
     });
   } catch (e) {
@@ -49,6 +54,21 @@ async function post(path, body) {
 }
 
 const enc = encodeURIComponent;
+
+// session: {auth, view, operator, csrf?}; operator is null when logged out
+export async function session() {
+  const s = await get('/api/session');
+  csrf = (s && s.csrf) || null;
+  return s;
+}
+export async function login(token) {
+  const s = await post('/api/login', { token });
+  csrf = s.csrf;
+  return s;
+}
+export async function logout() {
+  try { await post('/api/logout', {}); } finally { csrf = null; }
+}
 
 export const threads = () => get('/api/threads');
 export const thread = (id) => get(`/api/threads/${enc(id)}`);

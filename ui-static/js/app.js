@@ -60,6 +60,83 @@ function pct(v) {
   return `<span class="${cls}">${v > 0 ? '+' : ''}${Math.round(v)}%</span>`;
 }
 
+// ---- the operator session ----------------------------------------------------------
+// With auth on, decisions need an operator: the token from `opsgraph token
+// create NAME` is traded for a session cookie (HttpOnly: this code never
+// sees it) and a CSRF token api.js sends with every POST.
+const auth = { on: false, view: 'open', operator: null };
+function paintOperator() {
+  const b = $('#login-btn'), o = $('#operator');
+  b.hidden = !auth.on;
+  b.textContent = auth.operator ? 'Log out' : 'Log in';
+  o.textContent = auth.operator ? auth.operator : auth.on ? 'not logged in' : '';
+  o.className = `operator${auth.operator ? ' in' : ' muted'}`;
+}
+async function loadSession() {
+  try {
+    const s = await api.session();
+    auth.on = !!s.auth;
+    auth.view = s.view || 'open';
+    auth.operator = s.operator || null;
+  } catch (e) {
+    toast(`Cannot read the session: ${e.message}`, true);
+  }
+  paintOperator();
+}
+function openLogin(why) {
+  $('#login-token').value = '';
+  const err = $('#login-error');
+  err.textContent = why || '';
+  err.hidden = !why;
+  $('#login').showModal();
+  $('#login-token').focus();
+}
+function loginView() {
+  $('#crumbs').innerHTML = '<span>log in</span>';
+  main.innerHTML = `<section class="card" style="max-width:520px"><h1 style="font-size:18px;margin:0 0 8px">Log in to see the incidents</h1>
+    <p class="muted small">This server shows incidents to operators only (auth.view "login").</p>
+    <button class="primary" type="button" id="login-open">Log in</button></section>`;
+  $('#login-open').addEventListener('click', () => openLogin());
+  openLogin();
+  return () => {};
+}
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const ok = $('#login-ok');
+  ok.disabled = true;
+  try {
+    const s = await api.login($('#login-token').value.trim());
+    auth.operator = s.operator;
+    $('#login').close();
+    paintOperator();
+    toast(`Logged in as ${s.operator}.`);
+    if (!document.querySelector('#confirm[open]')) {
+      route();
+      main.focus(); // not the Log out button the dialog hands focus back to: Enter there would log out
+    }
+  } catch (e) {
+    const err = $('#login-error');
+    err.textContent = e.status === 401 ? 'No operator has this token (revoked, mistyped, or from another database).'
+      : `${e.status ? `${e.status} ` : ''}${e.code || 'error'}: ${e.detail || e.message}`;
+    err.hidden = false;
+  } finally {
+    ok.disabled = false;
+  }
+});
+$('#login-cancel').addEventListener('click', () => $('#login').close());
+$('#login-btn').addEventListener('click', async () => {
+  if (!auth.operator) { openLogin(); return; }
+  try {
+    await api.logout();
+    toast('Logged out.');
+  } catch (e) {
+    toast(`Logout: ${e.detail || e.message}`, true);
+  }
+  auth.operator = null;
+  paintOperator();
+  route();
+});
+
 // ---- views: each returns a cleanup function ----------------------------------
 let cleanup = null;
 let view = null; // the current view's key handler and state
@@ -67,6 +144,7 @@ let view = null; // the current view's key handler and state
 function route() {
   if (cleanup) { cleanup(); cleanup = null; }
   view = null;
+  if (auth.on && auth.view === 'login' && !auth.operator) { cleanup = loginView(); return; }
   const h = location.hash || '#/';
   let m;
   if ((m = h.match(/^#\/t\/([^/]+)\/checkpoints$/))) cleanup = checkpointsView(decodeURIComponent(m[1]));
@@ -464,6 +542,12 @@ function incidentView(id) {
         const msg = `${e.status ? `${e.status} ` : ''}${e.code || 'error'}: ${e.detail || e.message}`;
         st.lastErr = `Refused: ${msg}`;
         paint();
+        if (e.status === 401) {
+          // the dialog stays open: after logging in, Confirm sends the same answer
+          auth.operator = null;
+          paintOperator();
+          openLogin('Log in to decide: decisions are recorded under your operator name.');
+        }
         return msg;
       }
     });
@@ -590,4 +674,4 @@ $('#theme-btn').addEventListener('click', () => {
 });
 theme();
 window.addEventListener('hashchange', route);
-route();
+loadSession().then(route);
