@@ -27,7 +27,14 @@ need=$((SSE_N * 2 + 256))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-bench-serve.XXXXXX") || exit 2
 pid=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	local src=0
+	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+		wait "$pid" 2>/dev/null
+		src=$?
+	fi
+	# SIGTERM is a graceful stop: anything but 0 (a sanitizer report, a
+	# crash under load) is shown
+	[ "$src" -eq 0 ] || { echo "bench/serve.sh: the server exited $src:"; tail -30 "$tmp/serve.log"; }
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
