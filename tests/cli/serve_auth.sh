@@ -60,7 +60,7 @@ start() {	# extra flags...
 	pid=$!
 	BASE=
 	for _ in $(seq 100); do
-		BASE=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" | sed 's/listening on //')
+		BASE=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$log" 2>/dev/null | sed 's/listening on //')
 		[ -n "$BASE" ] && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
