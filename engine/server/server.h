@@ -196,6 +196,15 @@ int slack_verify(const char *secret, const char *ts, const char *sig, const char
 int slack_event_parse(const char *text, size_t len, cJSON **out, const char **challenge, const char **event_id,
 		      char *msg, size_t msglen);
 void slack_events(struct srv *S, struct evhttp_request *req);
+/* The click in a verified /slack/interactions form body, without a request
+ * (the fuzzer calls it): 0 with k filled (k->p and k->val are the caller's to
+ * delete; the strings point into them), or 400 with an error code and why. */
+struct slack_click {
+	cJSON *p, *val;					/* the payload, the button's value */
+	const char *user, *t, *i, *c, *h;		/* Slack user, thread, interrupt, choice, plan hash */
+};
+int slack_click_parse(const char *text, size_t len, struct slack_click *k, const char **error, char *msg,
+		      size_t msglen);
 void slack_interactions(struct srv *S, struct evhttp_request *req);	/* slack_interact.c */
 /* An Alertmanager webhook body: 0 and its thread id ("am-" + groupKey's
  * hash), or 400 with why in msg. */

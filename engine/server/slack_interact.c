@@ -166,16 +166,76 @@ static bool url_ok(const char *u)
 	return !*u || !strncmp(u, "https://", 8) || !strncmp(u, "http://", 7);
 }
 
-void slack_interactions(struct srv *S, struct evhttp_request *req)
+int slack_click_parse(const char *text, size_t len, struct slack_click *k, const char **error, char *msg,
+		      size_t msglen)
 {
 	struct evkeyvalq in_q = { 0 };
+	const cJSON *act, *user;
+	const char *payload;
+	int st = 400;
+
+	memset(k, 0, sizeof(*k));
+	*error = "bad_form";
+	if (strlen(text) != len || evhttp_parse_query_str(text, &in_q) < 0) {
+		snprintf(msg, msglen, "the body is not an application/x-www-form-urlencoded form (Slack sends "
+			 "payload=<JSON>)");
+		goto out;
+	}
+	if (!(payload = evhttp_find_header(&in_q, "payload"))) {
+		snprintf(msg, msglen, "the form has no payload field (Slack sends payload=<JSON>)");
+		goto out;
+	}
+	*error = "bad_json";
+	if (!(k->p = cJSON_Parse(payload)) || !cJSON_IsObject(k->p)) {
+		snprintf(msg, msglen, "payload is not a JSON object");
+		goto out;
+	}
+	*error = "unsupported";
+	if (strcmp(og_json_get_str(k->p, "type"), "block_actions")) {
+		snprintf(msg, msglen, "interaction type '%.64s' is not handled: opsgraph takes block_actions from its "
+			 "decision buttons", og_json_get_str(k->p, "type"));
+		goto out;
+	}
+	*error = "bad_request";
+	user = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(k->p, "user"), "id");
+	act = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k->p, "actions"), 0);
+	if (!cJSON_IsString(user) || !*user->valuestring || strlen(user->valuestring) > 64 ||
+	    strncmp(og_json_get_str(act, "action_id"), "opsgraph_decide_", 16) || !*og_json_get_str(act, "value")) {
+		snprintf(msg, msglen, "expected user.id and actions[0] an opsgraph decision button (action_id "
+			 "opsgraph_decide_*, with its value)");
+		goto out;
+	}
+	k->user = user->valuestring;
+	k->val = cJSON_Parse(og_json_get_str(act, "value"));
+	k->t = og_json_get_str(k->val, "t");
+	k->i = og_json_get_str(k->val, "i");
+	k->c = og_json_get_str(k->val, "c");
+	k->h = og_json_get_str(k->val, "h");
+	if (!srv_thread_id_ok(k->t) || !*k->i || strlen(k->i) >= 64 || !*k->c || strlen(k->c) > 32 ||
+	    strlen(k->h) > 128 || !url_ok(og_json_get_str(k->p, "response_url"))) {
+		snprintf(msg, msglen, "the button value is not one opsgraph made ({\"t\": thread, \"i\": interrupt id, "
+			 "\"c\": choice, \"h\": plan hash}), or response_url is not an http(s) URL");
+		goto out;
+	}
+	st = 0;
+out:
+	evhttp_clear_headers(&in_q);
+	if (st) {
+		cJSON_Delete(k->val);
+		cJSON_Delete(k->p);
+		memset(k, 0, sizeof(*k));
+	}
+	return st;
+}
+
+void slack_interactions(struct srv *S, struct evhttp_request *req)
+{
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct slack_click k;
 	char msg[256], *text = NULL;
 	size_t len = 0;
 	cJSON *p = NULL, *val = NULL;
-	const cJSON *act, *user;
-	const char *payload, *approver = NULL, *t, *i, *c, *h;
-	bool parsed = false;
+	const char *approver = NULL, *user, *t, *i, *c, *h, *error;
 	int st;
 
 	if (!S->conf.slack_secret) {
@@ -193,63 +253,35 @@ void slack_interactions(struct srv *S, struct evhttp_request *req)
 		srv_reply_error(S, req, ROUTE, st, st == 401 ? "bad_signature" : "internal", "%s", msg);
 		goto out;
 	}
-	if (strlen(text) != len || evhttp_parse_query_str(text, &in_q) < 0) {
-		srv_reply_error(S, req, ROUTE, 400, "bad_form", "the body is not an application/x-www-form-urlencoded "
-				"form (Slack sends payload=<JSON>)");
+	if (slack_click_parse(text, len, &k, &error, msg, sizeof(msg))) {
+		srv_reply_error(S, req, ROUTE, 400, error, "%s", msg);
 		goto out;
 	}
-	parsed = true;
-	if (!(payload = evhttp_find_header(&in_q, "payload"))) {
-		srv_reply_error(S, req, ROUTE, 400, "bad_form", "the form has no payload field (Slack sends payload=<JSON>)");
-		goto out;
-	}
-	if (!(p = cJSON_Parse(payload)) || !cJSON_IsObject(p)) {
-		srv_reply_error(S, req, ROUTE, 400, "bad_json", "payload is not a JSON object");
-		goto out;
-	}
-	if (strcmp(og_json_get_str(p, "type"), "block_actions")) {
-		srv_reply_error(S, req, ROUTE, 400, "unsupported", "interaction type '%s' is not handled: opsgraph "
-				"takes block_actions from its decision buttons", og_json_get_str(p, "type"));
-		goto out;
-	}
-	user = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "user"), "id");
-	act = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "actions"), 0);
-	if (!cJSON_IsString(user) || !*user->valuestring || strlen(user->valuestring) > 64 ||
-	    strncmp(og_json_get_str(act, "action_id"), "opsgraph_decide_", 16) || !*og_json_get_str(act, "value")) {
-		srv_reply_error(S, req, ROUTE, 400, "bad_request", "expected user.id and actions[0] an opsgraph decision "
-				"button (action_id opsgraph_decide_*, with its value)");
-		goto out;
-	}
-	val = cJSON_Parse(og_json_get_str(act, "value"));
-	t = og_json_get_str(val, "t");
-	i = og_json_get_str(val, "i");
-	c = og_json_get_str(val, "c");
-	h = og_json_get_str(val, "h");
-	if (!srv_thread_id_ok(t) || !*i || strlen(i) >= 64 || !*c || strlen(c) > 32 || strlen(h) > 128 ||
-	    !url_ok(og_json_get_str(p, "response_url"))) {
-		srv_reply_error(S, req, ROUTE, 400, "bad_request", "the button value is not one opsgraph made "
-				"({\"t\": thread, \"i\": interrupt id, \"c\": choice, \"h\": plan hash}), or response_url "
-				"is not an http(s) URL");
-		goto out;
-	}
+	p = k.p;
+	val = k.val;
+	user = k.user;
+	t = k.t;
+	i = k.i;
+	c = k.c;
+	h = k.h;
 	if (S->slack && S->slack->approvers)
-		approver = og_json_get_str(S->slack->approvers, user->valuestring);
+		approver = og_json_get_str(S->slack->approvers, user);
 	if (!approver || !*approver) {
 		cJSON *o = cJSON_CreateObject();
 		struct srv_job *j;
 		char say[400];
 		snprintf(say, sizeof(say), "<@%s> is not an approver: nothing was decided. Ask an admin to add your Slack "
-			 "user id %s to config slack.approvers, or decide in the web UI.", user->valuestring,
-			 user->valuestring);
+			 "user id %s to config slack.approvers, or decide in the web UI.", user,
+			 user);
 		fprintf(stderr, "opsgraph serve: Slack user %s is not in config slack.approvers: click on thread %s "
-			"refused\n", user->valuestring, t);
+			"refused\n", user, t);
 		cJSON_AddStringToObject(o, "response_type", "ephemeral");
 		cJSON_AddBoolToObject(o, "replace_original", 0);
 		cJSON_AddStringToObject(o, "text", say);
 		if (*og_json_get_str(p, "response_url") && (j = srv_job_new(S, job_slack_refuse, NULL, NULL))) {
 			j->body = cJSON_CreateObject();
 			cJSON_AddStringToObject(j->body, "text", say);
-			cJSON_AddItemToObject(j->body, "slack", click_context(p, user->valuestring, c));
+			cJSON_AddItemToObject(j->body, "slack", click_context(p, user, c));
 			srv_submit(S, S->intake, j);
 		}
 		srv_reply_json(S, req, ROUTE, 200, o);
@@ -276,7 +308,7 @@ void slack_interactions(struct srv *S, struct evhttp_request *req)
 		cJSON_AddStringToObject(v, "choice", c);
 		if (*h)
 			cJSON_AddStringToObject(v, "plan_hash", h);
-		cJSON_AddItemToObject(j->body, "slack", click_context(p, user->valuestring, c));
+		cJSON_AddItemToObject(j->body, "slack", click_context(p, user, c));
 		/* Slack wants its answer within 3 s: the outcome goes to the message */
 		srv_submit(S, S->runs, j);
 		o = cJSON_CreateObject();
@@ -287,8 +319,6 @@ void slack_interactions(struct srv *S, struct evhttp_request *req)
 		cJSON_Delete(o);
 	}
 out:
-	if (parsed)
-		evhttp_clear_headers(&in_q);
 	cJSON_Delete(val);
 	cJSON_Delete(p);
 	free(text);
