@@ -373,8 +373,13 @@ static cJSON *decision_message(struct srv *S, const char *thread, const char *ii
 		sb_add(&b, "*", 1);
 		if (*og_json_get_str(a, "risk"))
 			sb_printf(&b, "  risk: %s", og_json_get_str(a, "risk"));
-		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "eta")))
-			sb_printf(&b, ", eta: %g min", og_json_get_num(a, "eta"));
+		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "eta"))) {
+			double eta = og_json_get_num(a, "eta");	/* seconds (nodes/README.md, plan) */
+			if (eta >= 60)
+				sb_printf(&b, ", eta: %.0f min", eta / 60);
+			else
+				sb_printf(&b, ", eta: %.0f s", eta);
+		}
 		if (*og_json_get_str(a, "description")) {
 			sb_add(&b, "\n", 1);
 			sb_md(&b, og_json_get_str(a, "description"));

@@ -4,7 +4,7 @@
 # observability data (tests/tools/fake_observability.py), a fake Slack Web
 # API (tests/tools/fake_slack.py) named by config slack.api_base_url.
 #
-# Covered: POST /slack/interactions signed good, tampered, stale, unsigned;
+# Covered: bad config slack (exit 2 naming the key); POST /slack/interactions signed good, tampered, stale, unsigned;
 # a form without payload, a payload that is not JSON, a foreign button, an
 # unsupported interaction type (400s); a Slack user not in slack.approvers
 # refused (ephemeral, on the response_url) and nothing resumed; outbound:
@@ -184,6 +184,23 @@ print(urllib.parse.urlencode({"payload": json.dumps(p)}))
 EOF
 }
 
+# ---- bad slack config: refused at start, exit 2, naming the key ---------------------
+badcfg() {	# NAME JSON_OF_SLACK WANT
+	python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["slack"]=json.loads(sys.argv[2]); json.dump(c, open(sys.argv[3], "w"))' \
+		"$tmp/base.json" "$2" "$tmp/$1.json"
+	SLACK_BOT_TOKEN=$TOKEN timeout 10 "$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$tmp/db" --root "$PWD" \
+		--config "$tmp/$1.json" --no-auth >"$tmp/bad.out" 2>&1
+	rc=$?
+	[ "$rc" = 2 ] && ok || bad "slack config $2: exit $rc, want 2: $(cat "$tmp/bad.out")"
+	expect_in "$3" "$(cat "$tmp/bad.out")" "slack config $2"
+}
+badcfg bad1 '{"approvers": ["U1"]}' 'config slack.approvers: must map Slack user ids'
+badcfg bad2 '{"approvers": {"U1": ""}}' 'config slack.approvers.U1'
+badcfg bad3 '{"api_base_url": "ftp://x"}' 'config slack.api_base_url'
+badcfg bad4 '{"chanel": "C1"}' "unknown key 'chanel'"
+badcfg bad5 '{"channel": 5}' 'config slack.channel'
+badcfg bad6 '[]' 'config slack: must be an object'
+
 # ---- no bot token: nothing is posted, said once ------------------------------------
 start ok
 req POST /api/runs "{\"graph\": \"incident\", \"input\": $(cat examples/alerts/manual_checkout.json)}"
@@ -232,6 +249,8 @@ check(all(v["t"] == thread and v["i"] and v["h"] for v in vals), "values name th
 check([v["c"] for v in vals] == ["1", "2", "3", "manual", "re_analyze"], "values name choices")
 sections = [x for x in b["blocks"] if x["type"] == "section"]
 check(sum(1 for s in sections if s["text"]["text"].startswith("*1. ")) == 1, "action 1 described")
+check(any("eta: 5 min" in s["text"]["text"] and "`rollback_deploy{" in s["text"]["text"] for s in sections),
+      "action 1: eta in minutes from seconds, its tool: %r" % [s["text"]["text"][:200] for s in sections])
 check(all(len(s["text"]["text"]) <= 3000 for s in sections), "section texts within 3000")
 EOF
 while read -r line; do case "$line" in ok*) ok ;; *) bad "$line" ;; esac; done <"$tmp/check.out"
