@@ -35,6 +35,8 @@ static const struct {
 	{ "gc", cmd_gc, "gc [--keep-last N] [--older-than 30d]  prune old checkpoints" },
 	{ "serve", cmd_serve, "serve [--listen 127.0.0.1:8080] [--db DIR] [--root DIR] [--workers N]\n"
 			      "                                       HTTP API, SSE, Slack and Alertmanager triggers" },
+	{ "sandbox", cmd_sandbox, "sandbox run [--timeout S] [--memory MB] [--pids N] -- CMD ARGS...\n"
+			    "                                       dry-run CMD in a throwaway sandbox; JSON report (root)" },
 	{ "llm-log", cmd_llm_log, "llm-log [--since 24h|ISO] [--thread ID] LLM calls: tokens, cost, outcome; totals" },
 	{ "tick", cmd_tick, "tick [--config FILE]                  answer the due deadlines of paused threads\n"
 			    "                                       (escalate, then the default); run it from cron" },
