@@ -8,7 +8,7 @@
 # leaves the host fixture byte for byte unchanged and the report lists
 # exactly its file effects; a fork bomb is held by --pids, a memory bomb by
 # --memory (both reported in limits_hit); mount, a module load, bpf and
-# unshare fail with EPERM inside; `sleep 100` with --timeout 1 is killed in
+# unshare and clone of new namespaces fail with EPERM inside; `sleep 100` with --timeout 1 is killed in
 # about a second; a missing command is 127. Afterwards no sandbox mount and no
 # sandbox cgroup is left. Prints the /bin/true dry-run wall time (not asserted).
 # Last line: "N passed, N failed".
@@ -118,6 +118,11 @@ bad += tryit("finit_module", libc.syscall(313, 0, b"", 0)) != 1
 bad += tryit("bpf", libc.syscall(321, 0, None, 0)) != 1
 bad += tryit("unshare", libc.unshare(0x20000)) != 1
 bad += tryit("pivot_root", libc.syscall(155, b"/", b"/")) != 1
+r = libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)   # clone(CLONE_NEWUSER|SIGCHLD)
+if r == 0:
+    os._exit(0)
+bad += tryit("clone_newuser", r) != 1
+bad += tryit("clone3", libc.syscall(435, None, 0)) != 38
 sys.exit(10 + bad)'
 expect_rc 0
 expect_eq 10 "$(json 'r["exit_code"]')" "exit code (10 = every call got EPERM)"
