@@ -1,6 +1,6 @@
 /*
  * cmd_sandbox.c: `opsgraph sandbox run [--timeout S] [--memory MB] [--pids N]
- * [--cpu PCT] [--tmpfs MB] [--cwd DIR] [--env NAME=V]... -- CMD ARGS...`
+ * [--cpu PCT] [--tmpfs MB] [--max-output BYTES] [--cwd DIR] [--env NAME=V]... -- CMD ARGS...`
  * and `opsgraph sandbox check`. `run` dry-runs CMD in engine/sandbox/ and
  * prints the JSON report on stdout; its own exit status is 0 when the dry-run
  * happened (whatever CMD returned), 1 when it could not (stderr says what is
@@ -18,7 +18,7 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: opsgraph sandbox run [--timeout S] [--memory MB] [--pids N] [--cpu PCT] [--tmpfs MB]\n"
-			"                                [--cwd DIR] [--env NAME=VALUE]... -- CMD [ARGS...]\n"
+			"                                [--max-output BYTES] [--cwd DIR] [--env NAME=VALUE]... -- CMD [ARGS...]\n"
 			"       opsgraph sandbox check\n");
 }
 
@@ -34,6 +34,50 @@ static int num_arg(const char *flag, const char *v, double min, double *out)
 		return cli_fail(2, "%s: '%s' is not a number >= %g", flag, v, min);
 	*out = d;
 	return 0;
+}
+
+/* s[0..n) as valid UTF-8 for the report: NUL bytes and bytes that do not
+ * form UTF-8 become U+FFFD. Caller frees; NULL when out of memory. */
+static char *utf8_clean(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *out = malloc(n * 3 + 1), *o = out;
+	size_t i = 0;
+
+	if (!out)
+		return NULL;
+	while (i < n) {
+		unsigned char c = u[i];
+		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		size_t k;
+		bool ok = len && c && i + len <= n && !(len == 2 && c < 0xC2) && !(len == 4 && c > 0xF4);
+
+		for (k = 1; ok && k < len; k++)
+			ok = (u[i + k] & 0xC0) == 0x80;
+		if (ok && len == 3)	/* overlong or a surrogate */
+			ok = !(c == 0xE0 && u[i + 1] < 0xA0) && !(c == 0xED && u[i + 1] >= 0xA0);
+		if (ok && len == 4)
+			ok = !(c == 0xF0 && u[i + 1] < 0x90) && !(c == 0xF4 && u[i + 1] >= 0x90);
+		if (ok) {
+			memcpy(o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void add_text(cJSON *o, const char *name, const char *s, size_t n)
+{
+	char *t = utf8_clean(s, n);
+
+	cJSON_AddStringToObject(o, name, t ? t : "");
+	free(t);
 }
 
 static cJSON *file_list(const struct og_sandbox_file *v, size_t n, bool sizes)
@@ -68,8 +112,8 @@ static cJSON *report_json(const struct og_sandbox_result *r)
 		cJSON_AddNullToObject(o, "signal");
 	cJSON_AddBoolToObject(o, "timed_out", r->timed_out);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)r->duration_ms);
-	cJSON_AddStringToObject(o, "stdout", r->out);
-	cJSON_AddStringToObject(o, "stderr", r->err);
+	add_text(o, "stdout", r->out, r->out_len);
+	add_text(o, "stderr", r->err, r->err_len);
 	if (r->out_truncated)
 		cJSON_AddBoolToObject(o, "stdout_truncated", true);
 	if (r->err_truncated)
@@ -118,13 +162,15 @@ static int sandbox_run(int argc, char **argv)
 			spec.cpu_pct = (int64_t)d;
 		else if (!strcmp(f, "--tmpfs") && !(rc = num_arg(f, v, 1, &d)))
 			spec.tmpfs_mb = (int64_t)d;
+		else if (!strcmp(f, "--max-output") && !(rc = num_arg(f, v, 1, &d)))
+			spec.max_output = (size_t)d;
 		else if (!strcmp(f, "--cwd") && v)
 			spec.cwd = v;
 		else if (!strcmp(f, "--env") && v && strchr(v, '='))
 			env[n_env++] = v;
 		else {
 			if (strcmp(f, "--timeout") && strcmp(f, "--memory") && strcmp(f, "--pids") &&
-			    strcmp(f, "--cpu") && strcmp(f, "--tmpfs")) {
+			    strcmp(f, "--cpu") && strcmp(f, "--tmpfs") && strcmp(f, "--max-output")) {
 				usage();
 				cli_fail(2, "sandbox run: bad argument '%s'", f);
 			}

@@ -164,6 +164,12 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 	expect_in "not root" "$err" "stderr"
 fi
 
+# --- output: bytes that are not UTF-8 become U+FFFD; the cap holds ---
+sbx --max-output 100 -- sh -c 'printf "a\377b\000c"; head -c 5000 /dev/zero | tr "\0" x >&2'
+expect_rc 0
+expect_eq "'a\ufffdb\ufffdc'" "$(json 'ascii(r["stdout"])')" "stdout"
+expect_eq "100 True" "$(json 'len(r["stderr"]), r.get("stderr_truncated")' | tr -d '(),')" "stderr cap"
+
 # --- a command that does not exist ---
 sbx -- no-such-command-og
 expect_rc 0
