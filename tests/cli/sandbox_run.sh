@@ -9,7 +9,8 @@
 # exactly its file effects; a fork bomb is held by --pids, a memory bomb by
 # --memory (both reported in limits_hit); mount, a module load, bpf and
 # unshare and clone of new namespaces fail with EPERM inside; `sleep 100` with --timeout 1 is killed in
-# about a second; a missing command is 127. Afterwards no sandbox mount and no
+# about a second; a missing command is 127; a runner killed with SIGKILL
+# takes its sandbox along and the next run removes its cgroups. Afterwards no sandbox mount and no
 # sandbox cgroup is left. Prints the /bin/true dry-run wall time (not asserted).
 # Last line: "N passed, N failed".
 set -u
@@ -178,6 +179,17 @@ expect_eq 127 "$(json 'r["exit_code"]')" "exit code"
 # --- bad usage ---
 sbx --memory
 expect_rc 2
+
+# --- the runner killed mid-run: the sandbox dies with it, the next run sweeps its cgroups ---
+"$OPSGRAPH" sandbox run --timeout 60 -- sleep 47 >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 50); do pgrep -x -f 'sleep 47' >/dev/null && break; sleep 0.1; done
+kill -KILL "$runner"
+wait "$runner" 2>/dev/null
+sleep 0.3
+if pgrep -x -f 'sleep 47' >/dev/null; then bad "the sandboxed sleep outlived its runner"; else ok; fi
+sbx -- /bin/true
+expect_rc 0
 
 # --- nothing left behind ---
 left=$(findmnt -rn -o TARGET,FSTYPE | grep -E 'overlay|opsgraph' || true)
