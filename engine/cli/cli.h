@@ -23,6 +23,7 @@ int cmd_history(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_llm_log(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_sandbox(int argc, char **argv);
 
 /* Parses a JSON argument: inline text or @file. Caller owns the result. */
 cJSON *cli_parse_json_arg(const char *flag, const char *arg, struct og_err *err);

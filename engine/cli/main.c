@@ -36,6 +36,8 @@ static const struct {
 	{ "serve", cmd_serve, "serve [--listen 127.0.0.1:8080] [--db DIR] [--root DIR] [--workers N]\n"
 			      "                                       HTTP API, SSE, Slack and Alertmanager triggers" },
 	{ "token", cmd_token, "token create NAME | list | revoke NAME  operators who may log in to serve and approve" },
+	{ "sandbox", cmd_sandbox, "sandbox run [--timeout S] [--memory MB] [--pids N] -- CMD ARGS...\n"
+			    "                                       dry-run CMD in a throwaway sandbox; JSON report (root)" },
 	{ "llm-log", cmd_llm_log, "llm-log [--since 24h|ISO] [--thread ID] LLM calls: tokens, cost, outcome; totals" },
 	{ "tick", cmd_tick, "tick [--config FILE]                  answer the due deadlines of paused threads\n"
 			    "                                       (escalate, then the default); run it from cron" },
