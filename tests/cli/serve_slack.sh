@@ -153,31 +153,40 @@ wait_slack() {
 	if [ "$n" -eq "$2" ]; then ok; else bad "Slack requests matching $1: $n, want $2: $(tail -c 1500 "$SLOG" 2>/dev/null)"; fi
 }
 # click FORM_BODY [TS]: POST /slack/interactions signed (TS: the timestamp to sign with)
+# (files of its own per process: two clicks may run at once)
 click() {
-	local ts=${2:-$(date +%s)} sig
-	printf '%s' "$1" >"$tmp/form"
+	local ts=${2:-$(date +%s)} sig f=$tmp/form.$BASHPID
+	printf '%s' "$1" >"$f"
 	sig="v0=$(python3 -c 'import hmac,hashlib,sys
 print(hmac.new(sys.argv[1].encode(), b"v0:" + sys.argv[2].encode() + b":" + open(sys.argv[3],"rb").read(), hashlib.sha256).hexdigest())' \
-		"$SECRET" "$ts" "$tmp/form")"
-	code=$(curl -s -m 15 -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
-		-H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" --data-binary "@$tmp/form" \
+		"$SECRET" "$ts" "$f")"
+	code=$(curl -s -m 15 -o "$f.body" -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
+		-H "X-Slack-Request-Timestamp: $ts" -H "X-Slack-Signature: $sig" --data-binary "@$f" \
 		"$BASE/slack/interactions")
-	body=$(cat "$tmp/body" 2>/dev/null)
+	body=$(cat "$f.body" 2>/dev/null)
 }
-# form USER CHOICE [VALUE_OVERRIDE]: a block_actions payload clicking CHOICE's button of the posted message
+# form USER CHOICE [VALUE_OVERRIDE]: a block_actions payload clicking CHOICE's button of the
+# decision message posted for thread $FORM_THREAD (default: the first one posted)
+FORM_THREAD=
 form() {
-	python3 - "$SLOG" "$1" "$2" "$SLACK" "${3-}" <<'EOF'
+	python3 - "$SLOG" "$1" "$2" "$SLACK" "${3-}" "$FORM_THREAD" <<'EOF'
 import json, sys, urllib.parse
-log, user, choice, slack, override = sys.argv[1:6]
-msg = [json.loads(l) for l in open(log) if '"/api/chat.postMessage"' in l and '"blocks"' in l][0]
+log, user, choice, slack, override, thread = sys.argv[1:7]
+def actions(m):
+    b = m["body"] if isinstance(m["body"], dict) else {}
+    return [x for x in b.get("blocks", []) if x["type"] == "actions"]
+msgs = [m for m in map(json.loads, open(log)) if m["path"] == "/api/chat.postMessage" and actions(m)]
+if thread:
+    msgs = [m for m in msgs if json.loads(actions(m)[0]["elements"][0]["value"])["t"] == thread]
+msg = msgs[0]
 b = msg["body"]
-acts = [x for x in b["blocks"] if x["type"] == "actions"][0]["elements"]
+acts = actions(msg)[0]["elements"]
 btn = [x for x in acts if x["action_id"] == "opsgraph_decide_" + choice][0]
 if override:
     btn = dict(btn, value=override)
 p = {"type": "block_actions", "user": {"id": user, "username": user.lower()},
-     "channel": {"id": b["channel"]}, "container": {"type": "message", "message_ts": "1700000001.000100"},
-     "message": {"ts": "1700000001.000100", "blocks": b["blocks"]},
+     "channel": {"id": b["channel"]}, "container": {"type": "message", "message_ts": msg["ts"]},
+     "message": {"ts": msg["ts"], "blocks": b["blocks"]},
      "response_url": slack + "/response/" + user,
      "actions": [{"action_id": btn["action_id"], "value": btn["value"], "type": "button"}]}
 print(urllib.parse.urlencode({"payload": json.dumps(p)}))
@@ -314,6 +323,40 @@ sleep 0.3
 [ "$(slack_count 'r["path"] == "/api/chat.postMessage"')" = 2 ] && ok || bad "posts: want the decision and the result only: $(cat "$SLOG")"
 req GET "/api/threads/$T"
 [ "$(jget "$body" state.decision.by)" = alice ] && ok || bad "bob changed the decision: $(jget "$body" state.decision)"
+
+# ---- alice and bob click at once: one wins, once -------------------------------------------
+req POST /api/runs "{\"graph\": \"incident\", \"input\": $(cat examples/alerts/manual_checkout.json)}"
+T2=$(jget "$body" thread_id)
+wait_status "$T2" interrupted
+wait_slack 'r["path"] == "/api/chat.postMessage" and "Decision needed" in b.get("text", "")' 2
+FORM_THREAD=$T2
+FA=$(form U0ALICE manual); FB=$(form U0BOB manual)
+UPD='r["path"] == "/api/chat.update"'
+ALREADY='r["path"].startswith("/response/") and "Already decided" in b.get("text", "")'
+n_upd=$(slack_count "$UPD"); n_already=$(slack_count "$ALREADY")
+click "$FA" & c1=$!
+click "$FB" & c2=$!
+wait "$c1" "$c2"
+wait_status "$T2" done
+WIN=$(jget "$body" state.decision.by)
+case "$WIN" in alice | bob) ok ;; *) bad "race: decision.by '$WIN'" ;; esac
+# one more update (naming the winner), one more "already decided" (naming the winner)
+wait_slack "$UPD" $((n_upd + 1))
+wait_slack "$ALREADY" $((n_already + 1))
+sleep 0.3
+[ "$(slack_count "$UPD")" = $((n_upd + 1)) ] && ok || bad "race: chat.update not exactly once more"
+python3 - "$SLOG" "$WIN" >"$tmp/check.out" 2>&1 <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+win = sys.argv[2]
+upd = [r for r in rows if r["path"] == "/api/chat.update"][-1]["body"]
+told = [r for r in rows if r["path"].startswith("/response/") and "Already decided" in r["body"].get("text", "")][-1]
+print(("ok " if "*%s*" % win in upd["text"] else "FAIL the update names %r: %s" % (win, upd["text"])))
+print(("ok " if "resumed by %s " % win in told["body"]["text"] and told["path"] != "/response/U0" + win.upper()
+       else "FAIL the loser was told %r: %s" % (told["path"], told["body"]["text"])))
+EOF
+while read -r line; do case "$line" in ok*) ok ;; *) bad "$line" ;; esac; done <"$tmp/check.out"
+wait_slack 'r["path"] == "/api/chat.postMessage" and b.get("thread_ts") and "'"$T2"'" in b.get("text", "") and "manual by '"$WIN"'" in b.get("text", "")' 1
 stop_og
 
 # ---- a channel Slack refuses: logged, noted, the run unharmed --------------------------------

@@ -6,9 +6,9 @@
 
 Listens on 127.0.0.1 only, on a port the kernel picks; writes the port to
 PORTFILE once it accepts connections; appends one JSON line per request to
-LOGFILE: {"t", "path", "authorization", "content_type", "body"} (body = the
-request as parsed JSON, or the raw text), so a test can see what opsgraph
-sent and with which token. Exits by itself after 10 minutes.
+LOGFILE: {"t", "path", "authorization", "content_type", "body", "ts"} (body =
+the request as parsed JSON, or the raw text; ts = the one a chat.postMessage
+was answered with), so a test can see what opsgraph sent and with which token. Exits by itself after 10 minutes.
 
   POST /api/chat.postMessage   {"ok": true, "channel", "ts": "<n>.000100", "message"}
                                channel "C_FAIL": {"ok": false, "error": "channel_not_found"}
@@ -52,11 +52,12 @@ class Handler(BaseHTTPRequestHandler):
             body = raw
         auth = self.headers.get("Authorization")
         with lock:
-            with open(LOGFILE, "a") as f:
-                f.write(json.dumps({"t": time.time(), "path": self.path, "authorization": auth,
-                                    "content_type": self.headers.get("Content-Type"), "body": body}) + "\n")
             counter[0] += 1
             ts = "%d.000100" % counter[0]
+            with open(LOGFILE, "a") as f:
+                f.write(json.dumps({"t": time.time(), "path": self.path, "authorization": auth,
+                                    "content_type": self.headers.get("Content-Type"), "body": body,
+                                    "ts": ts}) + "\n")
         b = body if isinstance(body, dict) else {}
         if self.path.startswith("/response/"):
             return self.answer(200, "ok", "text/plain")
