@@ -14,7 +14,9 @@
 # thread, interrupt, choice and plan hash; the message's ts noted on the
 # thread; an approver's click resumes the thread (decision by the approver)
 # and chat.update replaces the buttons with who decided what; a second
-# click is refused, told on its response_url who decided; the result is
+# click is refused, told on its response_url who decided; two approvers
+# clicking at once: one resume, one update naming the winner, the loser
+# told who won; the result is
 # posted in the message's Slack thread (thread_ts) once; a channel Slack
 # refuses: logged and noted, the run unharmed; no SLACK_BOT_TOKEN: nothing
 # posted, said once in the log; LLM tokens and cost in GET /metrics from
