@@ -119,6 +119,12 @@ typedef int (*ogl_txn_fn)(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_
 int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err);
 /* Runs fn in a read-only transaction. */
 int ogl_read(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err);
+/* The meta records whose key starts with prefix (plen bytes), in key order,
+ * as *out = [{"key": the rest of the key, "value": parsed JSON or null}]
+ * (replacing *out). For the small record families kept in the meta DB:
+ * notes (store_lmdb_notes.c), tokens and sessions (store_lmdb_tokens.c). */
+int ogl_meta_list(struct ogl_env *e, MDB_txn *txn, const char *prefix, size_t plen, cJSON **out,
+		  struct og_err *err);
 /* -OG_ESTORE "store: WHAT: mdb_strerror(rc)" for an LMDB code; others unchanged. */
 int ogl_fail(int rc, const char *what, struct og_err *err);
 /* True for an LMDB (or errno) code, false for 0 and -OG_E*. */

@@ -83,24 +83,22 @@ int og_store_lmdb_note_add(struct og_store_lmdb *s, const char *ns, const char *
 	return rc;
 }
 
-static int list_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
+int ogl_meta_list(struct ogl_env *e, MDB_txn *txn, const char *prefix, size_t plen, cJSON **out,
+		  struct og_err *err)
 {
-	struct note_ctx *c = ctx;
-	char kb[NOTE_MAX_KEY];
-	size_t plen = note_key(kb, c->ns, NULL);
 	MDB_cursor *cur = NULL;
-	MDB_val k = { plen, kb }, v;
+	MDB_val k = { plen, (void *)prefix }, v;
 	int rc;
 
-	cJSON_Delete(c->out);
-	if (!(c->out = cJSON_CreateArray()))
+	cJSON_Delete(*out);
+	if (!(*out = cJSON_CreateArray()))
 		return og_err_set(err, -OG_ENOMEM, "store: out of memory");
 	if ((rc = mdb_cursor_open(txn, e->db_meta, &cur)))
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		cJSON *o, *val;
 		char *key;
-		if (k.mv_size < plen || memcmp(k.mv_data, kb, plen))
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen))
 			break;
 		val = cJSON_ParseWithLength(v.mv_data, v.mv_size);
 		key = strndup((const char *)k.mv_data + plen, k.mv_size - plen);
@@ -114,10 +112,19 @@ static int list_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *e
 		}
 		free(key);
 		cJSON_AddItemToObject(o, "value", val ? val : cJSON_CreateNull());
-		cJSON_AddItemToArray(c->out, o);
+		cJSON_AddItemToArray(*out, o);
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int list_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
+{
+	struct note_ctx *c = ctx;
+	char kb[NOTE_MAX_KEY];
+	size_t plen = note_key(kb, c->ns, NULL);
+
+	return ogl_meta_list(e, txn, kb, plen, &c->out, err);
 }
 
 int og_store_lmdb_notes(struct og_store_lmdb *s, const char *ns, cJSON **out, struct og_err *err)

@@ -118,36 +118,8 @@ static int list_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *e
 	struct auth_ctx *c = ctx;
 	char kb[AUTH_MAX_KEY];
 	size_t plen = auth_key(kb, c->kind, NULL);
-	MDB_cursor *cur = NULL;
-	MDB_val k = { plen, kb }, v;
-	int rc;
 
-	cJSON_Delete(c->out);
-	if (!(c->out = cJSON_CreateArray()))
-		return og_err_set(err, -OG_ENOMEM, "store: out of memory");
-	if ((rc = mdb_cursor_open(txn, e->db_meta, &cur)))
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		cJSON *o, *val;
-		char *key;
-		if (k.mv_size < plen || memcmp(k.mv_data, kb, plen))
-			break;
-		val = cJSON_ParseWithLength(v.mv_data, v.mv_size);
-		key = strndup((const char *)k.mv_data + plen, k.mv_size - plen);
-		o = cJSON_CreateObject();
-		if (!o || !key || !cJSON_AddStringToObject(o, "key", key)) {
-			cJSON_Delete(o);
-			cJSON_Delete(val);
-			free(key);
-			mdb_cursor_close(cur);
-			return og_err_set(err, -OG_ENOMEM, "store: out of memory");
-		}
-		free(key);
-		cJSON_AddItemToObject(o, "value", val ? val : cJSON_CreateNull());
-		cJSON_AddItemToArray(c->out, o);
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return ogl_meta_list(e, txn, kb, plen, &c->out, err);
 }
 
 int og_store_lmdb_auth_list(struct og_store_lmdb *s, enum og_auth_kind kind, cJSON **out, struct og_err *err)
