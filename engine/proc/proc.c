@@ -19,64 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../core/capture.h"
 #include "../core/clock.h"
-
-struct stream {
-	int fd;			/* -1 at EOF */
-	char *buf;
-	size_t len, cap, max;
-	bool truncated;
-};
 
 static int64_t now_ms(void)
 {
 	return og_clock_mono_us() / 1000;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
-/* reads what is there; returns 0, or -1 with errno on a read error */
-static int stream_read(struct stream *s)
-{
-	char tmp[16384];
-	ssize_t n = read(s->fd, tmp, sizeof(tmp));
-	size_t keep;
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -1;
-	if (n == 0) {
-		close_fd(&s->fd);
-		return 0;
-	}
-	keep = s->max - s->len < (size_t)n ? s->max - s->len : (size_t)n;
-	if (keep < (size_t)n)
-		s->truncated = true;
-	if (keep) {
-		if (s->len + keep + 1 > s->cap) {
-			size_t cap = s->cap ? s->cap : 4096;
-			char *p;
-			while (cap < s->len + keep + 1)
-				cap *= 2;
-			if (cap > s->max + 1)
-				cap = s->max + 1;
-			if (!(p = realloc(s->buf, cap))) {
-				errno = ENOMEM;
-				return -1;
-			}
-			s->buf = p;
-			s->cap = cap;
-		}
-		memcpy(s->buf + s->len, tmp, keep);
-		s->len += keep;
-		s->buf[s->len] = '\0';
-	}
-	return 0;
 }
 
 /* the program to exec: argv0 itself when it has a '/', else the first
@@ -195,7 +143,7 @@ int og_proc_run(const char *const *argv, const struct og_proc_opts *o, struct og
 		struct og_err *err)
 {
 	static const struct og_proc_opts defaults = { 0 };
-	struct stream s[2] = { { .fd = -1 }, { .fd = -1 } };
+	struct og_capture s[2] = { { .fd = -1 }, { .fd = -1 } };
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	char path[4096];
 	const char **envp = NULL;
@@ -240,9 +188,9 @@ int og_proc_run(const char *const *argv, const struct og_proc_opts *o, struct og
 	if (pid == 0)
 		child(path, (char *const *)argv, (char *const *)envp, out[1], errp[1], ep[1]);
 	setpgid(pid, pid);		/* also here: no window where the group does not exist */
-	close_fd(&out[1]);
-	close_fd(&errp[1]);
-	close_fd(&ep[1]);
+	og_close_fd(&out[1]);
+	og_close_fd(&errp[1]);
+	og_close_fd(&ep[1]);
 
 	/* the exec report: EOF when the exec happened, an errno when it failed */
 	{
@@ -316,7 +264,7 @@ int og_proc_run(const char *const *argv, const struct og_proc_opts *o, struct og
 			for (k = 0; k < np; k++)
 				if (pfd[k].fd == s[i].fd && s[i].fd >= 0 && (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
 					break;
-			if (k < np && stream_read(&s[i])) {
+			if (k < np && og_capture_read(&s[i])) {
 				rc = og_err_set(err, errno == ENOMEM ? -OG_ENOMEM : -OG_EIO, "og_proc_run: reading %s: %s",
 						i ? "stderr" : "stdout", strerror(errno));
 				kill(-pid, SIGKILL);
@@ -348,12 +296,12 @@ done:
 			rc = og_err_set(err, -OG_ENOMEM, "og_proc_run: out of memory");
 	}
 	for (i = 0; i < 2; i++) {
-		close_fd(&s[i].fd);
+		og_close_fd(&s[i].fd);
 		free(s[i].buf);
 	}
-	close_fd(&out[0]); close_fd(&out[1]);
-	close_fd(&errp[0]); close_fd(&errp[1]);
-	close_fd(&ep[0]); close_fd(&ep[1]);
+	og_close_fd(&out[0]); og_close_fd(&out[1]);
+	og_close_fd(&errp[0]); og_close_fd(&errp[1]);
+	og_close_fd(&ep[0]); og_close_fd(&ep[1]);
 	free(envp);
 	return rc;
 }

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/capture.h"
 #include "../core/clock.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -68,13 +69,6 @@ struct child_msg {
 	char stage[64];
 };
 
-struct stream {
-	int fd;
-	char *buf;
-	size_t len, cap, max;
-	bool truncated;
-};
-
 /* everything the child needs, prepared by the parent (the child allocates nothing) */
 struct child_ctx {
 	const char *path;		/* resolved argv[0] */
@@ -88,14 +82,6 @@ struct child_ctx {
 static int64_t now_ms(void)
 {
 	return og_clock_mono_us() / 1000;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
 }
 
 /* ---- small file helpers ---- */
@@ -421,43 +407,6 @@ static _Noreturn void child_main(const struct child_ctx *c)
 
 /* ---- the parent ---- */
 
-static int stream_read(struct stream *s)
-{
-	char tmp[16384];
-	ssize_t n = read(s->fd, tmp, sizeof(tmp));
-	size_t keep;
-
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -1;
-	if (n == 0) {
-		close_fd(&s->fd);
-		return 0;
-	}
-	keep = s->max - s->len < (size_t)n ? s->max - s->len : (size_t)n;
-	if (keep < (size_t)n)
-		s->truncated = true;
-	if (keep) {
-		if (s->len + keep + 1 > s->cap) {
-			size_t cap = s->cap ? s->cap : 4096;
-			char *p;
-			while (cap < s->len + keep + 1)
-				cap *= 2;
-			if (cap > s->max + 1)
-				cap = s->max + 1;
-			if (!(p = realloc(s->buf, cap))) {
-				errno = ENOMEM;
-				return -1;
-			}
-			s->buf = p;
-			s->cap = cap;
-		}
-		memcpy(s->buf + s->len, tmp, keep);
-		s->len += keep;
-		s->buf[s->len] = '\0';
-	}
-	return 0;
-}
-
 /* argv[0] as a path: kept when it has a '/', else looked up in OG_SANDBOX_PATH */
 static char *resolve_path(const char *cmd)
 {
@@ -720,7 +669,7 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 	struct sock_fprog prog;
 	struct child_ctx c;
 	struct og_clone_args ca;
-	struct stream out = { -1, NULL, 0, 0, 0, false }, errs = { -1, NULL, 0, 0, 0, false };
+	struct og_capture out = { -1, NULL, 0, 0, 0, false }, errs = { -1, NULL, 0, 0, 0, false };
 	struct child_msg msg;
 	char id[64], *path = NULL, **envp = NULL;
 	int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_sync[2] = { -1, -1 }, p_stat[2] = { -1, -1 };
@@ -784,10 +733,10 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 		close(p_sync[1]);
 		child_main(&c);
 	}
-	close_fd(&p_out[1]);
-	close_fd(&p_err[1]);
-	close_fd(&p_stat[1]);
-	close_fd(&p_sync[0]);
+	og_close_fd(&p_out[1]);
+	og_close_fd(&p_err[1]);
+	og_close_fd(&p_stat[1]);
+	og_close_fd(&p_sync[0]);
 	out.fd = p_out[0];
 	errs.fd = p_err[0];
 	p_out[0] = p_err[0] = -1;
@@ -811,7 +760,7 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 		rc = og_err_set(err, -OG_EIO, "sandbox: release the child: %s", strerror(errno));
 		goto fail;
 	}
-	close_fd(&p_sync[1]);
+	og_close_fd(&p_sync[1]);
 	deadline = t0 + timeout;
 	for (;;) {
 		struct pollfd pf[3];
@@ -859,7 +808,7 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 					r->signal = si.si_status;
 				}
 				cg_kill(&cg);	/* PID 1 is gone; the rest follow */
-			} else if (stream_read(pf[i].fd == out.fd ? &out : &errs) < 0) {
+			} else if (og_capture_read(pf[i].fd == out.fd ? &out : &errs) < 0) {
 				rc = og_err_set(err, -OG_EIO, "sandbox: read output: %s", strerror(errno));
 				goto fail;
 			}
@@ -872,7 +821,7 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 	}
 	if (n == (ssize_t)sizeof(msg) && msg.kind == 2) {
 		char line[512];
-		struct stream *s = &errs;
+		struct og_capture *s = &errs;
 		int ln = snprintf(line, sizeof(line), "sandbox: cannot run %s: %s\n", path, strerror(msg.errnum));
 		free(s->buf);
 		if (!(s->buf = strdup(line))) {
@@ -904,18 +853,18 @@ fail:
 	r->err_truncated = errs.truncated;
 	if (!r->duration_ms)
 		r->duration_ms = now_ms() - t0;
-	close_fd(&out.fd);
-	close_fd(&errs.fd);
+	og_close_fd(&out.fd);
+	og_close_fd(&errs.fd);
 	for (int i = 0; i < 2; i++) {
-		close_fd(&p_out[i]);
-		close_fd(&p_err[i]);
-		close_fd(&p_sync[i]);
-		close_fd(&p_stat[i]);
+		og_close_fd(&p_out[i]);
+		og_close_fd(&p_err[i]);
+		og_close_fd(&p_sync[i]);
+		og_close_fd(&p_stat[i]);
 	}
-	close_fd(&upper);
-	close_fd(&pidfd);
-	close_fd(&cgfd);
-	close_fd(&mnt);		/* the last reference: the tmpfs and its upper layer go */
+	og_close_fd(&upper);
+	og_close_fd(&pidfd);
+	og_close_fd(&cgfd);
+	og_close_fd(&mnt);		/* the last reference: the tmpfs and its upper layer go */
 	cg_remove(&cg);
 	free(path);
 	free(envp);
