@@ -201,6 +201,22 @@ try {
   });
   await a.screenshot({ path: `${ART}/decided.png` });
 
+  // 5b. shedding does not free leaked connections: verify_recovery asks again
+  // (live); "manual" ends the incident and the status reaches done over SSE
+  await check('verify_recovery asks live; manual ends it and the status reaches done without a reload', async () => {
+    await a.waitForSelector('#decide button[data-option="manual"]', { timeout: 60000 });
+    expect(/not_recovered/i.test(await a.locator('#decide h2').innerText()), await a.locator('#decide h2').innerText());
+    await a.click('#decide button[data-option="manual"]');
+    await a.waitForSelector('#confirm[open]', T);
+    await a.click('#confirm-ok');
+    await closed(a);
+    await a.waitForFunction(() => /^done$/.test(((document.querySelector('#status') || {}).textContent || '').trim()), null, { timeout: 30000 });
+    expect(await a.evaluate(() => window.__notReloaded === true), 'the page was reloaded');
+    const w = await a.locator('#who').innerText();
+    expect(/verification answer/.test(w) && !/\[object Object\]/.test(w), w);
+  });
+  await a.screenshot({ path: `${ART}/done.png` });
+
   // 6. checkpoints
   await check('the checkpoint view shows the steps and their writes', async () => {
     await a.keyboard.press('c');

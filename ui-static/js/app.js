@@ -15,6 +15,11 @@ const LIST_POLL_MS = 3000;
 function esc(v) {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
+// a timeline entry's detail: most nodes write text; some write an object
+function detailText(d) {
+  if (d === null || d === undefined || typeof d !== 'object') return String(d ?? '');
+  return Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('; ');
+}
 function age(iso) {
   const t = Date.parse(iso);
   if (!t) return '';
@@ -381,7 +386,7 @@ function whoSection(t, s) {
       ${d.handler ? `<dt>handler</dt><dd>${esc(d.handler)}</dd>` : ''}<dt>plan hash</dt><dd class="mono">${esc(d.plan_hash)}</dd></dl>` : ''}
     <ol class="tl">${rows.map((r) => `
     <li><span class="t" title="${esc(r.at)}">${esc(hhmmss(r.at))}</span><span><span class="ev ${r.cls || ''}">${esc(r.what)}</span>
-      ${r.detail ? `<div class="d">${esc(r.detail)}</div>` : ''}</span></li>`).join('')}</ol></section>`;
+      ${r.detail ? `<div class="d">${esc(detailText(r.detail))}</div>` : ''}</span></li>`).join('')}</ol></section>`;
 }
 
 function executionSection(x) {
@@ -407,7 +412,7 @@ function verificationSection(v) {
     <div class="row">${badge(v.status, v.recovered ? 'st-recovered' : 'st-failed')}
       <span class="small">${v.recovered ? 'recovered' : 'not recovered'}${v.time_to_recovery_s != null ? ` · time to recovery ${esc(v.time_to_recovery_s)} s` : ''}${v.after_action_s != null ? ` · ${esc(v.after_action_s)} s after the action` : ''}</span></div>
     <dl class="kv small" style="margin-top:6px"><dt>query</dt><dd class="mono">${esc(v.query)}</dd>
-      <dt>condition</dt><dd class="mono">${esc(v.condition)} ${esc(v.threshold ?? '')}</dd>
+      <dt>condition</dt><dd class="mono">${esc(v.condition)}</dd>
       <dt>last value</dt><dd class="mono">${esc(v.last_value)}</dd><dt>checks</dt><dd>${esc(v.checks)}</dd>
       ${v.reason ? `<dt>reason</dt><dd>${esc(v.reason)}</dd>` : ''}</dl></section>`;
 }
@@ -471,7 +476,7 @@ function incidentView(id) {
             const fresh = st.seen.size && !st.seen.has(key);
             st.seen.add(key);
             return `<li class="${fresh ? 'fresh' : ''}" data-node="${esc(e.node)}" data-event="${esc(e.event)}"><span class="t" title="${esc(e.at)}">${esc(hhmmss(e.at))}</span>
-              <span><span class="nd">${esc(e.node)}</span> <span class="ev">${esc(e.event)}</span>${e.detail ? `<div class="d">${esc(e.detail)}</div>` : ''}</span></li>`;
+              <span><span class="nd">${esc(e.node)}</span> <span class="ev">${esc(e.event)}</span>${e.detail ? `<div class="d">${esc(detailText(e.detail))}</div>` : ''}</span></li>`;
           }).join('')}</ol></section>
       </div></div>`;
     if (st.mermaid) $('#svg').appendChild(renderGraph(st.mermaid, { current, done }));
