@@ -164,14 +164,32 @@ out:
 
 static void thread_get(struct srv *S, struct evhttp_request *req, const char *thread)
 {
+	struct evkeyvalq q = { 0 };
 	struct og_err err = { 0 };
 	cJSON *ck = NULL, *o, *notes = NULL;
 	static const char *const keep[] = { "graph", "graph_file", "status", "step", "id", "parent_id", "created_at",
 					    "next", "interrupts", "error" };
+	const char *cks = query(req, "checkpoint", &q);
+	unsigned long long at = 0;
+	char *end;
 	size_t i;
 
-	if (og_store_lmdb_ops.get(S->db, thread, 0, &ck, &err) < 0) {
-		if (err.code == -OG_ENOENT) {
+	/* ?checkpoint=ID: the state as that step left it (opsgraph state
+	 * --checkpoint), for the postmortem views */
+	if (cks && ((at = strtoull(cks, &end, 10)) < 1 || *end)) {
+		evhttp_clear_headers(&q);
+		srv_reply_error(S, req, "thread", 400, "bad_request",
+				"checkpoint takes a checkpoint id (GET /api/threads/%s/history lists them), not '%s'",
+				thread, cks);
+		return;
+	}
+	evhttp_clear_headers(&q);
+	if (og_store_lmdb_ops.get(S->db, thread, (uint64_t)at, &ck, &err) < 0) {
+		if (err.code == -OG_ENOENT && at) {
+			srv_reply_error(S, req, "thread", 404, "no_checkpoint",
+					"no checkpoint %llu in thread %s (GET /api/threads/%s/history lists them)", at,
+					thread, thread);
+		} else if (err.code == -OG_ENOENT) {
 			/* an alert group can be recorded before its run starts */
 			if (og_store_lmdb_notes(S->db, thread, &notes, NULL) == 0 && cJSON_GetArraySize(notes) > 0) {
 				o = cJSON_CreateObject();

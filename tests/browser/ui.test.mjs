@@ -23,7 +23,7 @@
 //     without a reload, and the graph moves on from human_decision;
 //  6. the checkpoint view lists the steps with their writes (action_executor
 //     wrote execution), a JSON view of the checkpoint that opens, and the
-//     current value of the channels that step wrote last (execution of 2).
+//     values those channels had after that step (execution of 2).
 // Prints "ok N - what" or "FAIL N - what: why" per check; every wait is bounded.
 import { chromium } from 'playwright-core';
 
@@ -228,10 +228,12 @@ try {
     await det.locator('summary').first().click();
     const json = await det.innerText();
     expect(/writes/.test(json) && /"execution"/.test(json), json.slice(0, 300));
+    // the values as that step left them, loaded from GET /api/threads/{id}?checkpoint=ID
     const val = ex.first().locator('details.values');
     await val.locator('summary').first().click();
+    await a.waitForFunction((el) => /action_id/.test(el.textContent), await val.elementHandle(), T);
     const v = await val.innerText();
-    expect(/current value of execution/.test(v) && /action_id: "2"/.test(v) && /results: \[1\]/.test(v), v.slice(0, 400));
+    expect(/values of execution.* after this step/.test(v) && /action_id: "2"/.test(v) && /results: \[1\]/.test(v), v.slice(0, 400));
   });
   await a.screenshot({ path: `${ART}/checkpoints.png` });
   await check('Esc goes back to the list', async () => {

@@ -138,6 +138,10 @@ case "$body" in *inc-1*) bad "status=done lists inc-1: $body" ;; *) ok ;; esac
 req GET '/api/threads?status=bogus'; expect_code 400
 req GET /api/threads/inc-1/history; expect_code 200; expect_in '"source":"input"' "$body" "history"
 req GET '/api/threads/inc-1/history?limit=x'; expect_code 400
+# the state as one checkpoint left it (the input step: checkpoint 1)
+req GET '/api/threads/inc-1?checkpoint=1'; expect_code 200; expect_in '"checkpoint_id":1,' "$body" "thread at checkpoint 1"
+req GET '/api/threads/inc-1?checkpoint=99999'; expect_code 404; expect_in '"error":"no_checkpoint"' "$body" "unknown checkpoint"
+req GET '/api/threads/inc-1?checkpoint=x'; expect_code 400; expect_in "checkpoint takes a checkpoint id" "$body" "bad checkpoint"
 req GET /api/threads/nope; expect_code 404; expect_in '"error":"no_thread"' "$body" "unknown thread"
 req GET /api/threads/inc-1/bogus; expect_code 404
 req DELETE /api/threads/inc-1; expect_code 405

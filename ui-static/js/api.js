@@ -71,7 +71,8 @@ export async function logout() {
 }
 
 export const threads = () => get('/api/threads');
-export const thread = (id) => get(`/api/threads/${enc(id)}`);
+// thread: the thread now, or as checkpoint `at` left it
+export const thread = (id, at) => get(`/api/threads/${enc(id)}${at ? `?checkpoint=${enc(at)}` : ''}`);
 export const history = (id, limit = 200) => get(`/api/threads/${enc(id)}/history?limit=${limit}`);
 export const graphs = () => get('/api/graphs');
 

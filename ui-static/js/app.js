@@ -605,20 +605,11 @@ function checkpointsView(id) {
   const st = { stopped: false, pending: null, open: new Set() };
   const load = async () => {
     try {
-      const [{ history }, thread] = await Promise.all([api.history(id), api.thread(id)]);
+      const { history } = await api.history(id);
       if (st.stopped) return;
-      // the API gives the channels a step wrote, not the values; a channel's
-      // current value is what the newest step writing it left there
-      const state = thread.state || {};
-      const lastWriter = new Map(); // channel -> checkpoint id (history is newest first)
-      for (const r of history) {
-        for (const chs of Object.values(r.writes || {})) {
-          for (const ch of [].concat(chs)) if (!lastWriter.has(ch)) lastWriter.set(ch, r.id);
-        }
-      }
       main.innerHTML = `<div class="row" style="justify-content:space-between"><h1 style="font-size:18px;margin:0 0 8px">Checkpoints of <span class="mono">${esc(id)}</span></h1>
         <span class="muted small">newest first · updates live · <kbd>i</kbd> incident</span></div>
-        <p class="small muted">Each step lists what each node wrote (node → channels) and its checkpoint as JSON. The API keeps no per-step values: a step that was the last to write a channel shows that channel's current value.</p>
+        <p class="small muted">Each step lists what each node wrote (node → channels), the values of those channels as the step left them, and its checkpoint as JSON.</p>
         <section class="card"><table class="ckpt" id="checkpoints"><thead><tr><th>id</th><th>step</th><th>source</th><th>status</th><th>writes</th><th>next</th><th>at</th></tr></thead>
         <tbody></tbody></table></section>`;
       const tb = $('#checkpoints tbody');
@@ -633,13 +624,25 @@ function checkpointsView(id) {
         if (r.writes && Object.keys(r.writes).length) {
           w.innerHTML = `<div class="small">${Object.entries(r.writes).map(([n, ch]) => `<span class="mono">${esc(n)}</span> → ${esc([].concat(ch).join(', '))}`).join('<br>')}</div>`;
         } else w.innerHTML = '<span class="muted small">no writes</span>';
-        const mine = [...lastWriter].filter(([ch, cid]) => cid === r.id && ch in state).map(([ch]) => ch);
-        if (mine.length) {
-          const cur = document.createElement('details');
-          cur.className = 'json values';
-          cur.innerHTML = `<summary>current value of ${esc(mine.join(', '))} (last written here)</summary>`;
-          cur.appendChild(jsonView(Object.fromEntries(mine.map((ch) => [ch, state[ch]]))));
-          w.appendChild(cur);
+        const chans = [...new Set(Object.values(r.writes || {}).flatMap((ch) => [].concat(ch)))];
+        if (chans.length) {
+          // loaded when opened: the state as this checkpoint left it
+          const vals = document.createElement('details');
+          vals.className = 'json values';
+          vals.innerHTML = `<summary>values of ${esc(chans.join(', '))} after this step</summary>`;
+          vals.addEventListener('toggle', async () => {
+            if (!vals.open || vals.dataset.loaded) return;
+            vals.dataset.loaded = '1';
+            try {
+              const at = await api.thread(id, r.id);
+              const s = at.state || {};
+              vals.appendChild(jsonView(Object.fromEntries(chans.filter((ch) => ch in s).map((ch) => [ch, s[ch]]))));
+            } catch (e) {
+              delete vals.dataset.loaded;
+              vals.insertAdjacentHTML('beforeend', `<p class="error">Cannot load checkpoint ${esc(r.id)}: ${esc(e.message)}</p>`);
+            }
+          });
+          w.appendChild(vals);
         }
         const det = document.createElement('details');
         det.className = 'json row-json';
