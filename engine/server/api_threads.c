@@ -177,10 +177,10 @@ static void thread_get(struct srv *S, struct evhttp_request *req, const char *th
 	/* ?checkpoint=ID: the state as that step left it (opsgraph state
 	 * --checkpoint), for the postmortem views */
 	if (cks && ((at = strtoull(cks, &end, 10)) < 1 || *end)) {
-		evhttp_clear_headers(&q);
 		srv_reply_error(S, req, "thread", 400, "bad_request",
 				"checkpoint takes a checkpoint id (GET /api/threads/%s/history lists them), not '%s'",
 				thread, cks);
+		evhttp_clear_headers(&q);	/* cks points into q */
 		return;
 	}
 	evhttp_clear_headers(&q);
