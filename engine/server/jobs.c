@@ -358,6 +358,37 @@ out:
 	cli_session_close(&s);
 }
 
+/* The start of continue and fork: the thread's graph loaded from the file
+ * its latest checkpoint names, and its lease. 0, or -1 once the error is
+ * answered (the session is open either way: the caller closes it). */
+static int thread_take(struct srv_job *j, struct cli_session *s)
+{
+	struct og_err err = { 0 };
+	cJSON *latest = NULL;
+	const cJSON *gf;
+	int rc = -1;
+
+	if (cli_get_ckpt(s, j->thread, 0, &latest, &err) < 0) {
+		srv_job_error(j, 404, "no_thread", "no thread %s", j->thread);
+		goto out;
+	}
+	gf = cJSON_GetObjectItemCaseSensitive(latest, "graph_file");
+	if (!cJSON_IsString(gf)) {
+		srv_job_error(j, 500, "graph", "thread %s does not record its graph file", j->thread);
+		goto out;
+	}
+	if (load_graph(j, s, gf->valuestring) < 0)
+		goto out;
+	if (lease_wait(s, j->thread, 10000, NULL, NULL, &err) != 0) {
+		srv_job_error(j, 409, "thread_busy", "%s", err.msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(latest);
+	return rc;
+}
+
 /* A resume without a value, as `opsgraph resume THREAD`: continues a thread
  * that needs no answer, one a crash, a shutdown's grace period or a fork
  * left with work to do, or retries a failed step. A thread that waits for a
@@ -367,28 +398,14 @@ void job_continue(struct srv_job *j, int worker)
 	struct cli_session s;
 	struct og_err err = { 0 };
 	cJSON *latest = NULL;
-	const cJSON *gf, *st;
+	const cJSON *st;
 	int rc;
 
 	(void)worker;
 	if (session_open(j, &s, j->by) < 0)
 		return;
-	if (cli_get_ckpt(&s, j->thread, 0, &latest, &err) < 0) {
-		srv_job_error(j, 404, "no_thread", "no thread %s", j->thread);
+	if (thread_take(j, &s) < 0)
 		goto out;
-	}
-	gf = cJSON_GetObjectItemCaseSensitive(latest, "graph_file");
-	if (!cJSON_IsString(gf) || load_graph(j, &s, gf->valuestring) < 0) {
-		if (!cJSON_IsString(gf))
-			srv_job_error(j, 500, "graph", "thread %s does not record its graph file", j->thread);
-		goto out;
-	}
-	if ((rc = lease_wait(&s, j->thread, 10000, NULL, NULL, &err)) != 0) {
-		srv_job_error(j, 409, "thread_busy", "%s", err.msg);
-		goto out;
-	}
-	cJSON_Delete(latest);
-	latest = NULL;
 	if (cli_get_ckpt(&s, j->thread, 0, &latest, &err) < 0 ||
 	    cli_session_run_new(&s, j->thread, 0, NULL, NULL) != 0) {
 		srv_job_error(j, 500, "store", "thread %s cannot be loaded: %s", j->thread, err.msg);
@@ -420,27 +437,15 @@ void job_fork(struct srv_job *j, int worker)
 {
 	struct cli_session s;
 	struct og_err err = { 0 };
-	cJSON *latest = NULL, *ck = NULL;
-	const cJSON *gf, *as = cJSON_GetObjectItemCaseSensitive(j->body, "as_node");
+	cJSON *ck = NULL;
+	const cJSON *as = cJSON_GetObjectItemCaseSensitive(j->body, "as_node");
 	int rc;
 
 	(void)worker;
 	if (session_open(j, &s, j->by) < 0)
 		return;
-	if (cli_get_ckpt(&s, j->thread, 0, &latest, &err) < 0) {
-		srv_job_error(j, 404, "no_thread", "no thread %s", j->thread);
+	if (thread_take(j, &s) < 0)
 		goto out;
-	}
-	gf = cJSON_GetObjectItemCaseSensitive(latest, "graph_file");
-	if (!cJSON_IsString(gf) || load_graph(j, &s, gf->valuestring) < 0) {
-		if (!cJSON_IsString(gf))
-			srv_job_error(j, 500, "graph", "thread %s does not record its graph file", j->thread);
-		goto out;
-	}
-	if ((rc = lease_wait(&s, j->thread, 10000, NULL, NULL, &err)) != 0) {
-		srv_job_error(j, 409, "thread_busy", "%s", err.msg);
-		goto out;
-	}
 	if (cli_get_ckpt(&s, j->thread, j->ckpt_id, &ck, &err) < 0) {
 		srv_job_error(j, 404, "no_checkpoint", "%s (see GET /api/threads/%s/history)", err.msg, j->thread);
 		goto out;
@@ -462,7 +467,6 @@ void job_fork(struct srv_job *j, int worker)
 	}
 	srv_post_changed(j->S, j->thread);
 out:
-	cJSON_Delete(latest);
 	cJSON_Delete(ck);
 	cli_session_close(&s);
 }
