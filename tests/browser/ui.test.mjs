@@ -231,8 +231,12 @@ try {
     // the values as that step left them, loaded from GET /api/threads/{id}?checkpoint=ID
     const val = ex.first().locator('details.values');
     await val.locator('summary').first().click();
-    await a.waitForFunction((el) => /action_id/.test(el.textContent), await val.elementHandle(), T);
-    const v = await val.innerText();
+    // a checkpoint event may re-render the table meanwhile: read the row again until loaded
+    let v = '';
+    for (let i = 0; i < 50 && !/action_id/.test(v); i++) {
+      v = await ex.first().locator('details.values').innerText().catch(() => '');
+      if (!/action_id/.test(v)) await a.waitForTimeout(200);
+    }
     expect(/values of execution.* after this step/.test(v) && /action_id: "2"/.test(v) && /results: \[1\]/.test(v), v.slice(0, 400));
   });
   await a.screenshot({ path: `${ART}/checkpoints.png` });

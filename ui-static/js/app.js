@@ -602,7 +602,7 @@ function checkpointsView(id) {
   $('#crumbs').innerHTML = `<a href="#/">incidents</a><span>›</span><a class="mono" href="#/t/${encodeURIComponent(id)}">${esc(id)}</a>
     <span>›</span><span>checkpoints</span>`;
   main.innerHTML = '<p class="muted">Loading…</p>';
-  const st = { stopped: false, pending: null, open: new Set() };
+  const st = { stopped: false, pending: null, open: new Set(), openVals: new Set() };
   const load = async () => {
     try {
       const { history } = await api.history(id);
@@ -630,7 +630,10 @@ function checkpointsView(id) {
           const vals = document.createElement('details');
           vals.className = 'json values';
           vals.innerHTML = `<summary>values of ${esc(chans.join(', '))} after this step</summary>`;
+          // stays open across the re-renders a new checkpoint causes
+          vals.open = st.openVals.has(String(r.id));
           vals.addEventListener('toggle', async () => {
+            if (vals.open) st.openVals.add(String(r.id)); else st.openVals.delete(String(r.id));
             if (!vals.open || vals.dataset.loaded) return;
             vals.dataset.loaded = '1';
             try {
