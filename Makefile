@@ -39,7 +39,7 @@ ifneq ($(findstring -fsanitize,$(SANFLAGS) $(OPT) $(LDFLAGS)),)
 else
   ALLOC_PKG := jemalloc
 endif
-PKGS := lua5.4 libcjson lmdb libcurl libevent libevent_pthreads libcrypto $(ALLOC_PKG)
+PKGS := lua5.4 libcjson lmdb libcurl libevent libevent_pthreads libcrypto libbpf $(ALLOC_PKG)
 OPT ?= -O2 -g
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-missing-field-initializers $(SANFLAGS)
@@ -56,6 +56,25 @@ ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 endif
 CFLAGS += $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm -lpthread
+
+# eBPF programs (bpf/NAME.bpf.c, CO-RE): clang -target bpf against a vmlinux.h
+# dumped from the running kernel's BTF, then `bpftool gen skeleton` writes
+# $(BUILD)/bpf/NAME.skel.h, which engine C files include as "NAME.skel.h"
+# (-I$(BUILD)/bpf). The skeleton embeds the object, so the binary needs no
+# file at run time. BPF=0 (automatic when the build host has no
+# /sys/kernel/btf/vmlinux) builds without them and defines OG_NO_BPF: the
+# code that loads programs must then report "built without eBPF" and go on.
+BTF_VMLINUX ?= /sys/kernel/btf/vmlinux
+BPF ?= $(if $(wildcard $(BTF_VMLINUX)),1,0)
+BPF_CLANG ?= clang
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+ifeq ($(BPF),1)
+  BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+else
+  BPF_SKELS :=
+  CFLAGS += -DOG_NO_BPF
+endif
+CFLAGS += -I$(BUILD)/bpf
 
 # cli/ and server/ are the composition roots (layer 3): in the binary, not the library.
 LIB_SRCS := $(filter-out engine/cli/% engine/server/%,$(wildcard engine/*/*.c))
@@ -83,6 +102,24 @@ $(BUILD)/engine/lua/prelude.inc: engine/lua/prelude.lua
 	$(Q)xxd -i < $< > $@.tmp && echo ', 0x00' >> $@.tmp && mv $@.tmp $@
 $(BUILD)/engine/lua/lvm.o: $(BUILD)/engine/lua/prelude.inc
 $(BUILD)/engine/lua/lvm.o: CFLAGS += -I$(BUILD)/engine/lua
+
+$(BUILD)/bpf/vmlinux.h: $(BTF_VMLINUX)
+	@mkdir -p $(@D)
+	$(call say,BTF,$@)
+	$(Q)bpftool btf dump file $< format c > $@.tmp && mv $@.tmp $@
+
+# no sanitizer or host flags here: the BPF verifier gets plain -O2 code
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h $(wildcard bpf/*.h)
+	$(call say,BPF,$<)
+	$(Q)$(BPF_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+		-I$(BUILD)/bpf -Ibpf -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call say,SKEL,$@)
+	$(Q)bpftool gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# objects may include a skeleton; -MMD records which once built
+$(LIB_OBJS) $(CLI_OBJS) $(UNIT_BINS): | $(BPF_SKELS)
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

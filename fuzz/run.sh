@@ -22,7 +22,7 @@ make --no-print-directory O=$B CC="$CC" OPT="-O1 -g -fsanitize=fuzzer-no-link $S
 # renamed (the commands' shared helpers, cli_fail and co., live there too)
 objcopy --redefine-sym main=opsgraph_main $B/engine/cli/main.o $B/main-nomain.o || exit 1
 OBJS="$(ls $B/engine/server/*.o $B/engine/cli/*.o | grep -v '/cli/main\.o$') $B/main-nomain.o"
-LIBS=$(pkg-config --libs lua5.4 libcjson lmdb libcurl libevent libevent_pthreads libcrypto)
+LIBS=$(pkg-config --libs lua5.4 libcjson lmdb libcurl libevent libevent_pthreads libcrypto libbpf)
 CFL=$(pkg-config --cflags lua5.4 libcjson libevent libcrypto)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(cd fuzz && ls fuzz_*.c | sed 's/\.c$//'))
