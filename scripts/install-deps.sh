@@ -47,4 +47,31 @@ fi
 echo "install-deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+
+# prometheus and prometheus-alertmanager are daemons in Debian: on a machine
+# booted with systemd their postinst would start them on :9090 and :9093 on
+# every interface and enable them at boot. The tests start their own on
+# 127.0.0.1 and free ports, so the packages are installed for their binaries
+# only: a policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d
+# and deb-systemd-invoke from starting anything during this install, and the
+# units installed now are disabled. A policy-rc.d the machine already had is
+# left alone (it already decides).
+daemons=()
+for p in "${missing[@]}"; do
+	case "$p" in prometheus|prometheus-alertmanager) daemons+=("$p") ;; esac
+done
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ${#daemons[@]} -gt 0 ] && [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# written by opsgraph scripts/install-deps.sh for the length of one apt-get install\nexit 101\n' |
+		$SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	own_policy=1
+	trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#daemons[@]} -gt 0 ] && [ -d /run/systemd/system ]; then
+	$SUDO systemctl disable --now "${daemons[@]}" >/dev/null 2>&1 || true
+fi
+[ "$own_policy" -eq 1 ] && $SUDO rm -f "$policy"
+exit 0
