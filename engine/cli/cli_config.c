@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,49 @@ static int join_path(char *out, size_t len, const char *root, const char *rel)
 
 static bool is_str(const cJSON *o, const char *k);
 
+/* The dry-run declaration under tool_overrides: "dry_run" replaces the
+ * file's (checked with it by check_dry_run); a "command" override without
+ * one leaves a declaration written for another command, so the dry-run then
+ * runs the overriding command itself in the sandbox, keeping only the
+ * limits (a native argv or expected writes of the replaced command would
+ * describe something that no longer runs). Idempotent, like the rest. */
+static int override_dry_run(cJSON *spec, const cJSON *o, const char *name, struct og_err *err)
+{
+	static const char *const keep[] = { "timeout_ms", "memory_mb", "pids", NULL };
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "dry_run");
+	const cJSON *old = cJSON_GetObjectItemCaseSensitive(spec, "dry_run"), *m;
+	cJSON *dr;
+	int i;
+
+	if (v) {
+		if (!cJSON_IsObject(v))
+			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s.dry_run must be an object like a "
+					  "tool file's dry_run, e.g. {\"mode\": \"sandbox\"}", name);
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "dry_run");
+		if (!cJSON_AddItemToObject(spec, "dry_run", cJSON_Duplicate(v, 1)))
+			return og_err_set(err, -OG_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(o, "command"))
+		return 0;
+	m = cJSON_GetObjectItemCaseSensitive(old, "mode");
+	if (cJSON_IsString(m) && !strcmp(m->valuestring, "sandbox") && !cJSON_GetObjectItemCaseSensitive(old, "argv") &&
+	    !cJSON_GetObjectItemCaseSensitive(old, "expect_writes"))
+		return 0;
+	if (!(dr = cJSON_CreateObject()) || !cJSON_AddStringToObject(dr, "mode", "sandbox") ||
+	    !cJSON_AddStringToObject(dr, "note", "config tool_overrides.command replaced the command: the dry-run "
+				     "runs that command in the sandbox (set tool_overrides.dry_run to declare another)")) {
+		cJSON_Delete(dr);
+		return og_err_set(err, -OG_ENOMEM, "out of memory");
+	}
+	for (i = 0; keep[i]; i++)
+		if ((m = cJSON_GetObjectItemCaseSensitive(old, keep[i])))
+			cJSON_AddItemToObject(dr, keep[i], cJSON_Duplicate(m, 1));
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "dry_run");
+	cJSON_AddItemToObject(spec, "dry_run", dr);
+	return 0;
+}
+
 /* config tool_overrides.<name> applied to the tool file's spec, with the
  * semantics ctx.tools.run applies at run time (engine/lua/lapi_tools.c
  * apply_override), so the planner sees the tool that will really run and a
@@ -65,7 +109,7 @@ static bool is_str(const cJSON *o, const char *k);
  * gives the same spec, so the run-time pass changes nothing. */
 static int apply_override(cJSON *spec, const cJSON *o, const char *name, struct og_err *err)
 {
-	static const char *const allowed[] = { "base_url", "url", "headers", "command", "timeout_s", NULL };
+	static const char *const allowed[] = { "base_url", "url", "headers", "command", "timeout_s", "dry_run", NULL };
 	const cJSON *k, *v;
 	cJSON *http;
 	int i;
@@ -75,8 +119,10 @@ static int apply_override(cJSON *spec, const cJSON *o, const char *name, struct 
 			;
 		if (!allowed[i])
 			return og_err_set(err, -OG_EINVAL, "config tool_overrides.%s: unknown key '%s' (allowed: base_url, "
-					  "url, headers, command, timeout_s)", name, k->string);
+					  "url, headers, command, timeout_s, dry_run)", name, k->string);
 	}
+	if ((i = override_dry_run(spec, o, name, err)) < 0)
+		return i;
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "command"))) {
 		const cJSON *a;
 		if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v))
@@ -161,6 +207,96 @@ static bool is_str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) && v->valuestring[0];
 }
 
+/* a positive integer no larger than max */
+static bool is_count(const cJSON *v, double max)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= max &&
+	       v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
+static int check_argv(const cJSON *a)
+{
+	const cJSON *v;
+
+	if (!cJSON_IsArray(a) || !cJSON_GetArraySize(a))
+		return -1;
+	cJSON_ArrayForEach(v, a)
+		if (!cJSON_IsString(v) || !v->valuestring[0])
+			return -1;
+	return 0;
+}
+
+/* The dry-run declaration: {mode, argv?, reason?, expect_writes?,
+ * timeout_ms?, memory_mb?, pids?, note?} (README, "Sandbox"). Optional: a
+ * command tool without one is dry-run in the sandbox, an http tool is not
+ * dry-run (the sandbox has no network). */
+static int check_dry_run(const cJSON *spec, const char *what, struct og_err *err)
+{
+	static const char *const keys[] = { "mode", "argv", "reason", "expect_writes", "timeout_ms", "memory_mb",
+					    "pids", "note", NULL };
+	const cJSON *dr = cJSON_GetObjectItemCaseSensitive(spec, "dry_run"), *k, *v, *mode;
+	bool http = cJSON_GetObjectItemCaseSensitive(spec, "http") != NULL, native, none;
+	int i;
+
+	if (!dr)
+		return 0;
+	if (!cJSON_IsObject(dr))
+		return og_err_set(err, -OG_EINVAL, "%s: \"dry_run\" must be an object {\"mode\": \"sandbox\"|\"native\"|"
+				  "\"native+sandbox\"|\"none\", ...}", what);
+	cJSON_ArrayForEach(k, dr) {
+		for (i = 0; keys[i] && strcmp(keys[i], k->string); i++)
+			;
+		if (!keys[i])
+			return og_err_set(err, -OG_EINVAL, "%s: dry_run: unknown key \"%s\" (known: mode, argv, reason, "
+					  "expect_writes, timeout_ms, memory_mb, pids, note)", what, k->string);
+	}
+	mode = cJSON_GetObjectItemCaseSensitive(dr, "mode");
+	if (!cJSON_IsString(mode) || (strcmp(mode->valuestring, "sandbox") && strcmp(mode->valuestring, "native") &&
+				      strcmp(mode->valuestring, "native+sandbox") && strcmp(mode->valuestring, "none")))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.mode must be \"sandbox\" (run the command on a "
+				  "throwaway copy of the host), \"native\" (run the tool's own dry-run, dry_run.argv, in "
+				  "the sandbox), \"native+sandbox\" (both) or \"none\" (with dry_run.reason) (got %s)",
+				  what, cJSON_IsString(mode) ? mode->valuestring : "no string");
+	native = !strncmp(mode->valuestring, "native", 6);
+	none = !strcmp(mode->valuestring, "none");
+	if (http && !none)
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.mode \"%s\" cannot apply to an http tool: the sandbox "
+				  "has no network, so the request could not be observed; declare {\"mode\": \"none\", "
+				  "\"reason\": \"...\"} or leave dry_run out", what, mode->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(dr, "argv");
+	if (native && check_argv(v) < 0)
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.mode \"%s\" needs dry_run.argv, the tool's own dry-run "
+				  "command as a non-empty argv list of strings with the run's {placeholders}, e.g. "
+				  "[\"logrotate\", \"-d\", \"{conf}\"]", what, mode->valuestring);
+	if (!native && v)
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.argv is the native dry-run command; mode \"%s\" does "
+				  "not run it (use \"native\" or \"native+sandbox\", or remove argv)", what,
+				  mode->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(dr, "reason");
+	if (none && !is_str(dr, "reason"))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.mode \"none\" needs dry_run.reason, the text the "
+				  "action card shows after \"not dry-run: \" (e.g. \"acts on a remote cluster\")", what);
+	if (v && !cJSON_IsString(v))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.reason must be a string", what);
+	v = cJSON_GetObjectItemCaseSensitive(dr, "expect_writes");
+	if (v && (none || (check_argv(v) < 0 && !(cJSON_IsArray(v) && !cJSON_GetArraySize(v)))))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.expect_writes must be a list of path globs the tool "
+				  "may write (e.g. [\"/var/cache/{service}/**\"]), and only for a mode that runs "
+				  "something", what);
+	if ((v = cJSON_GetObjectItemCaseSensitive(dr, "timeout_ms")) && !is_count(v, 600000))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.timeout_ms must be a whole number of milliseconds, 1 "
+				  "to 600000", what);
+	if ((v = cJSON_GetObjectItemCaseSensitive(dr, "memory_mb")) && !is_count(v, 65536))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.memory_mb must be a whole number of MiB, 1 to 65536",
+				  what);
+	if ((v = cJSON_GetObjectItemCaseSensitive(dr, "pids")) && !is_count(v, 65536))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.pids must be a whole number of processes, 1 to 65536",
+				  what);
+	if ((v = cJSON_GetObjectItemCaseSensitive(dr, "note")) && !cJSON_IsString(v))
+		return og_err_set(err, -OG_EINVAL, "%s: dry_run.note must be a string", what);
+	return 0;
+}
+
 /* The checks of one tool spec; what = "sandbox/tools/x.json". */
 static int check_tool(const cJSON *spec, const char *name, const char *what, struct og_err *err)
 {
@@ -201,7 +337,7 @@ static int check_tool(const cJSON *spec, const char *name, const char *what, str
 		return og_err_set(err, -OG_EINVAL, "%s: \"http\" must be an object with \"method\" and \"url\" strings",
 				  what);
 	}
-	return 0;
+	return check_dry_run(spec, what, err);
 }
 
 static int cmp_names(const void *a, const void *b)

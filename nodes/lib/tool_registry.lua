@@ -4,8 +4,9 @@
 --   {name, description, params (a JSON schema for the args, see
 --    nodes/lib/schema.lua), risk ("low"|"medium"|"high"), timeout_s,
 --    idempotent (bool), command: ["argv", "{service}", ...] or
---    http: {method, url, body?}, dry_run: {mode: "native"|"sandbox",
---    command?: [...]}, undo?: {tool, args}}
+--    http: {method, url, body?}, dry_run?: {mode: "sandbox"|"native"|
+--    "native+sandbox"|"none", argv?, reason?, expect_writes?, timeout_ms?,
+--    memory_mb?, pids?} (README.md, "Sandbox"), undo?: {tool, args}}
 -- Nodes cannot read files, so the registry reaches them through the config:
 -- ctx.config.tools = {name: spec} (the CLI fills it from sandbox/tools/*.json or config "tools_dir"; tests/nodes/planner/make_config.py builds
 -- such a config from sandbox/tools/*.json; later the CLI loads the directory
@@ -29,7 +30,7 @@ local STR = { type = "string", minLength = 1 }
 local ARGV = { type = "array", minItems = 1, items = STR }
 M.SPEC_SCHEMA = {
   type = "object",
-  required = { "name", "description", "params", "risk", "timeout_s", "idempotent", "dry_run" },
+  required = { "name", "description", "params", "risk", "timeout_s", "idempotent" },
   properties = {
     name = { type = "string", pattern = "^[a-z][a-z0-9_]*$", maxLength = 64 },
     description = STR,
@@ -40,8 +41,10 @@ M.SPEC_SCHEMA = {
     command = ARGV,
     http = { type = "object", required = { "method", "url" }, properties = {
       method = { enum = { "GET", "POST", "PUT", "PATCH", "DELETE" } }, url = STR } },
+    -- the CLI checks the rest (engine/cli/cli_config.c check_dry_run)
     dry_run = { type = "object", required = { "mode" }, properties = {
-      mode = { enum = { "native", "sandbox" } }, command = ARGV } },
+      mode = { enum = { "sandbox", "native", "native+sandbox", "none" } }, argv = ARGV, reason = STR,
+      expect_writes = { type = "array", items = STR } } },
     undo = { type = "object", required = { "tool" }, properties = { tool = STR, args = { type = "object" } } },
   },
 }

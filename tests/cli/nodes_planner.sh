@@ -272,7 +272,7 @@ reg_case "tools empty" '{"tools": {}}' "no tool is registered"
 reg_case "bad spec" '{"tools": {"x": {"name": "y", "description": "d", "params": {"type": "object"}, "risk": "extreme",
   "timeout_s": 0, "idempotent": "yes", "command": ["a"], "dry_run": {"mode": "real"}}}}' \
 	"tools.x.risk: must be one of low, medium, high (got 'extreme')" "tools.x.timeout_s: must be > 0 (got 0)" \
-	"tools.x.idempotent: must be boolean (got string)" "tools.x.dry_run.mode: must be one of native, sandbox (got 'real')"
+	"tools.x.idempotent: must be boolean (got string)" "tools.x.dry_run.mode: must be one of sandbox, native, native+sandbox, none (got 'real')"
 reg_case "name mismatch, no command" '{"tools": {"x": {"name": "y", "description": "d", "params": {"type": "object"}, "risk": "low",
   "timeout_s": 5, "idempotent": true, "dry_run": {"mode": "sandbox"}, "undo": {"tool": "zz"}}}}' \
 	"tools.x.name: must equal its key 'x' (got 'y')" "tools.x: needs exactly one of command or http" "tools.x.undo.tool: unknown tool 'zz'"

@@ -15,7 +15,10 @@
 # risk, command not an argv of strings, command and http both or neither,
 # http without url, an empty or missing tools_dir, an override of a tool
 # that does not exist, an unknown override key, a url override on a
-# command tool, "tools" together with tools_dir.
+# command tool, "tools" together with tools_dir; the dry_run declaration
+# (mode, argv for native modes, reason for none, no sandbox for http tools,
+# expect_writes, limits, unknown keys) and its overrides (a command
+# override makes a native declaration a sandbox one; dry_run replaces it).
 # Run by tests/run.sh with OPSGRAPH set; by hand from the project root:
 #   bash tests/cli/tools_registry.sh
 # Last line: "N passed, N failed"; exits non-zero when something failed.
@@ -98,6 +101,17 @@ cfg http2cmd "{\"tools_dir\": \"$tmp/tools\", \"tool_overrides\": {\"reduce_traf
 og run "$G" --db :memory: --output json --config "$tmp/http2cmd.json" --input '{"run": {"name": "reduce_traffic", "args": {"service": "payment-service", "percent": 30}}}'
 expect_rc 0
 check "http tool -> command" "$(py '["http" in s["tools"]["reduce_traffic"], s["result"]["stdout"]]')" '[false, "shed 30% of payment-service\n"]'
+# dry_run: a command override leaves a native declaration of another
+# command behind, so its dry-run runs the new command in the sandbox (the
+# limits kept); a dry_run override replaces the declaration
+cfg drov "{\"tools_dir\": \"$tmp/tools\", \"tool_overrides\": {\"restart_service\": {\"command\": [\"echo\", \"x\"]},
+  \"check_health\": {\"command\": [\"true\"], \"dry_run\": {\"mode\": \"none\", \"reason\": \"read-only\"}}}}"
+og run "$G" --db :memory: --output json --config "$tmp/drov.json"
+expect_rc 0
+check "command override: dry-run in the sandbox" "$(py '[s["tools"]["restart_service"]["dry_run"][k] for k in ("mode", "timeout_ms")] + ["argv" in s["tools"]["restart_service"]["dry_run"]]')" '["sandbox", 20000, false]'
+check "command override: why" "$(py 's["tools"]["restart_service"]["dry_run"]["note"][:51]')" "config tool_overrides.command replaced the command:"
+check "dry_run override" "$(py 's["tools"]["check_health"]["dry_run"]')" '{"mode": "none", "reason": "read-only"}'
+check "modes after the overrides" "$(py 'sorted(set(t.get("dry_run", {"mode": "(default)"})["mode"] for t in s["tools"].values()))')" '["(default)", "none", "sandbox"]'
 # a url override; tools_dir relative to the root
 mkdir -p "$tmp/root/graphs" "$tmp/root/ops/tools"
 cp "$G" "$tmp/root/graphs/show.lua"
@@ -135,6 +149,20 @@ bad_tool both "{\"name\": \"both\", $T, \"command\": [\"true\"], \"http\": {\"me
 bad_tool neither "{\"name\": \"neither\", $T}" 'needs exactly one of "command"'
 bad_tool nourl "{\"name\": \"nourl\", $T, \"http\": {\"method\": \"GET\"}}" '"http" must be an object with "method" and "url" strings'
 bad_tool list '[1, 2]' 'a tool spec is a JSON object'
+# the dry-run declaration (README, "Sandbox (dry-runs of actions)")
+C="\"command\": [\"true\"]"
+bad_tool drmode "{\"name\": \"drmode\", $T, $C, \"dry_run\": {\"mode\": \"real\"}}" 'dry_run.mode must be "sandbox" (run the command on a throwaway copy of the host), "native"'
+bad_tool drobj "{\"name\": \"drobj\", $T, $C, \"dry_run\": \"sandbox\"}" '"dry_run" must be an object {"mode": "sandbox"|"native"|"native+sandbox"|"none", ...}'
+bad_tool drkey "{\"name\": \"drkey\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"command\": [\"x\"]}}" 'dry_run: unknown key "command" (known: mode, argv, reason'
+bad_tool drnative "{\"name\": \"drnative\", $T, $C, \"dry_run\": {\"mode\": \"native\"}}" 'dry_run.mode "native" needs dry_run.argv, the tool'"'"'s own dry-run command'
+bad_tool drargv "{\"name\": \"drargv\", $T, $C, \"dry_run\": {\"mode\": \"native+sandbox\", \"argv\": [\"x\", 1]}}" 'dry_run.mode "native+sandbox" needs dry_run.argv'
+bad_tool drstray "{\"name\": \"drstray\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"argv\": [\"x\"]}}" 'dry_run.argv is the native dry-run command; mode "sandbox" does not run it'
+bad_tool drnone "{\"name\": \"drnone\", $T, $C, \"dry_run\": {\"mode\": \"none\"}}" 'dry_run.mode "none" needs dry_run.reason'
+bad_tool drhttp "{\"name\": \"drhttp\", $T, \"http\": {\"method\": \"POST\", \"url\": \"http://x/\"}, \"dry_run\": {\"mode\": \"sandbox\"}}" 'dry_run.mode "sandbox" cannot apply to an http tool: the sandbox has no network'
+bad_tool drwrites "{\"name\": \"drwrites\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"expect_writes\": \"/tmp\"}}" 'dry_run.expect_writes must be a list of path globs'
+bad_tool drtime "{\"name\": \"drtime\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"timeout_ms\": 1.5}}" 'dry_run.timeout_ms must be a whole number of milliseconds, 1 to 600000'
+bad_tool drmem "{\"name\": \"drmem\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"memory_mb\": 0}}" 'dry_run.memory_mb must be a whole number of MiB'
+bad_tool drpids "{\"name\": \"drpids\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"pids\": \"64\"}}" 'dry_run.pids must be a whole number of processes'
 
 # bad_cfg CONFIG NEEDLE
 bad_cfg() {
@@ -148,12 +176,14 @@ bad_cfg "{\"tools_dir\": \"$tmp/empty\"}" "holds no *.json tool file"
 bad_cfg "{\"tools_dir\": \"$tmp/nonexistent\"}" "config \"tools_dir\" names the directory of the tool files"
 bad_cfg '{"tools_dir": 5}' "config tools_dir must be a directory path"
 bad_cfg '{"tool_overrides": {"restart_servce": {"command": ["true"]}}}' "config tool_overrides.restart_servce: no tool file sandbox/tools/restart_servce.json"
-bad_cfg '{"tool_overrides": {"restart_service": {"cmd": ["true"]}}}' "config tool_overrides.restart_service: unknown key 'cmd' (allowed: base_url, url, headers, command, timeout_s)"
+bad_cfg '{"tool_overrides": {"restart_service": {"cmd": ["true"]}}}' "config tool_overrides.restart_service: unknown key 'cmd' (allowed: base_url, url, headers, command, timeout_s, dry_run)"
 bad_cfg '{"tool_overrides": {"restart_service": {"url": "http://x/"}}}' "url, base_url and headers apply to http tools; tool 'restart_service' runs a command"
 bad_cfg '{"tool_overrides": {"restart_service": {"command": "echo hi"}}}' "config tool_overrides.restart_service.command must be a non-empty argv list"
 bad_cfg '{"tool_overrides": {"reduce_traffic": {"base_url": "gateway:8080"}}}' "base_url must start with http:// or https://"
 bad_cfg '{"tool_overrides": {"restart_service": {"timeout_s": -1}}}' "timeout_s must be a number of seconds > 0"
 bad_cfg '{"tool_overrides": []}' "config tool_overrides must be an object"
+bad_cfg '{"tool_overrides": {"restart_service": {"dry_run": {"mode": "none"}}}}' 'with config tool_overrides.restart_service: dry_run.mode "none" needs dry_run.reason'
+bad_cfg '{"tool_overrides": {"restart_service": {"dry_run": true}}}' 'config tool_overrides.restart_service.dry_run must be an object'
 bad_cfg '{"tools": {}, "tools_dir": "sandbox/tools"}' 'config has "tools" and also "tools_dir"'
 # the command did not run a node: nothing was started
 og run "$G" --db "$tmp/db" --config "$tmp/badcfg.json"
