@@ -21,6 +21,7 @@ int cmd_threads(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_llm_log(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);

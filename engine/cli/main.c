@@ -32,6 +32,8 @@ static const struct {
 	{ "replay", cmd_replay, "replay THREAD --checkpoint ID [--recorded]\n"
 				"                                       re-execute from a checkpoint on a new branch;\n"
 				"                                       --recorded: ctx calls get their recorded answers" },
+	{ "diff", cmd_diff, "diff THREAD --from [THREAD:]ID [--to [THREAD:]ID]\n"
+			    "                                       what changed in the state between two checkpoints" },
 	{ "gc", cmd_gc, "gc [--keep-last N] [--older-than 30d]  prune old checkpoints" },
 	{ "serve", cmd_serve, "serve [--listen 127.0.0.1:8080] [--db DIR] [--root DIR] [--workers N]\n"
 			      "                                       HTTP API, SSE, Slack and Alertmanager triggers" },

@@ -12,6 +12,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "../core/json.h"
+#include "../graph/ckpt_diff.h"
 #include "server.h"
 
 bool srv_thread_id_ok(const char *id)
@@ -262,6 +263,38 @@ out:
 	evhttp_clear_headers(&q);
 }
 
+/* ?from=[THREAD:]ID&to=[THREAD:]ID|latest: the state diff of two
+ * checkpoints (opsgraph diff), for the postmortem page. */
+static void thread_diff(struct srv *S, struct evhttp_request *req, const char *thread)
+{
+	struct evkeyvalq q = { 0 };
+	struct og_err err = { 0 };
+	struct og_ckpt_ref from, to;
+	const char *f = query(req, "from", &q), *t = evhttp_find_header(&q, "to");
+	cJSON *d = NULL;
+	int rc;
+
+	if (!f || og_ckpt_ref_parse(f, thread, "from", &from, &err) < 0 ||
+	    og_ckpt_ref_parse(t ? t : "latest", thread, "to", &to, &err) < 0) {
+		srv_reply_error(S, req, "diff", 400, "bad_request", "%s (GET /api/threads/%s/history lists the ids)",
+				f ? err.msg : "from (a checkpoint id) is required; to defaults to latest", thread);
+		goto out;
+	}
+	if (!srv_thread_id_ok(from.thread) || !srv_thread_id_ok(to.thread)) {
+		srv_reply_error(S, req, "diff", 400, "bad_request", "not a thread id in from or to");
+		goto out;
+	}
+	if ((rc = og_ckpt_diff(&og_store_lmdb_ops, S->db, &from, &to, &d, &err)) < 0) {
+		srv_reply_error(S, req, "diff", rc == -OG_ENOENT ? 404 : 500, rc == -OG_ENOENT ? "no_checkpoint" : "store",
+				"%s", err.msg);
+		goto out;
+	}
+	srv_reply_json(S, req, "diff", 200, d);
+	cJSON_Delete(d);
+out:
+	evhttp_clear_headers(&q);
+}
+
 static void thread_post(struct srv *S, struct evhttp_request *req, const char *thread, bool resume)
 {
 	const char *route = resume ? "resume" : "fork";
@@ -348,6 +381,11 @@ void api_thread(struct srv *S, struct evhttp_request *req, const char *thread, c
 			thread_history(S, req, thread);
 		else
 			srv_reply_error(S, req, "history", 405, "method", "use GET");
+	} else if (!strcmp(sub, "diff")) {
+		if (get)
+			thread_diff(S, req, thread);
+		else
+			srv_reply_error(S, req, "diff", 405, "method", "use GET");
 	} else if (!strcmp(sub, "stream")) {
 		if (m == EVHTTP_REQ_GET)
 			sse_open(S, req, thread);
