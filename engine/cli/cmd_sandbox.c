@@ -5,6 +5,11 @@
  * prints the JSON report on stdout; its own exit status is 0 when the dry-run
  * happened (whatever CMD returned), 1 when it could not (stderr says what is
  * missing), 2 on bad usage.
+ *
+ * `run --trace [--tool NAME] [--expect-writes GLOB]...` prints instead the
+ * full impact report of engine/dryrun/ (eBPF trace when this host allows it,
+ * verdict line); --cpu, --cwd and --max-output are not dry-run spec fields
+ * and are refused there. Exit status 0 also for "fidelity":"none".
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -12,6 +17,8 @@
 #include <string.h>
 
 #include "../core/json.h"
+#include "../core/utf8.h"
+#include "../dryrun/dryrun.h"
 #include "../sandbox/sandbox.h"
 #include "cli.h"
 
@@ -19,6 +26,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: opsgraph sandbox run [--timeout S] [--memory MB] [--pids N] [--cpu PCT] [--tmpfs MB]\n"
 			"                                [--max-output BYTES] [--cwd DIR] [--env NAME=VALUE]... -- CMD [ARGS...]\n"
+			"       opsgraph sandbox run --trace [--tool NAME] [--expect-writes GLOB]... [--timeout S] [--memory MB]\n"
+			"                                [--pids N] [--tmpfs MB] [--env NAME=VALUE]... -- CMD [ARGS...]\n"
 			"       opsgraph sandbox check\n");
 }
 
@@ -36,45 +45,9 @@ static int num_arg(const char *flag, const char *v, double min, double *out)
 	return 0;
 }
 
-/* s[0..n) as valid UTF-8 for the report: NUL bytes and bytes that do not
- * form UTF-8 become U+FFFD. Caller frees; NULL when out of memory. */
-static char *utf8_clean(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	char *out = malloc(n * 3 + 1), *o = out;
-	size_t i = 0;
-
-	if (!out)
-		return NULL;
-	while (i < n) {
-		unsigned char c = u[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-		size_t k;
-		bool ok = len && c && i + len <= n && !(len == 2 && c < 0xC2) && !(len == 4 && c > 0xF4);
-
-		for (k = 1; ok && k < len; k++)
-			ok = (u[i + k] & 0xC0) == 0x80;
-		if (ok && len == 3)	/* overlong or a surrogate */
-			ok = !(c == 0xE0 && u[i + 1] < 0xA0) && !(c == 0xED && u[i + 1] >= 0xA0);
-		if (ok && len == 4)
-			ok = !(c == 0xF0 && u[i + 1] < 0x90) && !(c == 0xF4 && u[i + 1] >= 0x90);
-		if (ok) {
-			memcpy(o, s + i, len);
-			o += len;
-			i += len;
-		} else {
-			memcpy(o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 static void add_text(cJSON *o, const char *name, const char *s, size_t n)
 {
-	char *t = utf8_clean(s, n);
+	char *t = og_utf8_clean(s, n);
 
 	cJSON_AddStringToObject(o, name, t ? t : "");
 	free(t);
@@ -135,24 +108,65 @@ static cJSON *report_json(const struct og_sandbox_result *r)
 	return o;
 }
 
+/* --trace: the impact report of engine/dryrun/ */
+static int dryrun_print(const struct og_sandbox_spec *s, const char *tool, const char *const *expect)
+{
+	struct og_dryrun_spec d;
+	struct og_err err = { 0 };
+	cJSON *rep = NULL;
+	char *text;
+
+	memset(&d, 0, sizeof(d));
+	d.tool = tool;
+	d.argv = s->argv;
+	d.env = s->env;
+	d.expect_writes = expect;
+	d.timeout_ms = s->timeout_ms;
+	d.memory_mb = s->memory_mb;
+	d.pids = s->pids;
+	d.tmpfs_mb = s->tmpfs_mb;
+	d.trace = true;
+	if (og_dryrun_run(&d, &rep, &err) < 0)
+		return cli_fail(2, "sandbox run --trace: %s", err.msg);
+	text = og_json_print(rep, NULL);
+	cJSON_Delete(rep);
+	if (!text)
+		return cli_fail(1, "out of memory");
+	puts(text);
+	free(text);
+	return 0;
+}
+
 static int sandbox_run(int argc, char **argv)
 {
 	struct og_sandbox_spec spec;
 	struct og_sandbox_result r;
 	struct og_err err = { 0 };
-	const char **env = NULL;
-	size_t n_env = 0;
+	const char **env = NULL, **expect = NULL, *tool = NULL;
+	size_t n_env = 0, n_expect = 0;
+	bool trace = false;
 	cJSON *rep = NULL;
 	char *text = NULL;
 	double d;
 	int i, rc, status = 1;
 
 	memset(&spec, 0, sizeof(spec));
-	if (!(env = calloc((size_t)argc + 1, sizeof(*env))))
-		return cli_fail(1, "out of memory");
+	env = calloc((size_t)argc + 1, sizeof(*env));
+	expect = calloc((size_t)argc + 1, sizeof(*expect));
+	if (!env || !expect) {
+		status = cli_fail(1, "out of memory");
+		goto done;
+	}
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i += 2) {
 		const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(f, "--timeout") && !(rc = num_arg(f, v, 0.001, &d)))
+		if (!strcmp(f, "--trace")) {
+			trace = true;
+			i--;	/* a flag without a value */
+		} else if (!strcmp(f, "--tool") && v)
+			tool = v;
+		else if (!strcmp(f, "--expect-writes") && v)
+			expect[n_expect++] = v;
+		else if (!strcmp(f, "--timeout") && !(rc = num_arg(f, v, 0.001, &d)))
 			spec.timeout_ms = (int64_t)(d * 1000);
 		else if (!strcmp(f, "--memory") && !(rc = num_arg(f, v, 4, &d)))
 			spec.memory_mb = (int64_t)d;
@@ -185,6 +199,20 @@ static int sandbox_run(int argc, char **argv)
 	}
 	spec.argv = (const char *const *)argv + i + 1;
 	spec.env = env;
+	if ((tool || n_expect) && !trace) {
+		usage();
+		status = cli_fail(2, "sandbox run: --tool and --expect-writes need --trace");
+		goto done;
+	}
+	if (trace) {
+		if (spec.cwd || spec.cpu_pct || spec.max_output) {
+			usage();
+			status = cli_fail(2, "sandbox run --trace: --cwd, --cpu and --max-output are not dry-run options");
+		} else {
+			status = dryrun_print(&spec, tool, n_expect ? expect : NULL);
+		}
+		goto done;
+	}
 	if ((rc = og_sandbox_run(&spec, &r, &err)) < 0) {
 		og_sandbox_result_release(&r);
 		status = cli_fail(1, "dry-run not possible: %s", err.msg);
@@ -202,6 +230,7 @@ done:
 	free(text);
 	cJSON_Delete(rep);
 	free(env);
+	free(expect);
 	return status;
 }
 

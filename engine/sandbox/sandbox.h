@@ -61,7 +61,7 @@ struct og_sandbox_spec {
 
 struct og_sandbox_file {
 	char *path;		/* absolute, as the host sees it; owned */
-	int64_t size;		/* new size (modified) or -1 */
+	int64_t size;		/* new size (modified, created regular file) or -1 */
 };
 
 struct og_sandbox_files {

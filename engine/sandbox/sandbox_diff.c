@@ -39,9 +39,10 @@ static int files_add(struct og_sandbox_file **v, size_t *n, size_t *cap, const c
 	return 0;
 }
 
-static int add_created(struct og_sandbox_files *f, const char *path)
+static int add_created(struct og_sandbox_files *f, const char *path, const struct stat *st)
 {
-	return files_add(&f->created, &f->n_created, &f->cap_created, path, -1);
+	return files_add(&f->created, &f->n_created, &f->cap_created, path,
+			 S_ISREG(st->st_mode) ? (int64_t)st->st_size : -1);
 }
 
 static int add_modified(struct og_sandbox_files *f, const char *path, int64_t size)
@@ -133,7 +134,7 @@ static int walk_child(int dirfd, const char *name, const char *rel, const char *
 		return in_lower ? add_deleted(f, path) : 0;
 	if (S_ISDIR(us.st_mode)) {
 		if (!in_lower || !S_ISDIR(ls.st_mode)) {
-			if ((rc = in_lower ? add_modified(f, path, (int64_t)us.st_size) : add_created(f, path)) < 0)
+			if ((rc = in_lower ? add_modified(f, path, (int64_t)us.st_size) : add_created(f, path, &us)) < 0)
 				return rc;
 		}
 		if (depth >= DIFF_MAX_DEPTH)
@@ -146,7 +147,7 @@ static int walk_child(int dirfd, const char *name, const char *rel, const char *
 		return rc;
 	}
 	if (!in_lower)
-		return add_created(f, path);
+		return add_created(f, path, &us);
 	if (entry_changed(dirfd, name, &us, lpath, &ls))
 		return add_modified(f, path, (int64_t)us.st_size);
 	return 0;

@@ -1,0 +1,393 @@
+/*
+ * dryrun_verdict.c: og_dryrun_verdict, the one line an approver reads first
+ * (report, action card, Slack): "touches 3 files under /etc/nginx (1
+ * modified, 2 deleted), signals nginx (pid 812) with SIGHUP, no network,
+ * exit 1". It reads only the report, so a stored report gives the same line.
+ */
+#include "dryrun.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VERDICT_MAX_GROUPS 3	/* more directory groups collapse into their common ancestor */
+#define VERDICT_MAX_ITEMS 3	/* destinations, signals, denied syscalls named before "+N more" */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return;
+	}
+	if (!b->p || b->len + (size_t)n >= b->cap) {
+		size_t cap = (b->len + (size_t)n + 1) * 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+/* ", " between the verdict's clauses */
+static void sb_clause(struct sbuf *b)
+{
+	if (b->len)
+		sb_add(b, ", ");
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static const cJSON *arr(const cJSON *o, const char *key)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsArray(a) ? a : NULL;
+}
+
+static bool num(const cJSON *o, const char *key, double *out)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(n))
+		return false;
+	*out = n->valuedouble;
+	return true;
+}
+
+/* --- files, grouped by directory --- */
+
+struct group {
+	char dir[4096];
+	size_t n;
+};
+
+static bool under(const char *dir, const char *sub)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(dir, sub, n) && (sub[n] == '/' || sub[n] == '\0');
+}
+
+static void parent_of(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (n == 0 || n >= cap) {
+		snprintf(out, cap, "%s", n >= cap ? path : "/");
+		return;
+	}
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+/* the longest directory a and b both lie under, into a */
+static void common_dir(char *a, const char *b)
+{
+	size_t i = 0, last = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		if (a[i] == '/')
+			last = i;
+		i++;
+	}
+	if (!a[i] && (b[i] == '/' || !b[i]))
+		return;
+	a[last ? last : 1] = '\0';
+}
+
+static int group_add(struct group **g, size_t *n, const char *path)
+{
+	char dir[4096];
+	size_t i, last;
+
+	parent_of(path, dir, sizeof(dir));
+	for (i = 0; i < *n; i++) {
+		if (under((*g)[i].dir, dir)) {
+			(*g)[i].n++;
+			return 0;
+		}
+	}
+	{
+		struct group *ng = realloc(*g, (*n + 1) * sizeof(**g));
+		if (!ng)
+			return -1;
+		*g = ng;
+	}
+	snprintf((*g)[*n].dir, sizeof((*g)[*n].dir), "%s", dir);
+	(*g)[*n].n = 1;
+	last = (*n)++;
+	/* the new group may be an ancestor of older ones: fold them into it */
+	for (i = 0; i < last;) {
+		if (under((*g)[last].dir, (*g)[i].dir)) {
+			(*g)[last].n += (*g)[i].n;
+			memmove(&(*g)[i], &(*g)[i + 1], (last - i) * sizeof(**g));
+			last--;
+		} else {
+			i++;
+		}
+	}
+	*n = last + 1;
+	return 0;
+}
+
+static int files_clause(struct sbuf *b, const cJSON *files)
+{
+	static const char *const kinds[] = { "created", "modified", "deleted", "renamed", "chmod" };
+	static const char *const words[] = { "created", "modified", "deleted", "renamed", "mode changed" };
+	struct group *g = NULL;
+	size_t ng = 0, total = 0, counts[5] = { 0 }, k, i, shown = 0;
+	const cJSON *it;
+
+	for (k = 0; k < 5; k++) {
+		cJSON_ArrayForEach(it, arr(files, kinds[k])) {
+			const char *p = str(it, k == 3 ? "from" : "path");
+			if (!p)
+				continue;
+			if (group_add(&g, &ng, p) < 0) {
+				free(g);
+				return -1;
+			}
+			counts[k]++;
+			total++;
+		}
+	}
+	sb_clause(b);
+	if (!total) {
+		sb_add(b, "touches no files");
+		free(g);
+		return 0;
+	}
+	if (ng > VERDICT_MAX_GROUPS) {
+		for (i = 1; i < ng; i++) {
+			common_dir(g[0].dir, g[i].dir);
+			g[0].n += g[i].n;
+		}
+		ng = 1;
+	}
+	sb_add(b, "touches ");
+	for (i = 0; i < ng; i++)
+		sb_add(b, "%s%zu file%s under %s", i == 0 ? "" : i + 1 == ng ? " and " : ", ", g[i].n,
+		       g[i].n == 1 ? "" : "s", g[i].dir);
+	sb_add(b, " (");
+	for (k = 0; k < 5; k++)
+		if (counts[k])
+			sb_add(b, "%s%zu %s", shown++ ? ", " : "", counts[k], words[k]);
+	sb_add(b, ")");
+	free(g);
+	return 0;
+}
+
+/* --- signals, network, denied --- */
+
+static void signal_name(int sig, char *out, size_t cap)
+{
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+
+	if (abbrev)
+		snprintf(out, cap, "SIG%s", abbrev);
+	else
+		snprintf(out, cap, "signal %d", sig);
+}
+
+static void signals_clause(struct sbuf *b, const cJSON *signals)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, signals) {
+		const cJSON *prev;
+		double pid = 0, sig = 0;
+		char name[32];
+		const char *comm = str(it, "target_comm");
+		bool dup = false;
+
+		num(it, "target_pid", &pid);
+		num(it, "signal", &sig);
+		for (prev = signals->child; prev && prev != it; prev = prev->next) {
+			double pp = 0, ps = 0;
+			num(prev, "target_pid", &pp);
+			num(prev, "signal", &ps);
+			if (pp == pid && ps == sig)
+				dup = true;
+		}
+		if (dup)
+			continue;
+		if (n++ == VERDICT_MAX_ITEMS)
+			break;
+		signal_name((int)sig, name, sizeof(name));
+		sb_clause(b);
+		if (comm)
+			sb_add(b, "signals %s (pid %.0f) with %s", comm, pid, name);
+		else
+			sb_add(b, "signals pid %.0f with %s", pid, name);
+	}
+	if (n > VERDICT_MAX_ITEMS)
+		sb_add(b, " and more");
+}
+
+static void network_clause(struct sbuf *b, const cJSON *net)
+{
+	const cJSON *it, *prev;
+	size_t n = 0, more = 0;
+
+	sb_clause(b);
+	if (!net) {
+		sb_add(b, "network not traced");
+		return;
+	}
+	if (!cJSON_GetArraySize(net)) {
+		sb_add(b, "no network");
+		return;
+	}
+	cJSON_ArrayForEach(it, net) {
+		const char *addr = str(it, "addr"), *fam = str(it, "family");
+		double port = 0;
+		bool dup = false;
+
+		num(it, "port", &port);
+		for (prev = net->child; prev && prev != it; prev = prev->next) {
+			double pp = 0;
+			const char *pa = str(prev, "addr");
+			num(prev, "port", &pp);
+			if (pa && addr && !strcmp(pa, addr) && pp == port)
+				dup = true;
+		}
+		if (dup || !addr)
+			continue;
+		if (n == VERDICT_MAX_ITEMS) {
+			more++;
+			continue;
+		}
+		sb_add(b, "%s", n++ ? ", " : "connects to ");
+		if (fam && !strcmp(fam, "unix"))
+			sb_add(b, "unix:%s", addr);
+		else if (fam && !strcmp(fam, "inet6"))
+			sb_add(b, "[%s]:%.0f", addr, port);
+		else
+			sb_add(b, "%s:%.0f", addr, port);
+	}
+	if (more)
+		sb_add(b, " (+%zu more)", more);
+}
+
+static void denied_clause(struct sbuf *b, const cJSON *denied)
+{
+	const cJSON *it, *prev;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, denied) {
+		const char *sc = str(it, "syscall");
+		bool dup = false;
+
+		for (prev = denied->child; prev && prev != it; prev = prev->next) {
+			const char *ps = str(prev, "syscall");
+			if (ps && sc && !strcmp(ps, sc))
+				dup = true;
+		}
+		if (dup || !sc)
+			continue;
+		if (n == VERDICT_MAX_ITEMS) {
+			sb_add(b, ", ...");
+			break;
+		}
+		if (!n)
+			sb_clause(b);
+		sb_add(b, "%s%s", n++ ? ", " : "denied: ", sc);
+	}
+}
+
+static void outcome_clause(struct sbuf *b, const cJSON *rep)
+{
+	const cJSON *lim = arr(rep, "limits_hit"), *it;
+	double code, sig;
+	char name[32];
+
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "timed_out"))) {
+		sb_clause(b);
+		sb_add(b, "timed out");
+	} else if (num(rep, "signal", &sig) && sig > 0) {
+		signal_name((int)sig, name, sizeof(name));
+		sb_clause(b);
+		sb_add(b, "killed by %s", name);
+	} else if (num(rep, "exit_code", &code) && code != 0) {
+		sb_clause(b);
+		sb_add(b, "exit %.0f", code);
+	}
+	cJSON_ArrayForEach(it, lim) {
+		const char *l = cJSON_GetStringValue(it);
+		if (l && strcmp(l, "timeout")) {
+			sb_clause(b);
+			sb_add(b, "hit the %s limit", l);
+		}
+	}
+}
+
+static void surprises_clause(struct sbuf *b, const cJSON *s)
+{
+	int n = cJSON_GetArraySize(s);
+	const char *first = s && s->child ? str(s->child, "path") : NULL;
+
+	if (n <= 0 || !first)
+		return;
+	sb_clause(b);
+	if (n == 1)
+		sb_add(b, "writes outside its declared paths: %s", first);
+	else
+		sb_add(b, "writes outside its declared paths: %s and %d more", first, n - 1);
+}
+
+char *og_dryrun_verdict(const cJSON *report)
+{
+	struct sbuf b = { 0 };
+	const char *fid = str(report, "fidelity"), *reason = str(report, "reason");
+
+	if (fid && !strcmp(fid, "none")) {
+		if (reason && !strncmp(reason, "not dry-run", 11))
+			sb_add(&b, "%s", reason);
+		else
+			sb_add(&b, "not dry-run: %s", reason ? reason : "no reason given");
+	} else {
+		if (files_clause(&b, cJSON_GetObjectItemCaseSensitive(report, "files")) < 0)
+			b.failed = true;
+		signals_clause(&b, arr(report, "signals"));
+		network_clause(&b, arr(report, "network"));
+		outcome_clause(&b, report);
+		denied_clause(&b, arr(report, "denied"));
+		surprises_clause(&b, arr(report, "surprises"));
+	}
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p ? b.p : strdup("");
+}
