@@ -1,6 +1,7 @@
 -- graphs/incident.lua: the incident-response graph (issue 4).
 --
 --   slack_alert -> context_collector -> root_cause_analyzer -> action_planner
+--     -> dry_run_actions (each action's tools dry-run: the impact reports)
 --     -> human_decision (og.interrupt)
 --          "1" | "2" | "3"  -> action_executor -> verify_recovery -> END
 --          "manual"         -> END (who handles it, with the runbook)
@@ -25,6 +26,7 @@ local g = og.graph{ name = "incident", recursion_limit = 60, input = "trigger", 
   rca = og.last(),
   candidates = og.last(),
   plan = og.last(),
+  dry_runs = og.last(),
   decision = og.last(),
   decision_request = og.last(),
   operator_hint = og.last(),
@@ -38,6 +40,7 @@ g:node("slack_alert", require("nodes.slack_alert"))
 g:node("context_collector", require("nodes.context_collector"))
 g:node("root_cause_analyzer", require("nodes.root_cause_analyzer"))
 g:node("action_planner", require("nodes.action_planner"))
+g:node("dry_run_actions", require("nodes.dry_run_actions"))
 g:node("human_decision", require("nodes.human_decision"))
 g:node("action_executor", require("nodes.action_executor"))
 -- verify_recovery sends the run back to context_collector itself
@@ -48,7 +51,8 @@ g:edge(og.START, "slack_alert")
 g:edge("slack_alert", "context_collector")
 g:edge("context_collector", "root_cause_analyzer")
 g:edge("root_cause_analyzer", "action_planner")
-g:edge("action_planner", "human_decision")
+g:edge("action_planner", "dry_run_actions")
+g:edge("dry_run_actions", "human_decision")
 
 -- nodes/human_decision.lua writes decision_request.open = true when it asks
 -- again, else the decision it took

@@ -35,8 +35,11 @@
 -- canonical JSON of {actions = plan.actions}. Canonical: a plain copy
 -- encoded with ctx.json.encode, which writes object keys sorted bytewise
 -- (engine/lua/lconv.c), lists in order, integers without a fraction. notes
--- are not hashed: they do not change what would run. The decision names this
--- hash, so an approval applies to exactly the actions that were shown.
+-- are not hashed: they do not change what would run (nodes/lib/plan_hash.lua).
+-- nodes/dry_run_actions.lua, next in graphs/incident.lua, replaces the hash
+-- by one that also covers the dry-run reports (keeping this one as
+-- plan.planned_hash); the decision names that one.
+local plan_hash_of = require("nodes.lib.plan_hash")
 local registry = require("nodes.lib.tool_registry")
 local schema = require("nodes.lib.schema")
 local time = require("nodes.lib.time")
@@ -77,17 +80,6 @@ local PLAN_SCHEMA = {
 
 -- ---- hashing ---------------------------------------------------------------
 
--- 64-bit FNV-1a over the bytes of s; Lua 5.4 integers wrap around on overflow
-local FNV_OFFSET, FNV_PRIME = -3750763034362895579, 1099511628211   -- 0xcbf29ce484222325, 0x100000001b3
-local function fnv1a64(s)
-  local h = FNV_OFFSET
-  for i = 1, #s do
-    h = h ~ s:byte(i)
-    h = h * FNV_PRIME
-  end
-  return ("%016x"):format(h)
-end
-
 local function plain_copy(v)   -- no metatables, no proxies; lists stay lists
   if type(v) ~= "table" then return v end
   local out = {}
@@ -100,9 +92,7 @@ local function plan_hash(ctx, actions)
   for _, a in ipairs(doc.actions) do
     a.tools = og_array(a.tools)
   end
-  local s, err = ctx.json.encode(doc)
-  if not s then error("action_planner: cannot encode the plan for its hash: " .. tostring(err)) end
-  return "fnv1a64:" .. fnv1a64(s), s
+  return plan_hash_of.of(ctx, doc, "action_planner")
 end
 
 -- ---- planning --------------------------------------------------------------

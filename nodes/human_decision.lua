@@ -150,6 +150,17 @@ local function contains(list, v)
   return false
 end
 
+-- what the approver sees of an action's dry-run (nodes/dry_run_actions.lua;
+-- the whole reports stay in state.dry_runs): {fidelity, verdict}
+local function dry_run_line(state, id)
+  local runs = type(state.dry_runs) == "table" and state.dry_runs.actions or nil
+  local d = type(runs) == "table" and runs[tostring(id)] or nil
+  if type(d) ~= "table" then
+    return { fidelity = "none", verdict = "not dry-run: no dry-run ran for this plan (graph without dry_run_actions)" }
+  end
+  return { fidelity = d.fidelity, verdict = d.verdict }
+end
+
 local function build_question(state, ctx, req, cfg, choices)
   local alert = type(state.alert) == "table" and state.alert or {}
   local rca = type(state.rca) == "table" and state.rca or {}
@@ -166,7 +177,7 @@ local function build_question(state, ctx, req, cfg, choices)
       tools[#tools + 1] = { name = t.name, args = copy(t.args) }
     end
     actions[#actions + 1] = { id = a.id, title = a.title, description = a.description, risk = a.risk,
-      eta = a.eta, tools = og.array(tools) }
+      eta = a.eta, tools = og.array(tools), dry_run = dry_run_line(state, a.id) }
   end
   local n_re = tonumber(state.re_analyses) or 0
   local q = {

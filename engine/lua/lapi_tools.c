@@ -57,6 +57,7 @@
  */
 #include "lvm_int.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,34 @@
 #define TOOLS_KEEP_BYTES (64u << 10)		/* body kept in the result, like a command's output */
 #define TOOLS_MAX_HEADERS 64
 #define TOOLS_MAX_DEPTH 32			/* nesting of specs and bodies */
+
+/* Which ctx function is running (ctx.tools.run or ctx.tools.dry_run), for
+ * the messages of the helpers both share; per lua_State, so per VM. */
+static const char tools_fn_key;
+
+static void tools_set_fn(lua_State *L, const char *fn)
+{
+	lua_pushstring(L, fn);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &tools_fn_key);
+}
+
+/* [-0, +0, e] raises "<ctx function>: <message>" */
+static int tools_error(lua_State *L, const char *fmt, ...)
+{
+	va_list ap;
+
+	luaL_where(L, 1);
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &tools_fn_key) != LUA_TSTRING) {
+		lua_pop(L, 1);
+		lua_pushliteral(L, "ctx.tools");
+	}
+	lua_pushliteral(L, ": ");
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_concat(L, 4);
+	return lua_error(L);
+}
 
 static const char proc_box_mt_key;
 
@@ -269,16 +298,16 @@ static void push_substituted(lua_State *L, const char *tool, const char *where, 
 			vlen = strlen(v);
 			break;
 		case LUA_TNIL:
-			luaL_error(L, "ctx.tools.run: tool '%s': %s \"%s\" needs args.%s, which is missing", tool, where,
+			tools_error(L, "tool '%s': %s \"%s\" needs args.%s, which is missing", tool, where,
 				   tmpl, key);
 			return;
 		default:
-			luaL_error(L, "ctx.tools.run: tool '%s': args.%s must be a string, number or boolean (got %s)",
+			tools_error(L, "tool '%s': args.%s must be a string, number or boolean (got %s)",
 				   tool, key, luaL_typename(L, -1));
 			return;
 		}
 		if (memchr(v, '\0', vlen))
-			luaL_error(L, "ctx.tools.run: tool '%s': args.%s contains a NUL byte, which no command argument "
+			tools_error(L, "tool '%s': args.%s contains a NUL byte, which no command argument "
 				   "can hold", tool, key);
 		if (url) {
 			lua_pop(L, 1);	/* v stays alive in the args table */
@@ -301,7 +330,7 @@ static void push_plain(lua_State *L, int idx, int depth)
 		return;
 	}
 	if (depth > TOOLS_MAX_DEPTH)
-		luaL_error(L, "ctx.tools.run: the tool spec nests deeper than %d levels", TOOLS_MAX_DEPTH);
+		tools_error(L, "the tool spec nests deeper than %d levels", TOOLS_MAX_DEPTH);
 	lua_newtable(L);				/* copy */
 	if (luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL) {
 		lua_pushvalue(L, idx);
@@ -340,7 +369,7 @@ static void push_body(lua_State *L, const char *tool, int idx, int a, int depth)
 		char key[128];
 		if (placeholder_at(s, len, 0, key) == len) {
 			if ((a ? lua_getfield(L, a, key) : (lua_pushnil(L), LUA_TNIL)) == LUA_TNIL)
-				luaL_error(L, "ctx.tools.run: tool '%s': http.body \"%s\" needs args.%s, which is missing",
+				tools_error(L, "tool '%s': http.body \"%s\" needs args.%s, which is missing",
 					   tool, s, key);
 			return;
 		}
@@ -352,7 +381,7 @@ static void push_body(lua_State *L, const char *tool, int idx, int a, int depth)
 		return;
 	}
 	if (depth > TOOLS_MAX_DEPTH)
-		luaL_error(L, "ctx.tools.run: tool '%s': http.body nests deeper than %d levels", tool, TOOLS_MAX_DEPTH);
+		tools_error(L, "tool '%s': http.body nests deeper than %d levels", tool, TOOLS_MAX_DEPTH);
 	lua_newtable(L);				/* out */
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {			/* out k v */
@@ -372,7 +401,7 @@ static int opt_field(lua_State *L, int t, const char *field, int type, const cha
 
 	lua_pop(L, 1);
 	if (got != LUA_TNIL && got != type)
-		luaL_error(L, "ctx.tools.run: tool '%s': %s.%s must be %s (got %s)", tool, where, field, want,
+		tools_error(L, "tool '%s': %s.%s must be %s (got %s)", tool, where, field, want,
 			   lua_typename(L, got));
 	return got != LUA_TNIL;
 }
@@ -440,7 +469,7 @@ static void apply_override(lua_State *L, const char *name, int spec, int cfg)
 		lua_getfield(L, http, "url");
 		url = lua_tostring(L, -1);
 		if (!url || !(rest = strstr(url, "://")))
-			luaL_error(L, "ctx.tools.run: tool '%s': http.url must be an absolute http(s) URL", name);
+			tools_error(L, "tool '%s': http.url must be an absolute http(s) URL", name);
 		rest = strchr(rest + 3, '/');
 		lua_pushlstring(L, base, blen);
 		lua_pushstring(L, rest ? rest : "");
@@ -518,36 +547,71 @@ static void push_result(lua_State *L, const struct og_proc_result *r, const char
 	lua_setfield(L, -2, "tool");
 }
 
-/* [-0, +1, e] argv of the command tool (spec at spec) as a new list */
-static int push_argv(lua_State *L, const char *name, int spec, int args)
+/* [-0, +1, e] the argv list at tbl[field] (a tool's "command", a dry-run
+ * declaration's "argv"; where names it in messages) with its {placeholders}
+ * filled from args, as a new list; returns its length */
+int lapi_tools_push_argv(lua_State *L, const char *name, int tbl, const char *field, const char *where, int args)
 {
 	int cmd, list, n, i;
 
-	lua_getfield(L, spec, "command");
+	tbl = lua_absindex(L, tbl);
+	lua_getfield(L, tbl, field);
 	cmd = lua_gettop(L);
 	n = lua_istable(L, cmd) ? (int)luaL_len(L, cmd) : 0;
 	if (n < 1 || n > TOOLS_MAX_ARGV)
-		return luaL_error(L, "ctx.tools.run: tool '%s': command must be a list of 1 to %d strings "
-				  "(the program, then its arguments)", name, TOOLS_MAX_ARGV);
+		return tools_error(L, "tool '%s': %s must be a list of 1 to %d strings "
+				  "(the program, then its arguments)", name, where, TOOLS_MAX_ARGV);
 	lua_createtable(L, n, 0);
 	list = lua_gettop(L);
 	for (i = 1; i <= n; i++) {
 		size_t len;
 		const char *t;
-		char where[32];
+		char el[64];
 		if (lua_geti(L, cmd, i) != LUA_TSTRING)
-			return luaL_error(L, "ctx.tools.run: tool '%s': command[%d] must be a string (got %s)", name, i,
+			return tools_error(L, "tool '%s': %s[%d] must be a string (got %s)", name, where, i,
 					  luaL_typename(L, -1));
 		t = lua_tolstring(L, -1, &len);
 		if (memchr(t, '\0', len))
-			return luaL_error(L, "ctx.tools.run: tool '%s': command[%d] contains a NUL byte", name, i);
-		snprintf(where, sizeof(where), "command[%d]", i);
-		push_substituted(L, name, where, t, len, args, false);
+			return tools_error(L, "tool '%s': %s[%d] contains a NUL byte", name, where, i);
+		snprintf(el, sizeof(el), "%s[%d]", where, i);
+		push_substituted(L, name, el, t, len, args, false);
 		lua_rawseti(L, list, i);
 		lua_pop(L, 1);
 	}
 	lua_remove(L, cmd);
 	return n;
+}
+
+/* [-0, +1, e] the spec of tool name from ctx.config.tools, as a plain copy
+ * with ctx.config.tool_overrides applied; fn names the calling ctx function
+ * in the messages of every helper here */
+void lapi_tools_push_spec(lua_State *L, const char *fn, const char *name)
+{
+	int top = lua_gettop(L);
+
+	tools_set_fn(L, fn);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);	/* top+1: base */
+	lua_getfield(L, top + 1, "config");			/* top+2 */
+	if (lua_istable(L, top + 2))
+		lua_getfield(L, top + 2, "tools");		/* top+3 */
+	else
+		lua_pushnil(L);
+	if (!lua_istable(L, top + 3) || lua_getfield(L, top + 3, name) == LUA_TNIL) {	/* top+4 */
+		push_known(L, top + 3);
+		tools_error(L, "no tool '%s' in the registry (known: %s)", name, lua_tostring(L, -1));
+	}
+	if (!lua_istable(L, top + 4))
+		tools_error(L, "tool '%s': its spec must be an object (got %s)", name, luaL_typename(L, top + 4));
+	push_plain(L, top + 4, 0);				/* top+5: spec, a plain copy */
+	apply_override(L, name, top + 5, top + 2);
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
+}
+
+/* [-0, +1, e] the template with {placeholders} filled from args (as text) */
+void lapi_tools_push_filled(lua_State *L, const char *name, const char *where, const char *tmpl, int args)
+{
+	push_substituted(L, name, where, tmpl, strlen(tmpl), args, false);
 }
 
 /* [-0, +1, e] runs the command tool; pushes its result */
@@ -573,7 +637,7 @@ static void run_command(lua_State *L, const char *name, int list, int n, lua_Num
 	if (opts.timeout_ms < 1)
 		opts.timeout_ms = 1;
 	if (og_proc_run(argv, &opts, r, &err))
-		luaL_error(L, "ctx.tools.run: tool '%s' could not be started: %s", name, err.msg);
+		tools_error(L, "tool '%s' could not be started: %s", name, err.msg);
 	push_result(L, r, name, list);
 	og_proc_result_release(r);
 	lua_replace(L, top + 1);
@@ -582,7 +646,7 @@ static void run_command(lua_State *L, const char *name, int list, int n, lua_Num
 
 /* [-0, +1, e] the request of the http tool: {method, url, headers = {{name,
  * value}...} sorted, body?, shown_url} */
-static void push_request(lua_State *L, const char *name, int spec, int args)
+void lapi_tools_push_request(lua_State *L, const char *name, int spec, int args)
 {
 	int http, req, h, n = 0;
 	size_t len;
@@ -598,13 +662,13 @@ static void push_request(lua_State *L, const char *name, int spec, int args)
 		lua_pushliteral(L, "GET");
 	}
 	if (lua_type(L, -1) != LUA_TSTRING)
-		luaL_error(L, "ctx.tools.run: tool '%s': http.method must be a string such as \"POST\"", name);
+		tools_error(L, "tool '%s': http.method must be a string such as \"POST\"", name);
 	lua_setfield(L, req, "method");
 	if (lua_getfield(L, http, "url") != LUA_TSTRING)
-		luaL_error(L, "ctx.tools.run: tool '%s': http.url must be a string", name);
+		tools_error(L, "tool '%s': http.url must be a string", name);
 	s = lua_tolstring(L, -1, &len);
 	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
-		luaL_error(L, "ctx.tools.run: tool '%s': http.url \"%s\" must start with http:// or https://", name, s);
+		tools_error(L, "tool '%s': http.url \"%s\" must start with http:// or https://", name, s);
 	push_substituted(L, name, "http.url", s, len, args, true);
 	lua_setfield(L, req, "url");
 	lua_pop(L, 1);
@@ -620,14 +684,14 @@ static void push_request(lua_State *L, const char *name, int spec, int args)
 	if (lua_getfield(L, http, "headers") != LUA_TNIL) {
 		int src = lua_gettop(L);
 		if (!lua_istable(L, src))
-			luaL_error(L, "ctx.tools.run: tool '%s': http.headers must be an object of name: value", name);
+			tools_error(L, "tool '%s': http.headers must be an object of name: value", name);
 		lua_pushnil(L);
 		while (lua_next(L, src)) {
 			const char *hn;
 			if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-				luaL_error(L, "ctx.tools.run: tool '%s': http.headers must map names to strings", name);
+				tools_error(L, "tool '%s': http.headers must map names to strings", name);
 			if (++n > TOOLS_MAX_HEADERS)
-				luaL_error(L, "ctx.tools.run: tool '%s': more than %d http.headers", name,
+				tools_error(L, "tool '%s': more than %d http.headers", name,
 					   TOOLS_MAX_HEADERS);
 			hn = lua_tostring(L, -2);
 			if (!strcasecmp(hn, "content-type"))
@@ -638,7 +702,7 @@ static void push_request(lua_State *L, const char *name, int spec, int args)
 			lua_rawseti(L, -2, 1);
 			push_substituted(L, name, "http.headers value", s, len, args, false);
 			if (strpbrk(lua_tostring(L, -1), "\r\n"))
-				luaL_error(L, "ctx.tools.run: tool '%s': header %s would hold a line break", name, hn);
+				tools_error(L, "tool '%s': header %s would hold a line break", name, hn);
 			lua_rawseti(L, -2, 2);
 			lua_rawseti(L, h, n);
 			lua_pop(L, 1);
@@ -663,11 +727,11 @@ static void push_request(lua_State *L, const char *name, int spec, int args)
 		char *text;
 		push_body(L, name, -1, args, 0);
 		if (!(j = og_lconv_to_json(L, -1, "http.body", &err)))
-			luaL_error(L, "ctx.tools.run: tool '%s': %s", name, err.msg);
+			tools_error(L, "tool '%s': %s", name, err.msg);
 		text = og_json_print_text(j);
 		cJSON_Delete(j);
 		if (!text)
-			luaL_error(L, "ctx.tools.run: out of memory");
+			tools_error(L, "out of memory");
 		lua_pushstring(L, text);
 		free(text);
 		lua_setfield(L, req, "body");
@@ -806,23 +870,8 @@ static int lapi_tools_run(lua_State *L)
 		rerun = lua_toboolean(L, -1);
 		lua_pop(L, 1);
 	}
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &lvm_key_ctx);	/* 4: base */
-	lua_getfield(L, 4, "config");				/* 5 */
-	if (lua_istable(L, 5))
-		lua_getfield(L, 5, "tools");			/* 6 */
-	else
-		lua_pushnil(L);
-	if (!lua_istable(L, 6) || lua_getfield(L, 6, name) == LUA_TNIL) {	/* 7 */
-		push_known(L, 6);
-		return luaL_error(L, "ctx.tools.run: no tool '%s' in the registry (known: %s)", name,
-				  lua_tostring(L, -1));
-	}
-	if (!lua_istable(L, 7))
-		return luaL_error(L, "ctx.tools.run: tool '%s': its spec must be an object (got %s)", name,
-				  luaL_typename(L, 7));
-	push_plain(L, 7, 0);					/* 8: spec, a plain copy */
-	spec = 8;
-	apply_override(L, name, spec, 5);
+	lapi_tools_push_spec(L, "ctx.tools.run", name);	/* 4: spec */
+	spec = 4;
 	if (lua_getfield(L, spec, "timeout_s") != LUA_TNIL) {
 		if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
 			return luaL_error(L, "ctx.tools.run: tool '%s': timeout_s must be a positive number of "
@@ -831,11 +880,11 @@ static int lapi_tools_run(lua_State *L)
 	}
 	lua_pop(L, 1);
 
-	/* 9: the argv list, or the request */
+	/* 5: the argv list, or the request */
 	if (lua_getfield(L, spec, "command") != LUA_TNIL) {
 		lua_pop(L, 1);
 		http = false;
-		n = push_argv(L, name, spec, args);
+		n = lapi_tools_push_argv(L, name, spec, "command", "command", args);
 	} else if (lua_getfield(L, spec, "http") != LUA_TNIL) {
 		lua_pop(L, 2);
 		http = true;
@@ -843,12 +892,12 @@ static int lapi_tools_run(lua_State *L)
 			return luaL_error(L, "ctx.tools.run: tool '%s': http must be an object {method, url, headers?, "
 					  "body?}", name);
 		lua_pop(L, 1);
-		push_request(L, name, spec, args);
+		lapi_tools_push_request(L, name, spec, args);
 	} else {
 		return luaL_error(L, "ctx.tools.run: tool '%s' has neither command nor http: give it one (see "
 				  "sandbox/tools/*.json)", name);
 	}
-	what = 9;
+	what = 5;
 	lua_settop(L, what);
 
 	/* the effect ledger: what an earlier execution of this task recorded */
@@ -858,7 +907,7 @@ static int lapi_tools_run(lua_State *L)
 		return 1;
 	}
 	if (next) {
-		lapi_journal_replay(L, "tool_start");		/* 10; raises on another kind */
+		lapi_journal_replay(L, "tool_start");		/* 6; raises on another kind */
 		if (!lua_istable(L, -1))
 			return luaL_error(L, "ctx.tools.run: the journal entry of this call is damaged (not a table)");
 		lua_getfield(L, -1, "tool");
@@ -883,7 +932,7 @@ static int lapi_tools_run(lua_State *L)
 	}
 
 	/* run it: its start is committed first */
-	lua_createtable(L, 0, 4);				/* 10: the start entry */
+	lua_createtable(L, 0, 4);				/* 6: the start entry */
 	start = lua_gettop(L);
 	lua_pushstring(L, name);
 	lua_setfield(L, start, "tool");
@@ -903,7 +952,7 @@ static int lapi_tools_run(lua_State *L)
 		return luaL_error(L, "ctx.tools.run: tool '%s' was not run: its start could not be recorded durably "
 				  "(effect ledger): %s", name, err.msg);
 	if (http)
-		run_http(L, name, what, timeout_s);		/* 11 */
+		run_http(L, name, what, timeout_s);		/* 7 */
 	else
 		run_command(L, name, what, n, timeout_s);
 	lua_getfield(L, start, "started_at");
@@ -922,6 +971,7 @@ static int lapi_tools_run(lua_State *L)
 
 static const luaL_Reg lapi_tools_fns[] = {
 	LAPI_FN(tools, run),
+	LAPI_FN(tools, dry_run),
 	{ NULL, NULL }
 };
 

@@ -106,6 +106,18 @@ void lapi_push_readonly(lua_State *L);
 void lapi_http_install(lua_State *L);
 /* [-0, +0, m] Sets ctx.tools on the ctx base table on top (lapi_tools.c). */
 void lapi_tools_install(lua_State *L);
+/* What ctx.tools.run and ctx.tools.dry_run (lapi_dryrun.c) share
+ * (lapi_tools.c): [-0, +1, e] the tool's spec, a plain copy with
+ * tool_overrides applied (fn: the ctx function named in messages); the
+ * argv list at tbl[field] with {placeholders} filled, returning its length;
+ * an http tool's request {method, url, shown_url, headers, body?}; one
+ * template filled as text. */
+void lapi_tools_push_spec(lua_State *L, const char *fn, const char *name);
+int lapi_tools_push_argv(lua_State *L, const char *name, int tbl, const char *field, const char *where, int args);
+void lapi_tools_push_request(lua_State *L, const char *name, int spec, int args);
+void lapi_tools_push_filled(lua_State *L, const char *name, const char *where, const char *tmpl, int args);
+/* ctx.tools.dry_run(name, args) -> report (lapi_dryrun.c) */
+int lapi_tools_dry_run(lua_State *L);
 /* [-0, +0, m] Sets ctx.files on the ctx base table on top (lapi_files.c). */
 void lapi_files_install(lua_State *L);
 /* [-0, +0, m] Sets ctx.llm on the ctx base table on top (lapi_llm.c). */

@@ -22,7 +22,15 @@
 #    verify_recovery asks (not_recovered, no verify query configured),
 #    "manual" ends it;
 #  * re_analyze loops back to context_collector with the hint, three times,
-#    then is no longer offered, and a refused 4th keeps the question.
+#    then is no longer offered, and a refused 4th keeps the question;
+#  * dry-runs (nodes/dry_run_actions.lua): as root each action's tool ran
+#    in the sandbox (fidelity sandbox): the restart's report lists the demo
+#    service's state files it would rewrite, the shed and scale calls fail
+#    on the sandbox's empty network; the question carries each verdict, the
+#    plan hash covers the reports, and the host is unchanged (same pid, still
+#    degraded) until the real restart. Not root: each card says why not.
+# The demo service's state lives under var/ (not /tmp, which the sandbox
+# masks), so that the dry-runs see it.
 # Run by tests/run.sh with OPSGRAPH set; by hand from the project root:
 #   bash tests/cli/incident_e2e.sh
 # Last line: "N passed, N failed"; exits non-zero when something failed.
@@ -33,12 +41,13 @@ unset OPSGRAPH_CONFIG OPSGRAPH_ROOT
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
 G=graphs/incident.lua
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-incident.XXXXXX") || exit 2
+mkdir -p var && demo=$(mktemp -d "$PWD/var/og-incident-demo.XXXXXX") || exit 2
 srv=
-CTL="python3 examples/demo-service/ctl.py --state-dir $tmp/demo/payment-service"
+CTL="python3 examples/demo-service/ctl.py --state-dir $demo/payment-service"
 cleanup() {
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
-	[ -s "$tmp/demo/payment-service/pid" ] && $CTL stop >/dev/null 2>&1
-	rm -rf "$tmp"
+	[ -s "$demo/payment-service/pid" ] && $CTL stop >/dev/null 2>&1
+	rm -rf "$tmp" "$demo"
 }
 trap cleanup EXIT
 
@@ -77,7 +86,7 @@ if ! $CTL start --fault pool_leak >"$tmp/ctl.out" 2>&1; then
 	finish
 fi
 CFG=$tmp/config.json
-python3 examples/demo/make_config.py "$OBS" "$tmp/demo" "$CFG" || { bad "make_config.py failed"; finish; }
+python3 examples/demo/make_config.py "$OBS" "$demo" "$CFG" || { bad "make_config.py failed"; finish; }
 DB=$tmp/db
 og check "$G"
 expect_rc 0
@@ -85,7 +94,7 @@ expect_rc 0
 # ---- Black Friday: decision, restart, recovered ------------------------------
 $CTL health payment-service >"$tmp/h" 2>&1
 check "demo service degraded before" "$?:$(cat "$tmp/h")" "1:payment-service: degraded, connection pool 98/100"
-PID0=$(cat "$tmp/demo/payment-service/pid")
+PID0=$(cat "$demo/payment-service/pid")
 incident am_black_friday_payment.json
 check "BF: paused at the decision" "$(q "$T" '[c["status"], node, i["kind"]]')" '["interrupted", "human_decision", "decision"]'
 check "BF: builtin RCA" "$(q "$T" '[s["rca"]["analyzer"], s["rca"]["signature"], i["rca"]["root_cause"] == s["rca"]["root_cause"]]')" '["builtin", "db_pool_exhaustion", true]'
@@ -96,6 +105,24 @@ check "BF: 3 actions" "$(q "$T" '[(a["id"], a["tools"][0]["name"], a["risk"] in 
 check "BF: choices" "$(q "$T" 'i["choices"]')" '["1", "2", "3", "manual", "re_analyze"]'
 check "BF: hash of the plan" "$(q "$T" 'i["plan_hash"] == s["plan"]["hash"] and i["plan_hash"].startswith("fnv1a64:")')" true
 check "BF: deadlines from config" "$(q "$T" '[i["deadlines"]["escalation_target"], i["deadlines"]["default"]]')" '["#payments-oncall", "manual"]'
+# the dry-runs, between the planner and the question
+check "BF: dry-run on the timeline" "$(q "$T" '[e["node"] for e in s["timeline"] if e["event"] == "dry_run"]')" '["dry_run_actions"]'
+check "BF: the question shows each verdict" "$(q "$T" 'all(a["dry_run"]["verdict"] == s["dry_runs"]["actions"][a["id"]]["verdict"] != "" for a in i["actions"])')" true
+check "BF: the hash covers the dry-runs" "$(q "$T" '[s["plan"]["hash"] != s["plan"]["planned_hash"], s["dry_runs"]["planned_hash"] == s["plan"]["planned_hash"]]')" '[true, true]'
+if [ "$(id -u)" = 0 ]; then
+	check "BF: dry-run in the sandbox" "$(q "$T" '[(a["id"], a["dry_run"]["fidelity"]) for a in i["actions"]]')" \
+		'[["1", "sandbox"], ["2", "sandbox"], ["3", "sandbox"]]'
+	check "BF: the restart would rewrite the service's state" "$(q "$T" 'sorted(f["path"].rsplit("/", 1)[1] for f in s["dry_runs"]["actions"]["1"]["reports"][0]["files"]["modified"])')" \
+		'["args.json", "pid", "service.log"]'
+	check "BF: restart verdict" "$(q "$T" 'i["actions"][0]["dry_run"]["verdict"].startswith("touches 3 files under '"$demo"'/payment-service")')" true
+	check "BF: shed and scale meet no network" "$(q "$T" '[("Network is unreachable" in s["dry_runs"]["actions"][k]["reports"][0]["stderr"], s["dry_runs"]["actions"][k]["reports"][0]["exit_code"]) for k in ("2", "3")]')" \
+		'[[true, 1], [true, 1]]'
+else
+	check "BF: not dry-run without root" "$(q "$T" 'sorted(set(a["dry_run"]["fidelity"] for a in i["actions"]))')" '["none"]'
+fi
+[ "$(cat "$demo/payment-service/pid")" = "$PID0" ] && ok || bad "a dry-run changed the demo service's pid file"
+$CTL health payment-service >"$tmp/h" 2>&1
+check "demo service untouched by the dry-runs" "$?:$(cat "$tmp/h")" "1:payment-service: degraded, connection pool 98/100"
 # the human-readable form shows the question and how to answer
 og state "$T" --db "$DB"
 expect_rc 0
@@ -108,11 +135,11 @@ check "BF: executed" "$(q "$T" '[s["execution"]["status"], s["execution"]["resul
 	'["succeeded", "restart_service", 0]'
 check "BF: the tool's own words" "$(q "$T" 's["execution"]["results"][0]["stdout"].split(",")[1].strip()')" "connection pool 98/100 -> 6/100"
 check "BF: recovered" "$(q "$T" '[s["verification"]["status"], s["verification"]["recovered"], s["verification"]["last_value"] < 0.8]')" '["recovered", true, true]'
-check "BF: timeline" "$(q "$T" '[e["event"] for e in s["timeline"] if e["event"] in ("alert parsed", "context_collected", "rca", "plan", "decision", "execution_finished", "recovery_verified")]')" \
-	'["alert parsed", "context_collected", "rca", "plan", "decision", "execution_finished", "recovery_verified"]'
+check "BF: timeline" "$(q "$T" '[e["event"] for e in s["timeline"] if e["event"] in ("alert parsed", "context_collected", "rca", "plan", "dry_run", "decision", "execution_finished", "recovery_verified")]')" \
+	'["alert parsed", "context_collected", "rca", "plan", "dry_run", "decision", "execution_finished", "recovery_verified"]'
 $CTL health payment-service >"$tmp/h" 2>&1
 check "demo service healthy after" "$?:$(cat "$tmp/h")" "0:payment-service: ok, connection pool 6/100"
-[ "$(cat "$tmp/demo/payment-service/pid")" != "$PID0" ] && ok || bad "the demo service was not restarted (pid $PID0)"
+[ "$(cat "$demo/payment-service/pid")" != "$PID0" ] && ok || bad "the demo service was not restarted (pid $PID0)"
 og resume "$T" --db "$DB" --config "$CFG" --value '"1"'
 expect_rc 1
 expect_in "not waiting for a decision" "$err" "stderr"
