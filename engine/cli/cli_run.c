@@ -16,6 +16,7 @@
 #include "../core/json.h"
 #include "cli.h"
 #include "cli_config.h"
+#include "cli_trace.h"
 
 int cli_db_flag(int argc, char **argv, int *i, struct cli_db_flags *f)
 {
@@ -203,8 +204,10 @@ static int leased_put(void *self, const struct og_ckpt *ck, struct og_err *err)
 {
 	struct cli_session *s = self;
 	int64_t t0 = og_clock_mono_us();
-	int rc = og_store_lmdb_ops.put(s->db, ck, err);
+	int rc = s->db ? og_store_lmdb_ops.put(s->db, ck, err) : og_store_mem_ops.put(s->mem, ck, err);
 
+	if (rc == 0)
+		cli_trace_put(s->trace, ck);
 	if (rc == 0 && s->on_commit)
 		s->on_commit(s->event_ud, og_clock_mono_us() - t0);
 
@@ -219,13 +222,17 @@ static int leased_put(void *self, const struct og_ckpt *ck, struct og_err *err)
 static int leased_put_writes(void *self, const char *thread, uint64_t id, const cJSON *rec, struct og_err *err)
 {
 	struct cli_session *s = self;
-	return og_store_lmdb_ops.put_writes(s->db, thread, id, rec, err);
+	int rc = og_store_lmdb_ops.put_writes(s->db, thread, id, rec, err);
+
+	if (rc == 0)
+		cli_trace_put_writes(s->trace, rec);
+	return rc;
 }
 
 static int leased_get(void *self, const char *thread, uint64_t id, cJSON **out, struct og_err *err)
 {
 	struct cli_session *s = self;
-	return og_store_lmdb_ops.get(s->db, thread, id, out, err);
+	return s->db ? og_store_lmdb_ops.get(s->db, thread, id, out, err) : og_store_mem_ops.get(s->mem, thread, id, out, err);
 }
 
 static const struct og_store_ops leased_ops = {
@@ -233,6 +240,22 @@ static const struct og_store_ops leased_ops = {
 	.put_writes = leased_put_writes,
 	.get = leased_get,
 };
+
+/* --db :memory: has no partial writes: the same calls minus put_writes, so
+ * a traced run in memory still sees its checkpoints */
+static const struct og_store_ops mem_traced_ops = {
+	.put = leased_put,
+	.get = leased_get,
+};
+
+/* The VM's usage-log sink when tracing: the span, then the usual log. */
+static int traced_llm_log(void *ud, const cJSON *entry, struct og_err *err)
+{
+	struct cli_session *s = ud;
+
+	cli_trace_llm(s->trace, entry);
+	return cli_llm_log_sink(ud, entry, err);
+}
 
 static void print_event(void *ud, const cJSON *ev)
 {
@@ -270,6 +293,21 @@ int cli_session_run_new(struct cli_session *s, const char *thread, int limit,
 	} else if (s->flags.stream) {
 		opts.on_event = print_event;
 	}
+	{
+		/* config otlp: the run's events, LLM calls and ledger flushes
+		 * pass through the trace first */
+		const cJSON *otlp = cJSON_GetObjectItemCaseSensitive(s->config, "otlp");
+		if (otlp && !cJSON_IsNull(otlp) && !s->trace) {
+			if (cli_trace_new(otlp, s->g ? s->g->name : NULL, opts.on_event, opts.event_ud, &s->trace, &err) < 0)
+				return cli_fail(2, "%s", err.msg);
+			opts.on_event = cli_trace_on_event;
+			opts.event_ud = s->trace;
+			if (!s->db)
+				opts.store = &mem_traced_ops;
+			opts.store_self = s;
+			og_lvm_set_llm_log(s->vm, traced_llm_log, s);
+		}
+	}
 	if (!(s->run = og_run_new(s->g, &og_lvm_exec_ops, s->vm, &opts, &err)))
 		return cli_fail(err.code == -OG_EINVAL ? 2 : 1, "%s", err.msg);
 	return 0;
@@ -279,6 +317,7 @@ void cli_session_close(struct cli_session *s)
 {
 	if (s->db && s->thread[0])
 		og_store_lmdb_release(s->db, s->thread, s->owner, NULL);
+	cli_trace_finish(s->trace, s->run);	/* after the release: the export never holds the thread */
 	og_run_free(s->run);
 	og_graph_free(s->g);
 	og_lvm_free(s->vm);

@@ -54,6 +54,7 @@ struct cli_session {
 	void *event_ud;
 	/* when set, called after each checkpoint put with its duration (µs) */
 	void (*on_commit)(void *ud, int64_t us);
+	struct cli_trace *trace;	/* config otlp: the run's spans (cli_trace.h), exported at close */
 };
 
 /* Opens the store named by the flags (read_only for inspection commands). */
