@@ -11,8 +11,9 @@
 //     and severity, DONE_THREAD after it as done; j/k move the selection and
 //     Enter opens the selected incident;
 //  2. the incident page: the root cause, 3 action cards with risk, eta, tools
-//     and the dry-run slot saying "not dry-run yet", the context's baseline
-//     table, the SVG with human_decision highlighted;
+//     and each action's dry-run (the verdict and fidelity of state.dry_runs),
+//     whose impact report opens on the command, its exit and output; the
+//     context's baseline table, the SVG with human_decision highlighted;
 //  3. a stale plan hash (the page made to show an older one) is sent by the
 //     dialog and refused: the page shows "the plan changed";
 //  4. two browser pages: page A opens the confirmation of 2, page B answers
@@ -117,12 +118,30 @@ try {
     expect(/connection pool/.test(rc), rc);
     expect(/builtin/.test(await a.locator('#rca').innerText()), 'analyzer not shown');
   });
-  await check('3 action cards with risk, eta, tools and an honest dry-run slot', async () => {
+  await check('3 action cards with risk, eta, tools and the dry-run verdicts', async () => {
     const cards = a.locator('#decide .action');
     expect(await cards.count() === 3, `cards: ${await cards.count()}`);
     const c2 = await cards.nth(1).innerText();
     expect(/risk medium/.test(c2) && /60 s/.test(c2) && /reduce_traffic/.test(c2) && /"percent":30/.test(c2), c2);
-    expect(/not dry-run yet/.test(await cards.nth(0).locator('[data-slot="dry-run"]').innerText()), 'dry-run slot');
+    // each card shows the verdict and fidelity that dry_run_actions recorded
+    const st = await a.evaluate(async (t) => (await (await fetch(`/api/threads/${t}`)).json()).state, THREAD);
+    for (let k = 0; k < 3; k++) {
+      const d = st.dry_runs.actions[String(k + 1)];
+      const slot = cards.nth(k).locator('[data-slot="dry-run"]');
+      expect(d && d.verdict, `no dry-run of action ${k + 1} in the state`);
+      expect(await slot.locator('.verdict').innerText() === d.verdict, `card ${k + 1}: ${await slot.innerText()} vs ${d.verdict}`);
+      expect(await slot.getAttribute('data-fidelity') === d.fidelity && (await slot.innerText()).includes(`dry-run: ${d.fidelity}`),
+        `card ${k + 1} fidelity: ${await slot.getAttribute('data-fidelity')} vs ${d.fidelity}`);
+    }
+  });
+  await check('the impact report opens: the command, its exit and output', async () => {
+    const slot = a.locator('#decide .action').nth(0).locator('[data-slot="dry-run"]');
+    await slot.locator('details.impact > summary').click();
+    const rep = slot.locator('.report').first();
+    await rep.waitFor({ state: 'visible', timeout: 5000 });
+    const txt = await rep.innerText();
+    expect(/restart_service/.test(txt) && /ctl\.py/.test(txt) && /restart payment-service/.test(txt), txt);
+    expect(/exit/.test(txt) && /(stdout|stderr)/.test(txt), txt);
   });
   await check('the context compares with 24 h and 7 d ago', async () => {
     const t = await a.locator('#context table.metrics').innerText();

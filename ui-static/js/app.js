@@ -318,14 +318,73 @@ function rcaSection(r) {
   </section>`;
 }
 
-function actionCards(actions, chosen, canDecide) {
+// ---- dry-runs (nodes/dry_run_actions.lua): what each action would do ----------
+function fileList(title, list, fmt) {
+  if (!list || !list.length) return '';
+  return `<dt>${esc(title)}</dt><dd><ul class="evidence mono">${list.map((f) => `<li>${fmt(f)}</li>`).join('')}</ul></dd>`;
+}
+function tail(text, n = 2000) {
+  const t = String(text ?? '');
+  return t.length > n ? `…${t.slice(-n)}` : t;
+}
+// one report of ctx.tools.dry_run, every field the sandbox and the trace filled
+function impactReport(r) {
+  const f = r.files || {};
+  const size = (x) => (x.size != null ? ` (${esc(x.old_size != null ? `${x.old_size} → ` : '')}${esc(x.size)} B)` : '');
+  const procs = (r.processes || []).map((p) => `<li>${esc(p.pid)} ${esc(p.comm)}: ${esc((p.argv || []).join(' '))}${p.exit_code != null ? ` → exit ${esc(p.exit_code)}` : ''}</li>`).join('');
+  const net = (r.network || []).map((n) => `<li>${esc(n.addr)}:${esc(n.port)} ${esc(n.family || '')} ${esc(n.result || '')}</li>`).join('');
+  const sig = (r.signals || []).map((x) => `<li>${esc(x.signal)} → ${esc(x.target_pid)} ${esc(x.target_comm || '')} ${esc(x.result || '')}</li>`).join('');
+  const den = (r.denied || []).map((x) => `<li>${esc(x.syscall)} by ${esc(x.comm)} (${esc(x.pid)})</li>`).join('');
+  const sur = (r.surprises || []).map((x) => `<li>${esc(x.path)}: ${esc(x.why || '')}</li>`).join('');
+  const argv = r.argv ? r.argv.join(' ') : r.method ? `${r.method} ${r.url}` : '';
+  return `<div class="report" data-tool="${esc(r.tool)}">
+    <div class="small"><strong class="mono">${esc(r.tool)}</strong> ${badge(r.fidelity || 'none', `fid-${r.fidelity || 'none'}`)}
+      ${r.mode ? `<span class="muted">declared ${esc(r.mode)}</span>` : ''}</div>
+    ${argv ? `<div class="tool">${esc(argv)}</div>` : ''}
+    ${r.run_argv ? `<div class="small muted">the command itself (not run): <span class="mono">${esc(r.run_argv.join(' '))}</span></div>` : ''}
+    ${r.reason ? `<p class="small">${esc(r.reason)}</p>` : ''}
+    ${r.note ? `<p class="small muted">${esc(r.note)}</p>` : ''}
+    <dl class="kv small">
+      ${r.fidelity !== 'none' ? `<dt>exit</dt><dd class="mono">${r.exit_code != null ? esc(r.exit_code) : r.signal ? `signal ${esc(r.signal)}` : '–'}${r.timed_out ? ' (timed out)' : ''}${r.duration_ms != null ? `, ${esc(r.duration_ms)} ms` : ''}${(r.limits_hit || []).length ? `, limits hit: ${esc(r.limits_hit.join(', '))}` : ''}</dd>` : ''}
+      ${procs ? `<dt>processes</dt><dd><ul class="evidence mono">${procs}</ul></dd>` : ''}
+      ${fileList('created', f.created, (x) => `${esc(x.path)}${size(x)}`)}
+      ${fileList('modified', f.modified, (x) => `${esc(x.path)}${size(x)}`)}
+      ${fileList('deleted', f.deleted, (x) => esc(x.path ?? x))}
+      ${fileList('renamed', f.renamed, (x) => `${esc(x.from)} → ${esc(x.to)}`)}
+      ${fileList('chmod', f.chmod, (x) => esc(typeof x === 'object' ? `${x.path} ${x.mode ?? ''}` : x))}
+      ${net ? `<dt>network</dt><dd><ul class="evidence mono">${net}</ul></dd>` : ''}
+      ${sig ? `<dt>signals</dt><dd><ul class="evidence mono">${sig}</ul></dd>` : ''}
+      ${den ? `<dt>denied</dt><dd><ul class="evidence mono">${den}</ul></dd>` : ''}
+      ${sur ? `<dt class="surprise">surprises</dt><dd class="surprise"><ul class="evidence mono">${sur}</ul></dd>` : ''}
+    </dl>
+    ${r.stdout ? `<div class="small muted">stdout</div><pre class="out">${esc(tail(r.stdout))}</pre>` : ''}
+    ${r.stderr ? `<div class="small muted">stderr</div><pre class="out">${esc(tail(r.stderr))}</pre>` : ''}
+    ${r.native ? `<div class="small muted">native dry-run <span class="mono">${esc((r.native.argv || []).join(' '))}</span> → exit ${esc(r.native.exit_code)}</div><pre class="out">${esc(tail(`${r.native.stdout || ''}${r.native.stderr || ''}`))}</pre>` : ''}
+  </div>`;
+}
+// the card's dry-run slot: fidelity, verdict, and the reports behind them.
+// d is state.dry_runs.actions[id] (with reports) or the question's
+// action.dry_run ({fidelity, verdict}); without either, why not.
+function dryRunSlot(d) {
+  if (!d) return '<div class="dryrun" data-slot="dry-run"><span class="verdict">not dry-run: no dry-run ran for this plan</span></div>';
+  const fid = d.fidelity || 'none';
+  const reports = d.reports || [];
+  return `<div class="dryrun" data-slot="dry-run" data-fidelity="${esc(fid)}">
+    <div class="row small">${badge(`dry-run: ${fid}`, `fid-${fid}`)}</div>
+    <div class="verdict">${esc(d.verdict || 'not dry-run: no verdict')}</div>
+    ${reports.length ? `<details class="impact"><summary>impact report${reports.length > 1 ? ` (${reports.length} tools)` : ''}</summary>${reports.map(impactReport).join('')}</details>` : ''}
+  </div>`;
+}
+
+function actionCards(actions, chosen, canDecide, dryRuns) {
+  const runs = (dryRuns && dryRuns.actions) || {};
   return `<div class="actions" id="actions">${(actions || []).map((a) => `
     <article class="action${chosen === String(a.id) ? ' chosen' : ''}" data-action="${esc(a.id)}">
       <h3><span class="num">${esc(a.id)}</span>${esc(a.title)}</h3>
       <div class="row small">${badge(`risk ${a.risk}`, `risk-${a.risk}`)} <span class="muted">eta</span> <span class="mono">${esc(a.eta)} s</span></div>
       <p>${esc(a.description)}</p>
       ${(a.tools || []).map((t) => `<div class="tool">${esc(t.name)}(${esc(JSON.stringify(t.args || {}))})</div>`).join('')}
-      <div class="dryrun" data-slot="dry-run">Dry-run report: not dry-run yet (dry runs of actions are not written yet).</div>
+      ${dryRunSlot(runs[String(a.id)] || a.dry_run)}
       ${canDecide ? `<div class="row"><button type="button" class="primary" data-choice="${esc(a.id)}">Approve ${esc(a.id)} <kbd>${esc(a.id)}</kbd></button></div>` : ''}
     </article>`).join('')}</div>`;
 }
@@ -345,7 +404,7 @@ function decisionSection(t, s) {
         <dt>interrupt</dt><dd class="mono">${esc(intr.id)}</dd>
         <dt>re-analyses</dt><dd>${esc(v.re_analyses ? `${v.re_analyses.done} of ${v.re_analyses.max}` : '–')}</dd>
         <dt>deadlines</dt><dd>${v.deadlines ? `escalate to ${esc(v.deadlines.escalation_target || '–')} at <span class="mono">${esc(v.deadlines.escalate_at)}</span>; ${esc(v.deadlines.default)} at <span class="mono">${esc(v.deadlines.final_at)}</span>` : '<span class="muted">none</span>'}</dd></dl>
-      ${actionCards(v.actions, null, true)}
+      ${actionCards(v.actions, null, true, s.dry_runs)}
       <div class="row decide">
         ${choices.includes('manual') ? '<button type="button" data-choice="manual">Handle manually <kbd>m</kbd></button>' : ''}
         ${choices.includes('re_analyze') ? '<button type="button" data-choice="re_analyze">Re-analyze <kbd>r</kbd></button>' : ''}
@@ -358,7 +417,7 @@ function decisionSection(t, s) {
       <div class="row">${opts.map((o) => `<button type="button" data-option="${esc(o)}">${esc(o)}</button>`).join('')}</div>
       <details class="json"><summary>interrupt value</summary>${jsonView(v).outerHTML}</details></section>`;
   } else if (s.plan) {
-    out += `<section class="card"><h2>Actions</h2>${actionCards(s.plan.actions, dec && dec.choice, false)}
+    out += `<section class="card"><h2>Actions</h2>${actionCards(s.plan.actions, dec && dec.choice, false, s.dry_runs)}
       <p class="small muted">plan hash <span class="mono">${esc(s.plan.hash)}</span></p></section>`;
   }
   return out;
