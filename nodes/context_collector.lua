@@ -41,7 +41,16 @@
 -- "otlp-file"). Deploys (nodes/lib/deploys.lua): generation bumps of a
 -- Prometheus series, and/or a JSON list from an HTTP endpoint or a file,
 -- from `lookback` (default 2 h) before the window to its end, the newest
--- `max`. host: empty until the eBPF collectors exist (a note says so).
+-- `max`. Host signals (eBPF, engine/trace/hostsig.c; shape in
+-- engine/hostsig/hostsig_json.h): `host = {url = "http://host:9464"}` asks
+-- an `opsgraph probe --listen` agent, which was already watching when the
+-- alert fired, for GET /v1/host-signals?since=<window.from>&until=<window.to>;
+-- `host = {local_window_ms = N [, runq_ms = M]}` samples this machine now for
+-- N ms (ctx.host.signals). Either way context.host gets the summary's lists
+-- (tcp_retransmits, tcp_connect, oom_kills, crash_loops, runq_latency,
+-- syscall_errors), its source, window and prompt `lines`, and its notes go
+-- to context.notes (eBPF unavailable: "(source: /proc sampling, reduced
+-- fidelity)"). Without a host source a note says so.
 --
 -- The deadline: with defaults.collect_deadline_ms, a source (a query, a
 -- window, a file, a trace) that would start after it is skipped with a
@@ -68,7 +77,12 @@ do
   if ok and type(og) == "table" and type(og.array) == "function" then og_array = og.array end
 end
 
-local HOST_NOTE = "host signals: eBPF collectors not available yet"
+local HOST_NOTE = "host signals: not configured for this service (services.<service>.host = "
+  .. "{url = <an opsgraph probe --listen agent>} or {local_window_ms = N})"
+-- what of a host-signal summary goes into context.host (the probe's
+-- `collectors` and `proc` stay out: the lines say the same in fewer tokens)
+local HOST_KEYS = { "source", "window", "tcp_retransmits", "tcp_connect", "oom_kills", "crash_loops",
+  "runq_latency", "syscall_errors", "lines" }
 local DAY, WEEK = 86400, 7 * 86400
 
 local function sorted_keys(t)
@@ -572,7 +586,51 @@ local function collect(state, ctx)
     context.deploys = og_array(dp.finish(events, dfrom, to, time.format, math.floor(num(dc.max, 10))))
   end
 
-  note(HOST_NOTE)
+  -- ---- host signals ---------------------------------------------------------
+  local hc = scfg.host
+  local function put_host(body, where)
+    if type(body) ~= "table" or type(body.source) ~= "string" then
+      note(("host signals: %s did not answer a host-signal summary (no `source`); continuing without them")
+        :format(where))
+      return
+    end
+    local h = {}
+    for _, k in ipairs(HOST_KEYS) do h[k] = body[k] end
+    if type(h.syscall_errors) == "table" then
+      while #h.syscall_errors > 3 do table.remove(h.syscall_errors) end
+    end
+    context.host = h
+    for _, n in ipairs(type(body.notes) == "table" and body.notes or {}) do
+      if type(n) == "string" then note(n) end
+    end
+  end
+  if hc == nil then
+    note(HOST_NOTE)
+  elseif type(hc) ~= "table" or (hc.url == nil and hc.local_window_ms == nil) then
+    note(("host signals: services.%s.host must be {url = \"http://host:port\"} (an opsgraph probe --listen "
+      .. "agent) or {local_window_ms = N}; skipped"):format(service))
+  elseif hc.url ~= nil then
+    if can_start("host signals") then
+      local url = trim_url(hc.url)
+      local body, err = get(url .. "/v1/host-signals", { since = time.format(from), ["until"] = time.format(to) })
+      if not body then
+        note(("host signals: %s (%s); continuing without them"):format(err, url))
+      else
+        put_host(body, url)
+      end
+    end
+  else
+    local wms = num(hc.local_window_ms)
+    if not wms or wms < 1 or wms > 60000 then
+      note(("host signals: services.%s.host.local_window_ms must be 1 .. 60000 ms (got %s); skipped")
+        :format(service, tostring(hc.local_window_ms)))
+    elseif can_start("host signals") then
+      local ok, r = pcall(ctx.host.signals, { window_ms = math.floor(wms),
+        runq_ms = type(hc.runq_ms) == "number" and math.floor(hc.runq_ms) or nil })
+      if ok then put_host(r, "ctx.host.signals")
+      else note(("host signals: %s; continuing without them"):format(tostring(r))) end
+    end
+  end
 
   -- ---- the token budget ---------------------------------------------------
   local function tokens() return #ctx.json.encode(context) / 4 end
@@ -608,6 +666,7 @@ local function collect(state, ctx)
     end
   end
   local stages = {
+    function() if type(context.host) == "table" then context.host.lines = nil end end,  -- the lists say it too
     function() while over() and drop_template(3) do end end,
     function() while over() and drop_span(3) do end end,
     function() while over() and #context.deploys > 3 do table.remove(context.deploys, 1) end end,  -- the oldest

@@ -25,6 +25,8 @@ int cmd_diff(int argc, char **argv);
 int cmd_llm_log(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* Parses a JSON argument: inline text or @file. Caller owns the result. */
 cJSON *cli_parse_json_arg(const char *flag, const char *arg, struct og_err *err);

@@ -40,6 +40,10 @@ static const struct {
 	{ "token", cmd_token, "token create NAME | list | revoke NAME  operators who may log in to serve and approve" },
 	{ "sandbox", cmd_sandbox, "sandbox run [--timeout S] [--memory MB] [--pids N] -- CMD ARGS...\n"
 			    "                                       dry-run CMD in a throwaway sandbox; JSON report (root)" },
+	{ "probe", cmd_probe, "probe --once [--window 10s] | --listen HOST:PORT [--interval 10s] [--keep 30m]\n"
+			"                                       eBPF host signals (root): one summary, or the agent serving\n"
+			"                                       GET /v1/host-signals?since=ISO&until=ISO" },
+	{ "doctor", cmd_doctor, "doctor [--output json]               what this host allows eBPF host signals and dry-runs" },
 	{ "llm-log", cmd_llm_log, "llm-log [--since 24h|ISO] [--thread ID] LLM calls: tokens, cost, outcome; totals" },
 	{ "tick", cmd_tick, "tick [--config FILE]                  answer the due deadlines of paused threads\n"
 			    "                                       (escalate, then the default); run it from cron" },

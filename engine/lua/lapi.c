@@ -280,6 +280,7 @@ void lapi_push_ctx(lua_State *L)
 	lapi_http_install(L);				/* ctx.http (lapi_http.c) */
 	lapi_tools_install(L);				/* ctx.tools (lapi_tools.c) */
 	lapi_files_install(L);				/* ctx.files (lapi_files.c) */
+	lapi_host_install(L);				/* ctx.host (lapi_host.c) */
 	lapi_llm_install(L);				/* ctx.llm (lapi_llm.c) */
 }
 

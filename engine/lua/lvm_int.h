@@ -120,6 +120,8 @@ void lapi_tools_push_filled(lua_State *L, const char *name, const char *where, c
 int lapi_tools_dry_run(lua_State *L);
 /* [-0, +0, m] Sets ctx.files on the ctx base table on top (lapi_files.c). */
 void lapi_files_install(lua_State *L);
+/* [-0, +0, m] Sets ctx.host on the ctx base table on top (lapi_host.c). */
+void lapi_host_install(lua_State *L);
 /* [-0, +0, m] Sets ctx.llm on the ctx base table on top (lapi_llm.c). */
 void lapi_llm_install(lua_State *L);
 /* [-0, +1, m] A fresh ctx for one call, holding the shared namespaces. */

@@ -188,7 +188,7 @@ check("tempo: slowest as Jaeger's", [s["operation"] for s in slow[:3]] == ["POST
 log = open(tmp + "/log.tempo").read().lower()
 check("tempo: search by service tag, seconds, then traces by id", "get /api/search?" in log and "tags=service.name%3dpayment-service" in log
       and "start=1764336600" in log and log.count("get /api/traces/") == 20, log[-600:])
-check("tempo: only the host note", ctx("tempo").get("notes") == ["host signals: eBPF collectors not available yet"], ctx("tempo").get("notes"))
+check("tempo: only the host note", ctx("tempo").get("notes") == ["host signals: not configured for this service (services.<service>.host = {url = <an opsgraph probe --listen agent>} or {local_window_ms = N})"], ctx("tempo").get("notes"))
 tq = open(tmp + "/log").read().lower()
 check("tempo: TraceQL query sent as q", "q=%7b%20resource.service.name%20%3d%20%22payment-service%22%20%7d" in tq
       and (ctx("traceql").get("traces") or {}).get("traces") == 20, [l for l in tq.splitlines() if "search" in l][-1:])
@@ -248,7 +248,7 @@ c = ctx("files_small"); size = len(json.dumps(c, separators=(",", ":"), ensure_a
 fn = c.get("notes") or []
 check("budget with many notes: within 500 tokens", size / 4 <= 500, (size, fn))
 check("budget with many notes: counted, host note kept, long ones cut", has(fn, "budget: summary cut to fit about 500 tokens", "notes)")
-      and "host signals: eBPF collectors not available yet" in fn and all(len(n) <= 200 for n in fn), fn)
+      and "host signals: not configured for this service (services.<service>.host = {url = <an opsgraph probe --listen agent>} or {local_window_ms = N})" in fn and all(len(n) <= 200 for n in fn), fn)
 check("budget_co: the deploy kept (two sources, once)", [d.get("version") for d in ctx("budget_co").get("deploys") or []]
       in (["generation 42", "v2.15.0"], ["v2.15.0", "generation 42"]), ctx("budget_co").get("deploys"))
 

@@ -72,7 +72,7 @@ def load(n):
 def check(name, cond, why=""):
     print(("ok " if cond else "FAIL ") + name + ("" if cond else ": " + str(why).replace("\n", " | ")[:1500]))
 
-HOST = "host signals: eBPF collectors not available yet"
+HOST = "host signals: not configured for this service (services.<service>.host = {url = <an opsgraph probe --listen agent>} or {local_window_ms = N})"
 cases = {
     "am_black_friday_payment": ("db_pool_exhaustion", "loki", "jaeger", 0.7),
     "slack_matrix_slowsql_order": ("slow_sql", "file", "tempo", 0.7),

@@ -177,8 +177,8 @@ check("slowest: p99 per operation, sorted", [s["operation"] for s in slow[:3]] =
       and slow[0]["p99_ms"] == 4280 and slow[2]["p99_ms"] == 1150, slow[:3])
 sel = [s for s in slow if s["operation"] == "SELECT payments"]
 check("slowest keeps db.statement", sel and sel[0]["attributes"].get("db.statement", "").startswith("SELECT * FROM payments"), sel)
-check("host empty with a note", c.get("host") == {} and "host signals: eBPF collectors not available yet" in (c.get("notes") or []), c.get("notes"))
-check("main: only the host note", c.get("notes") == ["host signals: eBPF collectors not available yet"], c.get("notes"))
+check("host empty with a note", c.get("host") == {} and "host signals: not configured for this service (services.<service>.host = {url = <an opsgraph probe --listen agent>} or {local_window_ms = N})" in (c.get("notes") or []), c.get("notes"))
+check("main: only the host note", c.get("notes") == ["host signals: not configured for this service (services.<service>.host = {url = <an opsgraph probe --listen agent>} or {local_window_ms = N})"], c.get("notes"))
 size = len(json.dumps(c, separators=(",", ":")))
 check("main: within the default budget (1500 tokens)", size / 4 <= 1500, size)
 tl = st.get("timeline") or []
