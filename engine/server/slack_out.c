@@ -366,7 +366,7 @@ static cJSON *decision_message(struct srv *S, const char *thread, const char *ii
 	}
 	cJSON_AddItemToArray(blocks, md_block(&b));
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(q, "actions")) {
-		const cJSON *t;
+		const cJSON *t, *dr;
 		int k = 0;
 		sb_printf(&b, "*%s. ", og_json_get_str(a, "id"));
 		sb_md(&b, og_json_get_str(a, "title"));
@@ -395,6 +395,20 @@ static cJSON *decision_message(struct srv *S, const char *thread, const char *ii
 			sb_md(&b, args && strcmp(args, "null") ? args : "");
 			sb_add(&b, "`", 1);
 			free(args);
+		}
+		/* the dry-run's verdict line (nodes/dry_run_actions.lua), or why
+		 * there is none: what the approver should know before clicking */
+		dr = cJSON_GetObjectItemCaseSensitive(a, "dry_run");
+		if (*og_json_get_str(dr, "verdict")) {
+			const char *fid = og_json_get_str(dr, "fidelity");
+			if (*fid && strcmp(fid, "none")) {
+				sb_add(&b, "\n*dry-run* (", strlen("\n*dry-run* ("));
+				sb_md(&b, fid);
+				sb_add(&b, "): ", 3);
+			} else {
+				sb_add(&b, "\n", 1);
+			}
+			sb_md(&b, og_json_get_str(dr, "verdict"));
 		}
 		cJSON_AddItemToArray(blocks, md_block(&b));
 	}

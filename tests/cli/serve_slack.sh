@@ -9,7 +9,8 @@
 # unsupported interaction type (400s); a Slack user not in slack.approvers
 # refused (ephemeral, on the response_url) and nothing resumed; outbound:
 # an incident stopping at its decision posts one chat.postMessage (bot
-# token, configured channel, base URL respected) with the RCA and one
+# token, configured channel, base URL respected) with the RCA, each
+# action with its dry-run verdict line (as in the thread's dry_runs), and one
 # button per choice (1, 2, 3, manual, re_analyze) whose values name the
 # thread, interrupt, choice and plan hash; the message's ts noted on the
 # thread; an approver's click resumes the thread (decision by the approver)
@@ -236,7 +237,9 @@ req POST /api/runs "{\"graph\": \"incident\", \"input\": $(cat examples/alerts/m
 T=$(jget "$body" thread_id)
 wait_status "$T" interrupted
 wait_slack 'r["path"] == "/api/chat.postMessage"' 1
-python3 - "$SLOG" "$T" "$TOKEN" >"$tmp/check.out" 2>&1 <<'EOF'
+req GET "/api/threads/$T"
+printf '%s' "$body" >"$tmp/thread.json"
+python3 - "$SLOG" "$T" "$TOKEN" "$tmp/thread.json" >"$tmp/check.out" 2>&1 <<'EOF'
 import json, sys
 log, thread, token = sys.argv[1:4]
 r = [json.loads(l) for l in open(log)][0]
@@ -263,6 +266,14 @@ check(sum(1 for s in sections if s["text"]["text"].startswith("*1. ")) == 1, "ac
 check(any("eta: 5 min" in s["text"]["text"] and "`rollback_deploy{" in s["text"]["text"] for s in sections),
       "action 1: eta in minutes from seconds, its tool: %r" % [s["text"]["text"][:200] for s in sections])
 check(all(len(s["text"]["text"]) <= 3000 for s in sections), "section texts within 3000")
+# each action's dry-run verdict (nodes/dry_run_actions.lua), as the thread's state has it
+st = json.load(open(sys.argv[4]))["state"]["dry_runs"]["actions"]
+for k in ("1", "2", "3"):
+    d = st[k]
+    line = d["verdict"] if d["fidelity"] == "none" else "*dry-run* (%s): %s" % (d["fidelity"], d["verdict"])
+    line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    sec = [s["text"]["text"] for s in sections if s["text"]["text"].startswith("*%s. " % k)]
+    check(len(sec) == 1 and sec[0].endswith("\n" + line), "action %s: its dry-run verdict %r in %r" % (k, line, sec))
 EOF
 while read -r line; do case "$line" in ok*) ok ;; *) bad "$line" ;; esac; done <"$tmp/check.out"
 grep -q "decision posted to Slack (channel C0INCIDENTS" "$log" && ok || bad "no log line for the post: $(cat "$log")"
