@@ -34,12 +34,12 @@ expect_py 'j["status"]' done
 # checkpoints: 1 input, 2 collect, 3 analyze, 4 act
 og diff d1 --from 2 --to 3 --output json
 expect_rc 0
-expect_py '[(c["op"], c["path"]) for c in j["changes"]]' "[('added', '/log/1'), ('added', '/rca')]"
-expect_py 'j["summary"]' "{'added': 2, 'removed': 0, 'changed': 0}"
+expect_py '[(c["op"], c["path"]) for c in j["changes"]]' "[('added', '/log/1'), ('changed', '/stage'), ('added', '/rca')]"
+expect_py 'j["summary"]' "{'added': 2, 'removed': 0, 'changed': 1}"
 expect_py '(j["from"]["checkpoint_id"], j["to"]["checkpoint_id"], j["to"]["step"])' "(2, 3, 1)"
 # --to defaults to the latest checkpoint
 og diff d1 --from 3 --output json
-expect_py '[(c["op"], c["path"], c.get("to")) for c in j["changes"]]' "[('added', '/log/2', 'act'), ('added', '/plan', ['restart api', 'scale db'])]"
+expect_py '[(c["op"], c["path"], c.get("to")) for c in j["changes"]]' "[('added', '/log/2', 'act'), ('changed', '/stage', 'acted'), ('added', '/plan', ['restart api', 'scale db'])]"
 expect_py 'j["to"]["status"]' done
 
 # --- a fork edits a value inside an array inside an object ---------------
