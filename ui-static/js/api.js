@@ -75,6 +75,13 @@ export const threads = () => get('/api/threads');
 export const thread = (id, at) => get(`/api/threads/${enc(id)}${at ? `?checkpoint=${enc(at)}` : ''}`);
 export const history = (id, limit = 200) => get(`/api/threads/${enc(id)}/history?limit=${limit}`);
 export const graphs = () => get('/api/graphs');
+// the postmortem page: the state diff of two checkpoints ([THREAD:]ID), the
+// report, a fork, and running a thread that needs no answer (a fork)
+export const diff = (id, from, to) => get(`/api/threads/${enc(id)}/diff?from=${enc(from)}&to=${enc(to)}`);
+export const postmortem = (id) => get(`/api/threads/${enc(id)}/postmortem?format=json`);
+export const fork = (id, checkpointId, update, asNode) =>
+  post(`/api/threads/${enc(id)}/fork`, { checkpoint_id: checkpointId, update, as_node: asNode || null });
+export const continueThread = (id) => post(`/api/threads/${enc(id)}/resume`, {});
 
 // resume: answers the pending interrupt `interruptId` of thread `id`.
 export const resume = (id, interruptId, value) =>

@@ -3,7 +3,9 @@
 //   #/t/THREAD          one incident: alert, context, root cause, actions, decision,
 //                       graph, live timeline, execution, verification
 //   #/t/THREAD/checkpoints  the thread's checkpoints with each step's writes
+//   #/t/THREAD/postmortem   timeline, state diff, branches, fork from here (postmortem.js)
 import * as api from './api.js';
+import { postmortemView } from './postmortem.js';
 import { render as renderGraph } from './graph.js';
 import { jsonView } from './json.js';
 
@@ -153,6 +155,11 @@ function route() {
   const h = location.hash || '#/';
   let m;
   if ((m = h.match(/^#\/t\/([^/]+)\/checkpoints$/))) cleanup = checkpointsView(decodeURIComponent(m[1]));
+  else if ((m = h.match(/^#\/t\/([^/]+)\/postmortem$/))) {
+    const pm = postmortemView(decodeURIComponent(m[1]), { auth, toast, openLogin, setConn });
+    cleanup = pm.cleanup;
+    view = pm.view;
+  }
   else if ((m = h.match(/^#\/t\/([^/]+)$/))) cleanup = incidentView(decodeURIComponent(m[1]));
   else cleanup = listView();
 }
@@ -490,7 +497,8 @@ function timelineItems(t, s) {
 
 function incidentView(id) {
   $('#crumbs').innerHTML = `<a href="#/">incidents</a><span>›</span><span class="mono">${esc(id)}</span>
-    <span>·</span><a href="#/t/${encodeURIComponent(id)}/checkpoints">checkpoints <kbd>c</kbd></a>`;
+    <span>·</span><a href="#/t/${encodeURIComponent(id)}/checkpoints">checkpoints <kbd>c</kbd></a>
+    <span>·</span><a href="#/t/${encodeURIComponent(id)}/postmortem">postmortem <kbd>p</kbd></a>`;
   main.innerHTML = '<p class="muted">Loading…</p>';
   const st = { t: null, stopped: false, pending: null, seen: new Set(), mermaid: null, error: null, lastErr: null };
 
@@ -622,6 +630,7 @@ function incidentView(id) {
       if (ev.key === 'm') { openDecision('manual'); return true; }
       if (ev.key === 'r') { openDecision('re_analyze'); return true; }
       if (ev.key === 'c') { location.hash = `#/t/${encodeURIComponent(id)}/checkpoints`; return true; }
+      if (ev.key === 'p') { location.hash = `#/t/${encodeURIComponent(id)}/postmortem`; return true; }
       return false;
     },
   };
