@@ -1,7 +1,9 @@
 -- nodes/human_decision.lua: the human decision of the incident graph (issue 4).
 --
 -- Reads state.alert, state.rca, state.plan (with plan.hash, made by
--- nodes/action_planner.lua), state.decision_request, state.re_analyses and
+-- nodes/action_planner.lua and recomputed over the dry-run reports by
+-- nodes/dry_run_actions.lua), state.dry_runs (each action's fidelity and
+-- verdict go into the question), state.decision_request, state.re_analyses and
 -- ctx.config.decision / ctx.config.services[<service>].runbook. Asks with
 -- og.interrupt and writes
 --   decision          {choice, by, at, note, plan_hash, hint?, handler?, runbook?}

@@ -52,10 +52,21 @@ a = json.load(open(sys.argv[1]))["alerts"][0]
 print("%s  %s  %s" % (a["labels"]["alertname"], a["labels"].get("service"), a["annotations"].get("summary")))' "$ALERT"
 
 say "3. opsgraph run graphs/incident.lua --input @$ALERT"
-echo "(slack_alert -> context_collector -> root_cause_analyzer (built-in analyzer) -> action_planner -> human_decision)"
+echo "(slack_alert -> context_collector -> root_cause_analyzer (built-in analyzer) -> action_planner -> dry_run_actions -> human_decision)"
 "$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
 	--output json >"$W/run1.json" 2>"$W/run1.log"
 $SHOW question <"$W/run1.json"
+# the dry-runs (nodes/dry_run_actions.lua) ran each action's tool in the
+# sandbox; as root they must have: a dry-run that silently did not happen
+# would make the verdicts above meaningless
+python3 -c '
+import json, os, sys
+v = json.load(open(sys.argv[1]))["interrupts"][0]["value"]
+fids = sorted(set(a["dry_run"]["fidelity"] for a in v["actions"]))
+print("dry-runs: fidelity %s (the host is unchanged: the restart above has not happened)" % ", ".join(fids))
+if os.geteuid() == 0 and fids != ["sandbox"]:
+    sys.exit("demo: as root every action must be dry-run in the sandbox; got %s: %s" % (
+        fids, [a["dry_run"]["verdict"] for a in v["actions"]]))' "$W/run1.json"
 T1=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$W/run1.json")
 RESTART=$(python3 -c '
 import json, sys

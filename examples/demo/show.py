@@ -5,7 +5,8 @@
     opsgraph state THREAD --output json   | python3 examples/demo/show.py timeline [NODE]|decision
 
 question  the pending decision: alert, root cause with evidence, the actions
-          (risk, eta, tools and args), plan hash, choices, deadlines
+          (risk, eta, tools and args, the dry-run's verdict), plan hash, choices,
+          deadlines
 outcome   status, the decision, the execution's tool results, the verification
 timeline  the thread's timeline, one line per entry (timeline NODE: only that node's)
 decision  the decision record (with the runbook text for "manual")
@@ -43,6 +44,10 @@ def question(d):
         print("    %s. %s  [risk %s, eta %ss]" % (a["id"], a["title"], a["risk"], a["eta"]))
         for t in a.get("tools") or []:
             print("         %s %s" % (t["name"], json.dumps(t.get("args") or {}, sort_keys=True)))
+        dr = a.get("dry_run") or {}
+        if dr.get("verdict"):
+            fid = dr.get("fidelity") or "none"
+            print(wrap(dr["verdict"] if fid == "none" else "dry-run (%s): %s" % (fid, dr["verdict"]), "         "))
     print("  plan hash:  %s" % v.get("plan_hash"))
     print("  choices:    %s   (re-analyses %d of %d used)" % (
         ", ".join(v.get("choices") or []), v["re_analyses"]["done"], v["re_analyses"]["max"]))
