@@ -228,7 +228,7 @@ int og_dryrun_run(const struct og_dryrun_spec *spec, cJSON **report, struct og_e
 	struct og_sandbox_result r;
 	struct dryrun_trace tr;
 	struct og_err serr = { 0 }, nerr = { 0 };
-	char reason[2 * OG_ERR_MSG + 128];
+	char reason[2 * OG_ERR_MSG + 512];
 	cJSON *rep = NULL;
 	bool native_ok = false;
 	int rc;
@@ -261,9 +261,9 @@ int og_dryrun_run(const struct og_dryrun_spec *spec, cJSON **report, struct og_e
 	}
 	if (spec->native_argv && !native_ok)
 		snprintf(reason, sizeof(reason), "native dry-run failed: %s%s%s", nerr.msg,
-			 tr.off_reason[0] ? "; " : "", tr.off_reason);
+			 tr.reason[0] ? "; " : "", tr.reason);
 	else
-		snprintf(reason, sizeof(reason), "%s", tr.off_reason);
+		snprintf(reason, sizeof(reason), "%s", tr.reason);
 	set_fidelity(rep, native_ok ? "native+sandbox" : "sandbox", reason[0] ? reason : NULL);
 	add_exit(rep, &r);
 	cJSON_AddNumberToObject(rep, "duration_ms", (double)r.duration_ms);

@@ -10,20 +10,19 @@
 
 #include "../core/err.h"
 #include "../sandbox/sandbox.h"
+#include "../trace/trace_impact.h"
 #include "dryrun.h"
-
-struct og_impact_trace;
-struct og_impact_event;
 
 /* One dry-run's trace: begun before the sandbox runs (load and attach), armed
  * by the sandbox's on_start, ended after it (reader joined, events kept). */
 struct dryrun_trace {
-	struct og_impact_trace *t;
-	struct og_impact_event *ev;
+	struct og_impact_trace *t;	/* NULL: not traced (reason says why) */
+	const struct impact_event *ev;	/* owned by t */
 	size_t n_ev;
 	uint64_t lost;
 	int host_pid;			/* the sandbox's init, as the host sees it */
-	char off_reason[OG_ERR_MSG + 32];	/* "eBPF trace off: ..." or "" when traced */
+	bool armed;			/* on_start ran and the filter is set */
+	char reason[OG_ERR_MSG + 256];	/* "eBPF trace off: ...", "eBPF trace partial: ..." or "" */
 };
 
 /* Prepares the trace when wanted (sets s->on_start); on any failure the

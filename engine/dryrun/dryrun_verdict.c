@@ -160,6 +160,24 @@ static int group_add(struct group **g, size_t *n, const char *path)
 	return 0;
 }
 
+/* does path appear in an entry of the lists before entry `at` of list k? */
+static bool seen_before(const cJSON *files, const char *const *kinds, size_t k, const cJSON *at, const char *path)
+{
+	const cJSON *it;
+	size_t j;
+
+	for (j = 0; j <= k; j++) {
+		cJSON_ArrayForEach(it, arr(files, kinds[j])) {
+			const char *p = str(it, j == 3 ? "from" : "path");
+			if (it == at)
+				return false;
+			if (p && !strcmp(p, path))
+				return true;
+		}
+	}
+	return false;
+}
+
 static int files_clause(struct sbuf *b, const cJSON *files)
 {
 	static const char *const kinds[] = { "created", "modified", "deleted", "renamed", "chmod" };
@@ -173,11 +191,13 @@ static int files_clause(struct sbuf *b, const cJSON *files)
 			const char *p = str(it, k == 3 ? "from" : "path");
 			if (!p)
 				continue;
+			counts[k]++;
+			if (seen_before(files, kinds, k, it, p))
+				continue;	/* a file both modified and chmod-ed is one file */
 			if (group_add(&g, &ng, p) < 0) {
 				free(g);
 				return -1;
 			}
-			counts[k]++;
 			total++;
 		}
 	}
@@ -258,6 +278,7 @@ static void signals_clause(struct sbuf *b, const cJSON *signals)
 static void network_clause(struct sbuf *b, const cJSON *net)
 {
 	const cJSON *it, *prev;
+	struct sbuf d = { 0 };
 	size_t n = 0, more = 0;
 
 	sb_clause(b);
@@ -265,39 +286,46 @@ static void network_clause(struct sbuf *b, const cJSON *net)
 		sb_add(b, "network not traced");
 		return;
 	}
-	if (!cJSON_GetArraySize(net)) {
-		sb_add(b, "no network");
-		return;
-	}
 	cJSON_ArrayForEach(it, net) {
-		const char *addr = str(it, "addr"), *fam = str(it, "family");
+		const char *addr = str(it, "addr"), *fam = str(it, "family"), *res = str(it, "result");
 		double port = 0;
 		bool dup = false;
 
+		/* a unix socket that does not exist (glibc asking nscd) reached nothing */
+		if (!addr || (fam && !strcmp(fam, "unix") && res && !strcmp(res, "ENOENT")))
+			continue;
 		num(it, "port", &port);
 		for (prev = net->child; prev && prev != it; prev = prev->next) {
 			double pp = 0;
 			const char *pa = str(prev, "addr");
 			num(prev, "port", &pp);
-			if (pa && addr && !strcmp(pa, addr) && pp == port)
+			if (pa && !strcmp(pa, addr) && pp == port)
 				dup = true;
 		}
-		if (dup || !addr)
+		if (dup)
 			continue;
 		if (n == VERDICT_MAX_ITEMS) {
 			more++;
 			continue;
 		}
-		sb_add(b, "%s", n++ ? ", " : "connects to ");
+		if (n++)
+			sb_add(&d, ", ");
 		if (fam && !strcmp(fam, "unix"))
-			sb_add(b, "unix:%s", addr);
+			sb_add(&d, "unix:%s", addr);
 		else if (fam && !strcmp(fam, "inet6"))
-			sb_add(b, "[%s]:%.0f", addr, port);
+			sb_add(&d, "[%s]:%.0f", addr, port);
 		else
-			sb_add(b, "%s:%.0f", addr, port);
+			sb_add(&d, "%s:%.0f", addr, port);
 	}
-	if (more)
-		sb_add(b, " (+%zu more)", more);
+	if (d.failed)
+		b->failed = true;
+	else if (!n)
+		sb_add(b, "no network");
+	else if (more)
+		sb_add(b, "connects to %s (+%zu more)", d.p, more);
+	else
+		sb_add(b, "connects to %s", d.p);
+	free(d.p);
 }
 
 static void denied_clause(struct sbuf *b, const cJSON *denied)

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * impact.bpf.c: the impact trace of a sandboxed dry-run (issue #6), loaded by
+ * engine/trace/trace_impact.c for the length of one dry-run.
+ *
+ * Only tasks of the sandbox's cgroup v2 (target_cgid, written by user space
+ * once the sandbox's cgroup exists; 0 = disarmed) are recorded. The sandbox
+ * puts its child there with CLONE_INTO_CGROUP, so nothing escapes the filter,
+ * and the sandbox gives it no cgroupfs to leave through.
+ *
+ * Classic tracepoints only (this kernel family has no kprobes and refuses
+ * fentry/LSM; never raw_syscalls, whose cost falls on every syscall of the
+ * host). User strings are read at sys_exit, when the kernel has faulted them
+ * in (at sys_enter they may not be resident yet): sys_enter saves the
+ * arguments by thread id, sys_exit reads them and emits one event with the
+ * result. Syscalls the seccomp filter denies never reach sys_enter: they are
+ * caught at sys_exit with -EPERM.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "impact.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EPERM 1
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
+
+/* the sandbox's cgroup v2 id; 0 = disarmed (user space writes it) */
+volatile __u64 target_cgid = 0;
+/* events that did not fit in the ring buffer */
+volatile __u64 lost = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+static __always_inline bool in_scope(void)
+{
+	__u64 cg = target_cgid;
+
+	return cg && bpf_get_current_cgroup_id() == cg;
+}
+
+static __always_inline struct impact_event *event_new(unsigned int kind)
+{
+	struct impact_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct task_struct *t;
+	struct pid *p;
+	unsigned int level;
+	__u64 id;
+
+	if (!e) {
+		__sync_fetch_and_add(&lost, 1);
+		return NULL;
+	}
+	id = bpf_get_current_pid_tgid();
+	t = (struct task_struct *)bpf_get_current_task();
+	e->kind = kind;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	p = BPF_CORE_READ(t, thread_pid);
+	level = BPF_CORE_READ(p, level);
+	e->nspid = 0;
+	bpf_probe_read_kernel(&e->nspid, sizeof(e->nspid), &p->numbers[level & 7].nr);
+	e->call = 0;
+	e->ret = 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->flags = 0;
+	e->target = 0;
+	e->sig = 0;
+	e->code = 0;
+	e->family = 0;
+	e->port = 0;
+	e->arg_len = 0;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->path[0] = '\0';
+	e->path2[0] = '\0';
+	return e;
+}
+
+/* A syscall's arguments at its sys_exit: the user registers saved at entry
+ * (x86-64: rdi rsi rdx r10), which the syscall does not change. Reading them
+ * there rather than saving them at sys_enter halves the tracepoints, and
+ * each detach of a syscall tracepoint costs the host an RCU grace period. */
+struct args {
+	__u64 a[4];
+};
+
+static __always_inline bool args_get_in(struct args *x)
+{
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	x->a[0] = BPF_CORE_READ(r, di);
+	x->a[1] = BPF_CORE_READ(r, si);
+	x->a[2] = BPF_CORE_READ(r, dx);
+	x->a[3] = BPF_CORE_READ(r, r10);
+	return true;
+}
+
+/* --- processes --- */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct impact_event *e;
+	unsigned long start, end, len;
+
+	if (!in_scope() || !(e = event_new(IMPACT_EXEC)))
+		return 0;
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+	start = BPF_CORE_READ(task, mm, arg_start);
+	end = BPF_CORE_READ(task, mm, arg_end);
+	len = end > start ? end - start : 0;
+	if (len > IMPACT_PATH_MAX - 1)
+		len = IMPACT_PATH_MAX - 1;
+	if (len > 0 && bpf_probe_read_user(e->path2, len & (IMPACT_PATH_MAX - 1), (void *)start) == 0)
+		e->arg_len = len & (IMPACT_PATH_MAX - 1);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* threads are not processes: only a child that leads its thread group counts */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct impact_event *e;
+
+	if (!in_scope() || child->pid != child->tgid || !(e = event_new(IMPACT_FORK)))
+		return 0;
+	e->pid = child->tgid;
+	e->tid = child->pid;
+	e->ppid = parent->tgid;
+	e->nspid = 0;
+	bpf_probe_read_kernel(&e->nspid, sizeof(e->nspid),
+			      &child->thread_pid->numbers[child->thread_pid->level & 7].nr);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* only the thread group's leader: exit fires for every thread */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_proc_exit, struct task_struct *task)
+{
+	struct impact_event *e;
+
+	if (!in_scope() || task->pid != task->tgid || !(e = event_new(IMPACT_EXIT)))
+		return 0;
+	e->code = task->exit_code;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, int path_arg)
+{
+	struct impact_event *e;
+	struct args p;
+
+	if (!in_scope() || !args_get_in(&p) || ctx->ret >= 0 || !(e = event_new(IMPACT_EXEC_FAIL)))
+		return 0;
+	e->ret = ctx->ret;
+	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[path_arg & 3]);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx, 0); }
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx, 1); }
+
+/* --- files --- */
+
+
+static __always_inline int open_emit(struct trace_event_raw_sys_exit *ctx, const struct args *p, int path_arg,
+				     __u64 flags)
+{
+	struct impact_event *e;
+
+	if (!(flags & WRITE_FLAGS) || !(e = event_new(IMPACT_OPEN)))
+		return 0;
+	e->ret = ctx->ret;
+	e->flags = (unsigned int)flags;
+	e->target = (int)p->a[0];	/* dfd, for relative paths */
+	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p->a[path_arg & 3]);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct args p;
+
+	if (!in_scope() || !args_get_in(&p))
+		return 0;
+	return open_emit(ctx, &p, 1, p.a[2]);
+}
+
+/* openat2(dfd, path, struct open_how *how, size): flags are the first u64 of how */
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	struct args p;
+	__u64 flags = 0;
+
+	if (!in_scope() || !args_get_in(&p))
+		return 0;
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)p.a[2]);
+	return open_emit(ctx, &p, 1, flags);
+}
+
+
+static __always_inline int unlink_emit(struct trace_event_raw_sys_exit *ctx, int path_arg, bool dir)
+{
+	struct impact_event *e;
+	struct args p;
+
+	if (!in_scope() || !args_get_in(&p) || !(e = event_new(IMPACT_UNLINK)))
+		return 0;
+	e->ret = ctx->ret;
+	e->flags = path_arg == 1 ? (unsigned int)p.a[2] : dir ? 0x200 /* AT_REMOVEDIR */ : 0;
+	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[path_arg & 3]);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_unlink")
+int exit_unlink(struct trace_event_raw_sys_exit *ctx) { return unlink_emit(ctx, 0, false); }
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int exit_unlinkat(struct trace_event_raw_sys_exit *ctx) { return unlink_emit(ctx, 1, false); }
+
+
+static __always_inline int rename_emit(struct trace_event_raw_sys_exit *ctx, int from, int to)
+{
+	struct impact_event *e;
+	struct args p;
+
+	if (!in_scope() || !args_get_in(&p) || !(e = event_new(IMPACT_RENAME)))
+		return 0;
+	e->ret = ctx->ret;
+	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[from & 3]);
+	bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void *)p.a[to & 3]);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_rename")
+int exit_rename(struct trace_event_raw_sys_exit *ctx) { return rename_emit(ctx, 0, 1); }
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int exit_renameat(struct trace_event_raw_sys_exit *ctx) { return rename_emit(ctx, 1, 3); }
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int exit_renameat2(struct trace_event_raw_sys_exit *ctx) { return rename_emit(ctx, 1, 3); }
+
+
+static __always_inline int chmod_emit(struct trace_event_raw_sys_exit *ctx, int path_arg)
+{
+	struct impact_event *e;
+	struct args p;
+
+	if (!in_scope() || !args_get_in(&p) || !(e = event_new(IMPACT_CHMOD)))
+		return 0;
+	e->ret = ctx->ret;
+	e->flags = (unsigned int)p.a[(path_arg + 1) & 3];
+	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[path_arg & 3]);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_chmod")
+int exit_chmod(struct trace_event_raw_sys_exit *ctx) { return chmod_emit(ctx, 0); }
+SEC("tracepoint/syscalls/sys_exit_fchmodat")
+int exit_fchmodat(struct trace_event_raw_sys_exit *ctx) { return chmod_emit(ctx, 1); }
+SEC("tracepoint/syscalls/sys_exit_fchmodat2")
+int exit_fchmodat2(struct trace_event_raw_sys_exit *ctx) { return chmod_emit(ctx, 1); }
+
+/* --- network --- */
+
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct impact_event *e;
+	struct args p;
+	void *sa;
+	__u16 fam = 0, port = 0;
+
+	if (!in_scope() || !args_get_in(&p) || !(e = event_new(IMPACT_CONNECT)))
+		return 0;
+	sa = (void *)p.a[1];
+	e->ret = ctx->ret;
+	bpf_probe_read_user(&fam, sizeof(fam), sa);
+	e->family = fam;
+	if (fam == AF_INET) {
+		bpf_probe_read_user(&port, sizeof(port), sa + 2);
+		bpf_probe_read_user(e->addr, 4, sa + 4);
+	} else if (fam == AF_INET6) {
+		bpf_probe_read_user(&port, sizeof(port), sa + 2);
+		bpf_probe_read_user(e->addr, 16, sa + 8);
+	} else if (fam == AF_UNIX) {
+		/* sun_path; an abstract name starts with NUL: keep its next bytes */
+		bpf_probe_read_user(e->path, 108, sa + 2);
+	}
+	e->port = __builtin_bswap16(port);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* --- signals --- */
+
+
+static __always_inline int signal_emit(struct trace_event_raw_sys_exit *ctx, int call, int target_arg, int sig_arg)
+{
+	struct impact_event *e;
+	struct args p;
+
+	if (!in_scope() || !args_get_in(&p) || !(e = event_new(IMPACT_SIGNAL)))
+		return 0;
+	e->ret = ctx->ret;
+	e->call = call;
+	e->target = (int)p.a[target_arg & 3];
+	e->sig = (int)p.a[sig_arg & 3];
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_kill")
+int exit_kill(struct trace_event_raw_sys_exit *ctx) { return signal_emit(ctx, IMPACT_KILL, 0, 1); }
+SEC("tracepoint/syscalls/sys_exit_tgkill")
+int exit_tgkill(struct trace_event_raw_sys_exit *ctx) { return signal_emit(ctx, IMPACT_TGKILL, 0, 2); }
+SEC("tracepoint/syscalls/sys_exit_pidfd_send_signal")
+int exit_pidfd_send_signal(struct trace_event_raw_sys_exit *ctx)
+{
+	return signal_emit(ctx, IMPACT_PIDFD_SEND_SIGNAL, 0, 1);
+}
+
+/* --- syscalls the seccomp filter denies --- */
+
+static __always_inline int denied(struct trace_event_raw_sys_exit *ctx, int which)
+{
+	struct impact_event *e;
+
+	if (ctx->ret != -EPERM || !in_scope() || !(e = event_new(IMPACT_DENIED)))
+		return 0;
+	e->ret = ctx->ret;
+	e->call = which;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#define DENIED(name)                                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int denied_##name(struct trace_event_raw_sys_exit *ctx) { return denied(ctx, IMPACT_DENIED_##name); }
+IMPACT_DENIED_LIST(DENIED)

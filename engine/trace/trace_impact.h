@@ -1,0 +1,53 @@
+/*
+ * trace_impact.h: the loader of bpf/impact.bpf.c, the eBPF impact trace of
+ * one sandboxed dry-run (dryrun/ folds its events into the report).
+ *
+ * og_impact_open loads and attaches the programs (the syscall tracepoints
+ * put every task of the host on the syscall slow path while attached, so a
+ * trace lives only for one dry-run); og_impact_arm, called from the
+ * sandbox's on_start before the child runs, sets the cgroup filter and
+ * starts a thread that drains the ring buffer while the sandbox runs;
+ * og_impact_finish disarms, joins the thread and hands out the events.
+ * Any host that cannot trace (built with BPF=0, not root, no BTF, no
+ * tracefs, a kernel that refuses the programs) gets -OG_ESTATE and a
+ * precise reason, never a crash or a hang.
+ */
+#ifndef OG_TRACE_IMPACT_H
+#define OG_TRACE_IMPACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../bpf/impact.h"
+#include "../core/err.h"
+
+struct og_impact_trace;
+
+/* Loads and attaches. *out is NULL on failure (-OG_ESTATE: the host cannot
+ * trace, err says why; -OG_ENOMEM). */
+int og_impact_open(struct og_impact_trace **out, struct og_err *err);
+
+/* Hooks this kernel lacks, e.g. "sys_exit_finit_module sys_exit_kexec_load"
+ * (a kernel built without modules or kexec has no such syscalls and no
+ * tracepoints for them); "" when every hook is attached. */
+const char *og_impact_missing(const struct og_impact_trace *t);
+
+/* Milliseconds og_impact_open spent loading and attaching. */
+int64_t og_impact_setup_ms(const struct og_impact_trace *t);
+
+/* Records the tasks of cgroup v2 id cgroup_id from now on. */
+int og_impact_arm(struct og_impact_trace *t, uint64_t cgroup_id, struct og_err *err);
+
+/* Stops recording and returns the events in the order they were submitted
+ * (*ev stays owned by t until og_impact_close) and how many the ring
+ * buffer could not hold (*lost). */
+int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, size_t *n, uint64_t *lost,
+		     struct og_err *err);
+
+/* Detaches and frees; NULL is fine. */
+void og_impact_close(struct og_impact_trace *t);
+
+/* "mount", "finit_module"...: the name of an IMPACT_DENIED_* index, or NULL. */
+const char *og_impact_denied_name(int which);
+
+#endif
