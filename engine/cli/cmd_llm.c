@@ -4,7 +4,6 @@
  * started by run/resume/fork/replay point their VM's usage-log hook
  * (og_lvm_set_llm_log) at cli_llm_log_sink.
  */
-#define _DEFAULT_SOURCE		/* timegm */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +27,8 @@ int cli_llm_log_sink(void *ud, const cJSON *entry, struct og_err *err)
 /* "24h", "30m", "7d", "45s" (ago) or an ISO-8601 UTC time -> epoch ms; -1 when malformed */
 static int64_t parse_since(const char *arg)
 {
-	struct tm tm = { 0 };
 	char *end;
 	double v = strtod(arg, &end);
-	int n = 0;
 
 	if (end != arg && end[0] && !end[1] && v >= 0) {
 		int64_t unit = *end == 's' ? 1000 : *end == 'm' ? 60000 : *end == 'h' ? 3600000 :
@@ -39,27 +36,7 @@ static int64_t parse_since(const char *arg)
 		if (unit)
 			return og_clock_wall_ms() - (int64_t)(v * (double)unit);
 	}
-	if (sscanf(arg, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3)
-		return -1;
-	if (arg[n] == 'T' || arg[n] == ' ') {
-		int m = 0;
-		if (sscanf(arg + n + 1, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &m) != 2)
-			return -1;
-		n += 1 + m;
-		if (arg[n] == ':') {
-			if (sscanf(arg + n + 1, "%2d%n", &tm.tm_sec, &m) != 1)
-				return -1;
-			n += 1 + m;
-		}
-	}
-	if (arg[n] == 'Z')
-		n++;
-	if (arg[n] || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-	    tm.tm_min > 59 || tm.tm_sec > 60)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm) * 1000;
+	return og_clock_parse_iso8601(arg);
 }
 
 int cmd_llm_log(int argc, char **argv)

@@ -2,9 +2,11 @@
  * clock.c: thin wrappers over clock_gettime, kept in one place so tests and
  * benchmarks measure with the same clock the runtime uses.
  */
+#define _DEFAULT_SOURCE		/* timegm */
 #include "clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int64_t og_clock_mono_us(void)
@@ -40,4 +42,44 @@ void og_clock_sleep_ms(int ms)
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
+}
+
+int64_t og_clock_parse_iso8601(const char *s)
+{
+	struct tm tm = { 0 };
+	int n = 0, ms = 0;
+
+	if (!s || sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10)
+		return -1;
+	if (s[n] == 'T' || s[n] == ' ') {
+		int m = 0;
+		if (sscanf(s + n + 1, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &m) != 2 || m != 5)
+			return -1;
+		n += 1 + m;
+		if (s[n] == ':') {
+			if (sscanf(s + n + 1, "%2d%n", &tm.tm_sec, &m) != 1 || m != 2)
+				return -1;
+			n += 1 + m;
+			if (s[n] == '.') {
+				int digits = 0;
+				for (n++; s[n] >= '0' && s[n] <= '9'; n++, digits++)
+					if (digits < 3)
+						ms = ms * 10 + (s[n] - '0');
+				if (!digits)
+					return -1;
+				for (; digits < 3; digits++)
+					ms *= 10;
+			}
+		}
+	}
+	if (s[n] == 'Z')
+		n++;
+	else if (!strncmp(s + n, "+00:00", 6))
+		n += 6;
+	if (s[n] || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000 + ms;
 }
