@@ -26,7 +26,9 @@
  *              with a message that says which.
  *              "next_thread"          -> be64: the next handle to hand out
  *   llmlog     (store_lmdb_llmlog.c)  the LLM usage log; created by its first
- *              write, so it may be missing (the eighth and last of maxdbs 8)
+ *              write, so it may be missing
+ *   incidents  (store_lmdb_incidents.c) the index of finished incidents for
+ *              the similar-incident search; created by its first write
  *   thread_ids T                      -> be64(h0), T the thread id
  *   threads    be64(h0)               -> thread row
  *              What does not change from one checkpoint to the next: the
@@ -124,9 +126,10 @@
  *    (cJSON's parse_number goes through strtod for every number),
  *    ogl_iso8601 instead of gmtime_r + snprintf (a sixth of a get), literal
  *    keys not copied, no writes cursor when there are no pending writes.
- *  - maxdbs stays 8: at 16, LMDB's read transaction calloc passes glibc's
- *    small-bin limit (1 KiB) and every get paid a malloc_consolidate
- *    (S1 get: 39 -> 33 M instructions).
+ *  - maxdbs stays under 16: at 16, LMDB's read transaction calloc passes
+ *    glibc's small-bin limit (1 KiB) and every get paid a malloc_consolidate
+ *    (S1 get: 39 -> 33 M instructions). 12 (for the incident index) gives
+ *    a block of 824 B, measured with malloc_usable_size on a read txn.
  *  - S4: pause 16,100 -> 19,400-19,900 threads/s, resume 19,600 ->
  *    27,100-27,300, peak RSS 69.8 -> 55.2 MB. RSS is the process's
  *    resident pages: the anonymous part (heap: 3-4 MB, flat over the
@@ -1370,7 +1373,11 @@ static int env_open1(struct ogl_env *e, unsigned flags, size_t map_size, struct 
 		e->env = NULL;
 		return ogl_fail(rc, "open", err);
 	}
-	mdb_env_set_maxdbs(e->env, 8);
+	/* 12: room for the incident index and a few more; a read
+	 * transaction's block (sizeof(MDB_txn) + 49 B per db, counting LMDB's
+	 * own two) stays 824 B, under glibc's 1 KiB large-bin edge (at 16 it
+	 * is 1032 B; see "maxdbs" in the notes at the top) */
+	mdb_env_set_maxdbs(e->env, 12);
 	if (map_size && (rc = mdb_env_set_mapsize(e->env, map_size))) {
 		rc = ogl_fail(rc, "set the map size", err);
 		goto fail;
