@@ -27,15 +27,10 @@
 local og = require("opsgraph")
 local plan_hash = require("nodes.lib.plan_hash")
 local time = require("nodes.lib.time")
+local copy = require("nodes.lib.tool_registry").copy   -- plain deep copy: state is a read-only view
 
 local OFF_REASON = "dry-runs are off (config dry_run = false)"
 
-local function copy(v)   -- plain deep copy: state is a read-only view
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = copy(x) end
-  return out
-end
 
 local function none_report(tool, reason)
   return { tool = tool, fidelity = "none", reason = reason, verdict = "not dry-run: " .. reason }
