@@ -29,8 +29,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* 0 = the whole host; else only tasks of this cgroup v2 id count for the
- * per-process collectors (exits, syscall errors). Set before load. */
+/* 0 = the whole host; else only this cgroup v2 id counts: its tasks for
+ * exits and syscall errors, its sockets for retransmits and handshakes
+ * (OOM kills stay host-wide: the victim is rarely the task that hit the
+ * limit). Set before load. */
 const volatile __u64 filter_cgid = 0;
 
 struct {
@@ -131,6 +133,20 @@ static __always_inline bool in_scope(void)
 	return filter_cgid == 0 || bpf_get_current_cgroup_id() == filter_cgid;
 }
 
+/* a socket belongs to the cgroup its creator was in (sk_cgrp_data): the way
+ * to scope retransmits and handshakes, which run in softirq context where
+ * the current task is anyone */
+static __always_inline bool sk_in_scope(const void *skaddr)
+{
+	struct sock *sk = (struct sock *)skaddr;
+	struct cgroup *cg;
+
+	if (filter_cgid == 0 || !bpf_core_field_exists(sk->sk_cgrp_data))
+		return true;
+	cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	return cg && BPF_CORE_READ(cg, kn, id) == filter_cgid;
+}
+
 static __always_inline void addr_key(struct hs_addr_key *k, __u16 family, const __u8 *v4, const __u8 *v6,
 				     __u16 dport)
 {
@@ -149,6 +165,8 @@ int hs_tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	struct hs_addr_key k;
 	__u64 one = 1, *v;
 
+	if (!sk_in_scope(ctx->skaddr))
+		return 0;
 	addr_key(&k, ctx->family, ctx->daddr, ctx->daddr_v6, ctx->dport);
 	v = bpf_map_lookup_elem(&retrans, &k);
 	if (v)
@@ -174,6 +192,8 @@ int hs_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (ctx->newstate == HS_TCP_SYN_SENT) {
 		struct conn_start s = { .ts = bpf_ktime_get_ns() };
 
+		if (!sk_in_scope(ctx->skaddr))
+			return 0;
 		addr_key(&s.key, ctx->family, ctx->daddr, ctx->daddr_v6, ctx->dport);
 		if (bpf_map_update_elem(&conn_start, &sk, &s, BPF_ANY) != 0)
 			count_drop();
@@ -218,7 +238,7 @@ int hs_oom_victim(struct trace_event_raw_mark_victim *ctx)
 	v.pid = pid;
 	v.cgid = bpf_get_current_cgroup_id();
 	if (bpf_core_field_exists(ctx->anon_rss))
-		v.anon_rss_pages = BPF_CORE_READ(ctx, anon_rss);
+		v.anon_rss_kb = BPF_CORE_READ(ctx, anon_rss);
 	if (bpf_core_field_exists(ctx->__data_loc_comm)) {
 		__u32 loc = BPF_CORE_READ(ctx, __data_loc_comm);
 

@@ -43,7 +43,7 @@ struct hs_conn_val {
 
 struct hs_oom_val {
 	__u64 ts;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
-	__u64 anon_rss_pages;
+	__u64 anon_rss_kb;
 	__u64 cgid;		/* cgroup v2 id of the task that hit the limit */
 	__u32 pid;
 	char comm[HS_COMM_LEN];

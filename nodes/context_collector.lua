@@ -45,8 +45,9 @@
 -- engine/hostsig/hostsig_json.h): `host = {url = "http://host:9464"}` asks
 -- an `opsgraph probe --listen` agent, which was already watching when the
 -- alert fired, for GET /v1/host-signals?since=<window.from>&until=<window.to>;
--- `host = {local_window_ms = N [, runq_ms = M]}` samples this machine now for
--- N ms (ctx.host.signals). Either way context.host gets the summary's lists
+-- `host = {local_window_ms = N [, runq_ms = M] [, cgroup = DIR]}` samples this
+-- machine now for N ms (ctx.host.signals; cgroup: a v2 directory that scopes
+-- exits, syscall errors and TCP to the service). Either way context.host gets the summary's lists
 -- (tcp_retransmits, tcp_connect, oom_kills, crash_loops, runq_latency,
 -- syscall_errors), its source, window and prompt `lines`, and its notes go
 -- to context.notes (eBPF unavailable: "(source: /proc sampling, reduced
@@ -626,7 +627,8 @@ local function collect(state, ctx)
         :format(service, tostring(hc.local_window_ms)))
     elseif can_start("host signals") then
       local ok, r = pcall(ctx.host.signals, { window_ms = math.floor(wms),
-        runq_ms = type(hc.runq_ms) == "number" and math.floor(hc.runq_ms) or nil })
+        runq_ms = type(hc.runq_ms) == "number" and math.floor(hc.runq_ms) or nil,
+        cgroup = type(hc.cgroup) == "string" and hc.cgroup or nil })
       if ok then put_host(r, "ctx.host.signals")
       else note(("host signals: %s; continuing without them"):format(tostring(r))) end
     end

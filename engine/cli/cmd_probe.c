@@ -268,7 +268,6 @@ static void handle_signals(struct evhttp_request *req, struct agent *A, const ch
 		reply_error(req, 400, buf);
 		return;
 	}
-	evhttp_clear_headers(&q);
 	pthread_mutex_lock(&A->mu);
 	for (i = 0; i < A->nb; i++) {
 		const struct og_hostsig_summary *b = &A->buckets[(A->head + i) % A->cap];
@@ -294,6 +293,7 @@ static void handle_signals(struct evhttp_request *req, struct agent *A, const ch
 	j = og_hostsig_json(m);
 	free(m);
 	if (!j) {
+		evhttp_clear_headers(&q);
 		evhttp_send_error(req, 500, "out of memory");
 		return;
 	}
@@ -306,6 +306,7 @@ static void handle_signals(struct evhttp_request *req, struct agent *A, const ch
 			 og_clock_iso8601(A->started_ms, t0, sizeof(t0)));
 		cJSON_AddItemToArray(notes, cJSON_CreateString(buf));
 	}
+	evhttp_clear_headers(&q);	/* since_s and until_s point into it */
 	reply_json(req, 200, j);
 }
 

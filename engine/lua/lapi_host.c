@@ -2,8 +2,10 @@
  * lapi_host.c: ctx.host, host signals sampled now on this machine, for the
  * context collector's `host = {local_window_ms = N}` source:
  *
- *   ctx.host.signals{window_ms = N [, runq_ms = M]} -> summary
+ *   ctx.host.signals{window_ms = N [, runq_ms = M] [, cgroup = DIR]} -> summary
  *
+ * cgroup (a cgroup v2 directory) scopes exits, syscall errors and TCP to
+ * that cgroup's tasks and sockets.
  * Runs the eBPF collectors (trace/hostsig.c) for N ms (1 .. 60000; the node
  * waits that long) and returns the JSON summary of hostsig/hostsig_json.h
  * as a table. Never fails for want of eBPF: the summary then holds the /proc
@@ -12,8 +14,10 @@
  */
 #include "lvm_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 
@@ -53,14 +57,24 @@ static int lapi_host_signals(lua_State *L)
 	while (lua_next(L, 1)) {
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
 
-		if (strcmp(k, "window_ms") && strcmp(k, "runq_ms"))
-			return luaL_error(L, "ctx.host.signals: unknown option '%s' (known: window_ms, runq_ms)", k);
+		if (strcmp(k, "window_ms") && strcmp(k, "runq_ms") && strcmp(k, "cgroup"))
+			return luaL_error(L, "ctx.host.signals: unknown option '%s' (known: window_ms, runq_ms, cgroup)", k);
 		lua_pop(L, 1);
 	}
 	window_ms = int_field(L, "window_ms", 1, HOST_MAX_WINDOW_MS, -1);
 	if (window_ms < 0)
 		return luaL_error(L, "ctx.host.signals: window_ms is required (1 .. %d)", HOST_MAX_WINDOW_MS);
 	f.runq_ms = int_field(L, "runq_ms", 0, HOST_MAX_WINDOW_MS, -1);
+	if (lua_getfield(L, 1, "cgroup") != LUA_TNIL) {
+		const char *dir = lua_tostring(L, -1);
+		struct stat st;
+
+		if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+			return luaL_error(L, "ctx.host.signals: cgroup '%s' is not a cgroup v2 directory (%s)",
+					  dir ? dir : "?", dir ? strerror(errno) : "not a string");
+		f.cgroup_id = (uint64_t)st.st_ino;
+	}
+	lua_pop(L, 1);
 	if (lapi_journal_replay(L, "host.signals"))
 		return 1;
 	s = calloc(1, sizeof(*s));

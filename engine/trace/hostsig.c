@@ -426,7 +426,7 @@ static void read_maps(struct hostsig_bpf *o, struct og_hostsig_summary *s)
 				continue;
 			x.at_ms = mono_to_wall_ms(v.ts);
 			x.pid = v.pid;
-			x.anon_rss_kb = v.anon_rss_pages * (uint64_t)(sysconf(_SC_PAGESIZE) / 1024);
+			x.anon_rss_kb = v.anon_rss_kb;	/* the tracepoint reports kB */
 			x.cgid = v.cgid;
 			memcpy(x.comm, v.comm, sizeof(x.comm));
 			x.comm[sizeof(x.comm) - 1] = 0;

@@ -35,7 +35,7 @@ enum og_hostsig_col {
 };
 
 struct og_hostsig_filter {
-	uint64_t cgroup_id;	/* 0: host-wide; else exits and syscall errors of this cgroup v2 id only */
+	uint64_t cgroup_id;	/* 0: host-wide; else exits, syscall errors and TCP of this cgroup v2 id only */
 	int runq_ms;		/* run-queue hooks attached this long (<0: the whole window, 0: off) */
 	volatile sig_atomic_t *stop;	/* optional: set to end the window early */
 };

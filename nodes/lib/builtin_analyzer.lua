@@ -155,6 +155,8 @@ local function build_facts(alert, context, opts)
   f.oom_kills = F.host_list(ctxt, "oom_kills")
   f.retransmits = F.host_list(ctxt, "tcp_retransmits")
   f.crash_loops = F.host_list(ctxt, "crash_loops")
+  f.connects = F.host_list(ctxt, "tcp_connect")
+  f.runq = F.host_runq(ctxt)
   f.deploys = F.deploys(ctxt)
   f.failed, f.present = F.failed_sources(ctxt)
   f.ref_time = F.parse_time(a.started_at) or F.parse_time(o.now)
@@ -500,7 +502,8 @@ RULES[#RULES + 1] = {
         if e.rss_mb and (not top.rss_mb or e.rss_mb > top.rss_mb) then top = e end
       end
       if top.name then names[#names + 1] = top.name .. (top.pid and (" pid " .. fmt(top.pid)) or "")
-        .. (top.rss_mb and (", rss " .. fmt(top.rss_mb) .. " MB") or "") end
+        .. (top.rss_mb and (", rss " .. fmt(top.rss_mb) .. " MB") or "")
+        .. (top.cgroup and (", memory cgroup " .. top.cgroup) or "") end
       signal(s, "host_oom", "host", 0.8, ramp(n, 1, 5, 0.8, 1.0),
         "host: " .. fmt(n) .. " OOM kill" .. (n == 1 and "" or "s") .. (names[1] and (" (" .. names[1] .. ")") or ""))
       info.kills, info.proc = n, top.name
@@ -778,6 +781,19 @@ RULES[#RULES + 1] = {
         .. (#peers > 0 and (", mostly to " .. table.concat(peers, ", ")) or ""))
       info.retrans, info.peer = n, peers[1]
     end
+    local failed, fpeer = 0, nil
+    for _, e in ipairs(f.connects) do
+      if (e.failed or 0) > 0 then
+        failed = failed + e.failed
+        if not fpeer and e.peer then fpeer = e.peer .. (e.port and (":" .. fmt(e.port)) or "") end
+      end
+    end
+    if failed > 0 then
+      signal(s, "connects", "host", 0.4, ramp(failed, 1, 20, 0.5, 1.0),
+        "host: " .. fmt(failed) .. " TCP connect" .. (failed == 1 and "" or "s") .. " failed"
+        .. (fpeer and (", first to " .. fpeer) or ""))
+      info.peer = info.peer or fpeer
+    end
     for _, m in ipairs(F.find_metrics(f.metrics, { "retransmi", "packet_loss", "packet_drop", "tcp_drop", "pkt_loss" }, nil)) do
       local st = change_strength(m, 100)
       if st > 0 then
@@ -877,6 +893,103 @@ RULES[#RULES + 1] = {
       "Space held by files deleted while open comes back only when the process closes them.", "medium")
     if logish then return { rotate, free, restart } end
     return { free, rotate, restart }
+  end,
+}
+
+RULES[#RULES + 1] = {
+  id = "crash_loop",
+  title = "Crash loop (repeated abnormal exits)",
+  description = "A process of the service keeps dying: host.crash_loops (the eBPF exit collector: the same "
+    .. "command exiting non-zero or killed by a signal 3+ times in the window), restart metrics up. "
+    .. "Weaker when OOM kills explain the deaths.",
+  sources = { host = 0.75, metrics = 0.4, logs = 0.3 },
+  eval = function(f)
+    local s, info = {}, {}
+    local best
+    for _, e in ipairs(f.crash_loops) do
+      if e.count >= 3 and (not best or e.count > best.count) then best = e end
+    end
+    if best then
+      local how = best.signal and ("killed by signal " .. fmt(best.signal) .. (best.signal == 11 and " (SIGSEGV)"
+        or best.signal == 6 and " (SIGABRT)" or best.signal == 9 and " (SIGKILL)" or ""))
+        or best.exit_code and ("exit code " .. fmt(best.exit_code)) or "abnormal exits"
+      local st = ramp(best.count, 3, 20, 0.6, 1.0)
+      -- OOM kills are the likelier story for deaths by SIGKILL
+      if #f.oom_kills > 0 then st = st * 0.5 end
+      signal(s, "crash_loop", "host", 0.75, st, "host: " .. (best.name or "a process") .. " exited " .. fmt(best.count)
+        .. " times (" .. how .. ")" .. (best.interval_s and (", every " .. fmt(best.interval_s) .. " s") or ""))
+      info.proc, info.count, info.how = best.name, best.count, how
+    end
+    for _, m in ipairs(F.find_metrics(f.metrics, { "restart" }, nil)) do
+      local inc = m.current - (m.baseline_24h or 0)
+      if inc >= 3 then signal(s, "restarts", "metrics", 0.4, ramp(inc, 3, 20, 0.5, 1.0), F.metric_line(m), false) end
+    end
+    alert_signal(s, f, { "crash", "crashloop", "backoff", "restart" }, 0.35)
+    support(s, f, 0.15, nil)
+    return s, info
+  end,
+  root_cause = function(f, info)
+    return f.service .. " is crash-looping" .. (info.proc and (": " .. info.proc .. " exited " .. fmt(info.count)
+      .. " times (" .. info.how .. ")") or "")
+      .. "; each crash drops in-flight requests and the restarts leave too little capacity."
+  end,
+  actions = function(f, info, A)
+    local acts = {}
+    if f.deploy and f.deploy_own then
+      acts[#acts + 1] = A.rollback(f, "Roll back " .. f.service .. " (it crashes since the deploy)",
+        "The deploy shortly before the alert is the likeliest cause of a new crash.", "medium")
+    end
+    acts[#acts + 1] = A.health(f, "Check why " .. (info.proc or f.service) .. " dies",
+      "Manual follow-up: the exit code or signal above, the last log lines before each exit, a core dump; "
+      .. "restarting again changes nothing while the cause stays.")
+    acts[#acts + 1] = A.reduce(f, 20, "Shed 20% of " .. f.service .. "'s traffic while it crash-loops",
+      "Fewer requests lost per crash, less load on the replicas still up.", "medium")
+    return acts
+  end,
+}
+
+RULES[#RULES + 1] = {
+  id = "runq_saturation",
+  title = "CPU run-queue saturation on the host",
+  description = "Runnable tasks wait for a CPU: host.runq_latency (the eBPF scheduler histogram) p99 >= 10 ms "
+    .. "or >= 5% of waits over 1 ms; a noisy neighbour or too little CPU on the node, unlike cpu_throttling "
+    .. "(the container's own limit).",
+  sources = { host = 0.7, metrics = 0.3 },
+  eval = function(f)
+    local s, info = {}, {}
+    local r = f.runq
+    if r and (r.samples or 0) >= 100 then
+      local st = 0
+      if r.p99_us and r.p99_us >= 10000 then st = ramp(r.p99_us, 10000, 100000, 0.6, 1.0) end
+      if r.over_1ms_pct and r.over_1ms_pct >= 5 then st = max(st, ramp(r.over_1ms_pct, 5, 50, 0.5, 1.0)) end
+      if st > 0 then
+        signal(s, "runq", "host", 0.7, st, "host: run-queue latency p99 < " .. fmt(floor((r.p99_us or 0) / 100 + 0.5) / 10)
+          .. " ms, " .. fmt(r.over_1ms_pct or 0) .. "% of " .. fmt(r.samples) .. " waits over 1 ms")
+        info.p99_ms, info.over1 = floor((r.p99_us or 0) / 100 + 0.5) / 10, r.over_1ms_pct
+      end
+    end
+    for _, m in ipairs(F.find_metrics(f.metrics, { "load", "cpu_pressure", "psi_cpu", "runq" }, { "balancer", "upload", "download" })) do
+      local st = change_strength(m, 100)
+      if st > 0 then signal(s, "load", "metrics", 0.3, st, F.metric_line(m)) end
+    end
+    alert_signal(s, f, { "load", "run.?queue", "cpu pressure", "saturat" }, 0.3, { "cpu", "load", "queue" })
+    support(s, f, 0.1, 0.25)
+    return s, info
+  end,
+  root_cause = function(f, info)
+    return f.service .. "'s node is CPU-saturated" .. (info.p99_ms and (" (run-queue p99 " .. fmt(info.p99_ms)
+      .. " ms, " .. fmt(info.over1 or 0) .. "% of waits over 1 ms)") or "")
+      .. ": its threads wait for a CPU before they run, so every request gets slower."
+  end,
+  actions = function(f, info, A)
+    return {
+      A.scale(f, "Add replicas of " .. f.service .. " (new pods land on other nodes)",
+        "Spreads the work to nodes with idle CPUs; check the scheduler places them elsewhere.", "low"),
+      A.reduce(f, 20, "Shed 20% of " .. f.service .. "'s traffic", "Less work while the node is saturated.", "medium"),
+      A.health(f, "Find what else runs on " .. f.service .. "'s node",
+        "Manual follow-up: a noisy neighbour (batch job, backup, another service) holds the CPUs; top, "
+        .. "per-cgroup cpu.pressure."),
+    }
   end,
 }
 

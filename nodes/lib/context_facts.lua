@@ -437,12 +437,26 @@ function M.host_list(context, key)
         port = M.num(e.dport) or M.num(e.port),
         service = M.str(e.service) or M.str(e.container),
         at = M.str(e.at) or M.str(e.time),
+        cgroup = M.str(e.cgroup),
+        failed = M.num(e.failed),
+        signal = M.num(e.signal),
+        exit_code = M.num(e.exit_code),
+        interval_s = M.num(e.interval_s) and math.floor(M.num(e.interval_s) * 10 + 0.5) / 10 or nil,
       }
     elseif type(e) == "string" or type(e) == "number" then
       out[#out + 1] = { i = i, count = M.num(e) or 1, name = type(e) == "string" and e or nil }
     end
   end
   return out
+end
+
+-- host.runq_latency {samples, p50_us, p99_us, over_1ms_pct, over_10ms_pct}, or nil
+function M.host_runq(context)
+  local host = M.tbl(context and context.host)
+  local r = host and M.tbl(host.runq_latency)
+  if not r then return nil end
+  return { samples = M.num(r.samples), p50_us = M.num(r.p50_us), p99_us = M.num(r.p99_us),
+    over_1ms_pct = M.num(r.over_1ms_pct), over_10ms_pct = M.num(r.over_10ms_pct) }
 end
 
 -- deploys, normalized to {i, at, t, version, service, previous}, sorted by time then index

@@ -211,7 +211,7 @@ print("ok" if ok else "bad: " + json.dumps(d)[:400])' "$tmp/z.json" 2>&1)
 done
 
 # every signature has a fixture; signatures() lists them all, with text
-ids="db_pool_exhaustion redis_timeout upstream_rate_limit oom_memory cpu_throttling slow_sql deploy_regression network_loss disk_full none"
+ids="db_pool_exhaustion redis_timeout upstream_rate_limit oom_memory cpu_throttling slow_sql deploy_regression network_loss disk_full crash_loop runq_saturation none"
 for id in $ids; do
 	case " $seen_sigs " in
 	*" $id "*) ok ;;
