@@ -19,7 +19,8 @@
 # status). A failing node: error status on its span and on the root. A
 # resume is a trace of its own. A fork (no step) exports nothing. A
 # collector that is down: the run is done anyway and the failure is logged.
-# A bad otlp config: exit 2 naming the key.
+# A bad otlp config: exit 2 naming the key. A run started over HTTP
+# (`opsgraph serve`, whose jobs use the same session) is exported too.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib.sh
@@ -28,7 +29,9 @@ OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-otlp.XXXXXX") || exit 2
 llm=
 srv=
+og_srv=
 cleanup() {
+	[ -n "$og_srv" ] && kill "$og_srv" 2>/dev/null && wait "$og_srv" 2>/dev/null
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
 	[ -n "$llm" ] && kill "$llm" 2>/dev/null && wait "$llm" 2>/dev/null
 	rm -rf "$tmp"
@@ -220,4 +223,27 @@ expect_rc 2
 expect_in "config otlp.headers.x: a header value is a string" "$err" "bad header"
 og state bad-1 --db "$DB"
 expect_rc 2
+
+# --- a run of the server: its job's session exports it -----------------------
+mkdir -p "$tmp/root/graphs" "$tmp/root/ui-static"
+cp tests/graphs/otlp_tools.lua "$tmp/root/graphs/"
+"$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$DB" --root "$tmp/root" --config "$tmp/tools.json" --workers 1 \
+	--no-auth 2>"$tmp/serve.log" &
+og_srv=$!
+SRV=
+for _ in $(seq 100); do
+	SRV=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.log" | sed 's/listening on //')
+	[ -n "$SRV" ] && break
+	kill -0 "$og_srv" 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$SRV" ] && ok || { bad "the server did not start: $(cat "$tmp/serve.log")"; finish; }
+code=$(curl -s -m 10 -o "$tmp/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+	--data-binary '{"graph": "otlp_tools", "thread_id": "srv-1"}' "$SRV/api/runs")
+[ "$code" = 202 ] && ok || bad "POST /api/runs: $code $(cat "$tmp/body")"
+for _ in $(seq 100); do [ "$(nexp)" -ge 6 ] && break; sleep 0.1; done
+[ "$(nexp)" = 6 ] && ok || bad "server run: $(nexp) exports, want 6; $(tail -3 "$tmp/serve.log")"
+check 6 srv-1 "${SHAPE[@]}" \
+	'root[0]["name"] == "run otlp_tools" and root[0]["a"]["opsgraph.thread_id"] == "srv-1"' \
+	'[s["name"] for s in spans if s["name"].startswith("execute_tool")] == ["execute_tool echo_tool", "execute_tool fail_tool"]'
 finish
