@@ -24,6 +24,7 @@
 
 #include "../cli/cli.h"
 #include "../core/clock.h"
+#include "../net/otlp.h"
 #include "server.h"
 #include "slack_out.h"
 
@@ -224,6 +225,11 @@ static int setup(struct srv *S)
 	st = auth_setup(S, cfg);
 	if (st == 0)
 		st = slack_setup(S, cfg);
+	/* each job re-reads the config, but a bad otlp block should stop the
+	 * server here rather than fail every run */
+	if (st == 0 && cJSON_GetObjectItemCaseSensitive(cfg, "otlp") &&
+	    og_otlp_config_check(cJSON_GetObjectItemCaseSensitive(cfg, "otlp"), &err) < 0)
+		st = cli_fail(2, "--config %s: %s", S->conf.config, err.msg);
 	cJSON_Delete(cfg);
 	if (st)
 		return st;

@@ -20,7 +20,8 @@
 # resume is a trace of its own. A fork (no step) exports nothing. A
 # collector that is down: the run is done anyway and the failure is logged.
 # A bad otlp config: exit 2 naming the key. A run started over HTTP
-# (`opsgraph serve`, whose jobs use the same session) is exported too.
+# (`opsgraph serve`, whose jobs use the same session) is exported too; a
+# bad otlp block stops the server at start.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib.sh
@@ -227,6 +228,12 @@ expect_rc 2
 # --- a run of the server: its job's session exports it -----------------------
 mkdir -p "$tmp/root/graphs" "$tmp/root/ui-static"
 cp tests/graphs/otlp_tools.lua "$tmp/root/graphs/"
+# a bad otlp block stops the server at start
+timeout 10 "$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$DB" --root "$tmp/root" --config "$tmp/bad.json" \
+	>/dev/null 2>"$tmp/bad_serve.log"
+rc=$?; err=$(cat "$tmp/bad_serve.log"); last="serve --config bad.json"
+expect_rc 2
+expect_in "config otlp.endpoint" "$err" "serve with a bad otlp block"
 "$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$DB" --root "$tmp/root" --config "$tmp/tools.json" --workers 1 \
 	--no-auth 2>"$tmp/serve.log" &
 og_srv=$!
