@@ -15,6 +15,7 @@ PKGS=(gcc make pkg-config clang llvm
       liblua5.4-dev libcjson-dev liblmdb-dev libevent-dev libcurl4-openssl-dev libjemalloc-dev
       libbpf-dev libelf-dev zlib1g-dev bpftool libssl-dev lmdb-utils xxd
       python3    # python3: the test servers and JSON checks of tests/cli
+      iproute2 util-linux curl   # ip/tc (the lossy veth), setpriv and curl of tests/cli/hostsig.sh
       prometheus   # prometheus + promtool: tests/cli/collector_prometheus.sh
       prometheus-alertmanager wrk)  # tests/cli/serve_alertmanager.sh, bench/serve.sh
 for arg in "$@"; do

@@ -151,7 +151,7 @@ static void check_cgroup2(struct og_hostsig_check *c)
 	if (f)
 		fclose(f);
 	if (path[0])
-		put(c, "cgroup2", true, false, "mounted at %s (cgroup ids filter exits and syscall errors)", path);
+		put(c, "cgroup2", true, false, "mounted at %s (probe --cgroup scopes exits, syscall errors and TCP to a group)", path);
 	else
 		put(c, "cgroup2", false, false, "no cgroup2 mount in /proc/self/mountinfo: collectors run host-wide "
 		    "only (mount -t cgroup2 none /sys/fs/cgroup/unified to scope them)");
