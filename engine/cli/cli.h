@@ -25,6 +25,9 @@ int cmd_diff(int argc, char **argv);
 int cmd_llm_log(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_sandbox(int argc, char **argv);
+int cmd_postmortem(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_similar(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 

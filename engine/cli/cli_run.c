@@ -142,6 +142,7 @@ int cli_session_graph(struct cli_session *s, const char *path)
 		if (!(s->vm = og_lvm_new(&lo, &err)))
 			return cli_fail(1, "%s", err.msg);
 		og_lvm_set_llm_log(s->vm, cli_llm_log_sink, s);
+		og_lvm_set_similar(s->vm, cli_similar_sink, s);
 	}
 	if (og_lvm_load_graph(s->vm, path, &s->g, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -315,6 +316,7 @@ int cli_session_run_new(struct cli_session *s, const char *thread, int limit,
 
 void cli_session_close(struct cli_session *s)
 {
+	cli_index_finished(s);
 	if (s->db && s->thread[0])
 		og_store_lmdb_release(s->db, s->thread, s->owner, NULL);
 	cli_trace_finish(s->trace, s->run);	/* after the release: the export never holds the thread */

@@ -90,6 +90,15 @@ cJSON *cli_fill_by(cJSON *value, const cJSON *ivalue, const char *by);
  * appends to the session's LMDB store, nothing with --db :memory:
  * (cmd_llm.c). */
 int cli_llm_log_sink(void *ud, const cJSON *entry, struct og_err *err);
+/* The VM's ctx.incidents.similar sink (og_lvm_similar_fn; ud is the
+ * session): ranks the store's incident index, excluding the session's own
+ * thread; an empty list with --db :memory: (cmd_report.c). */
+int cli_similar_sink(void *ud, const cJSON *query, cJSON **out, struct og_err *err);
+/* Adds the session's thread to the incident index when its run is done
+ * (called by cli_session_close, the one place every run passes through at
+ * its end: run, resume, fork, replay, tick and the server's jobs). Returns
+ * 1 when indexed, 0 when not an incident or not done, -1 on failure (logged). */
+int cli_index_finished(struct cli_session *s);
 
 /* Prints the outcome of a run (text or JSON) and returns the exit status. */
 int cli_report(struct cli_session *s, int rc, const struct og_err *err);

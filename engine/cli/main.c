@@ -44,6 +44,10 @@ static const struct {
 			"                                       eBPF host signals (root): one summary, or the agent serving\n"
 			"                                       GET /v1/host-signals?since=ISO&until=ISO" },
 	{ "doctor", cmd_doctor, "doctor [--output json]               what this host allows eBPF host signals and dry-runs" },
+	{ "postmortem", cmd_postmortem, "postmortem THREAD [--format md|html|json] [--out FILE]\n"
+			    "                                       the incident's report: timeline, decisions, LLM, tools" },
+	{ "index", cmd_index, "index rebuild                        re-index every finished incident (similar search)" },
+	{ "similar", cmd_similar, "similar THREAD | --text \"...\" [--limit N]  the most similar past incidents" },
 	{ "llm-log", cmd_llm_log, "llm-log [--since 24h|ISO] [--thread ID] LLM calls: tokens, cost, outcome; totals" },
 	{ "tick", cmd_tick, "tick [--config FILE]                  answer the due deadlines of paused threads\n"
 			    "                                       (escalate, then the default); run it from cron" },

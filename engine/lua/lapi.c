@@ -282,6 +282,7 @@ void lapi_push_ctx(lua_State *L)
 	lapi_files_install(L);				/* ctx.files (lapi_files.c) */
 	lapi_host_install(L);				/* ctx.host (lapi_host.c) */
 	lapi_llm_install(L);				/* ctx.llm (lapi_llm.c) */
+	lapi_incidents_install(L);			/* ctx.incidents (lapi_incidents.c) */
 }
 
 /* A node's ctx is a fresh table (the per-call fields: node, step, ...) that

@@ -367,6 +367,12 @@ void og_lvm_set_llm_log(struct og_lvm *vm, og_lvm_llm_log_fn fn, void *ud)
 	vm->llm_log_ud = ud;
 }
 
+void og_lvm_set_similar(struct og_lvm *vm, og_lvm_similar_fn fn, void *ud)
+{
+	vm->similar = fn;
+	vm->similar_ud = ud;
+}
+
 /* The project root for require: the parent of a graphs/ directory holding
  * the file, else the current directory. */
 static void guess_root(struct og_lvm *vm, const char *path)

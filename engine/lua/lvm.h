@@ -46,6 +46,13 @@ void og_lvm_free(struct og_lvm *vm);		/* NULL is a no-op */
 /* Installs (fn NULL: removes) the LLM usage log sink; ud is borrowed. */
 void og_lvm_set_llm_log(struct og_lvm *vm, og_lvm_llm_log_fn fn, void *ud);
 
+/* ctx.incidents.similar (lapi_incidents.c): ranks past incidents for the
+ * query {service?, labels?, text?, signature?, limit?} (borrowed) into *out,
+ * a new array the VM frees. Without a sink the call returns an empty list. */
+typedef int (*og_lvm_similar_fn)(void *ud, const cJSON *query, cJSON **out, struct og_err *err);
+/* Installs (fn NULL: removes) that sink; ud is borrowed. */
+void og_lvm_set_similar(struct og_lvm *vm, og_lvm_similar_fn fn, void *ud);
+
 /* Runs the graph file at `path` in the sandbox and builds the graph it
  * returns (validated). *out is owned by the caller but refers to functions
  * held by vm: free it before vm. Errors carry file:line. */

@@ -53,6 +53,10 @@ struct og_lvm {
 	og_lvm_llm_log_fn llm_log;	/* usage log sink, or NULL */
 	void *llm_log_ud;
 
+	/* ctx.incidents (lapi_incidents.c) */
+	og_lvm_similar_fn similar;	/* past-incident ranking, or NULL */
+	void *similar_ud;
+
 	/* the state view of the call in progress, read lazily (lexec.c) */
 	const struct og_graph *view_g;
 	const struct og_view *view;
@@ -124,6 +128,8 @@ void lapi_files_install(lua_State *L);
 void lapi_host_install(lua_State *L);
 /* [-0, +0, m] Sets ctx.llm on the ctx base table on top (lapi_llm.c). */
 void lapi_llm_install(lua_State *L);
+/* [-0, +0, m] Sets ctx.incidents on the ctx base table on top (lapi_incidents.c). */
+void lapi_incidents_install(lua_State *L);
 /* [-0, +1, m] A fresh ctx for one call, holding the shared namespaces. */
 void lapi_push_call_ctx(lua_State *L);
 

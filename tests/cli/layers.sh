@@ -22,11 +22,12 @@ check sandbox '#include "\.\./(graph|net|lua|store|cli|proc)/|#include <(lua|lau
 check trace '#include "\.\./(graph|net|lua|store|cli|proc|sandbox)/|#include <(lua|lauxlib|lualib|lmdb|curl/curl|(cjson/)?cJSON)\.h>' "trace (eBPF loaders) knows only core/ and libbpf"
 check dryrun '#include "\.\./(graph|net|lua|store|cli|proc|server)/|#include <(lua|lauxlib|lualib|lmdb|curl/curl|bpf/[a-z_]*)\.h>' "dry-runs know only core/, sandbox/, trace/ and cJSON"
 check hostsig '#include "\.\./(graph|net|lua|store|cli|proc|sandbox)/|#include <(lua|lauxlib|lualib|lmdb|curl/curl)\.h>' "hostsig (the JSON of host signals) knows only core/, trace/ and cJSON"
+check report '#include "\.\./(lua|cli|server)/|#include <(lua|lauxlib|lualib|lmdb|event2/[a-z_]*)\.h>' "reports read the store's API; no Lua, no LMDB, no HTTP"
 check store '#include "\.\./(lua|cli|server)/|#include <(lua|lauxlib|lualib|event2/[a-z_]*)\.h>' "stores know no Lua and no HTTP"
 # server/ sits beside cli/ at layer 3: it reuses the session (cli_run.h, cli.h)
 # but runs no Lua and touches no LMDB itself (both through lua/ and store/)
 check server '#include "\.\./cli/(cmd_|cli_config)|#include <(lua|lauxlib|lualib|lmdb)\.h>' "the server reaches Lua and LMDB only through the engine's modules"
-for d in core graph lua net proc sandbox trace dryrun hostsig store; do
+for d in core graph lua net proc sandbox trace dryrun hostsig store report; do
 	check $d '#include "\.\./server/|#include <event2/' "only cli/ and server/ see the HTTP server"
 done
 # banned calls (unbounded writes)

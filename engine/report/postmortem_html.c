@@ -1,0 +1,284 @@
+/*
+ * postmortem_html.c: the postmortem document as one self-contained HTML
+ * page: inline CSS and JS, no external file, font or fetch, so it can be
+ * mailed or attached to a ticket. Every value is escaped. "What we learned"
+ * is a contenteditable list; its button downloads the Markdown form of the
+ * report (kept in a hidden textarea) with the edited list in place.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "postmortem.h"
+#include "postmortem_int.h"
+
+static void esc(struct pm_buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': pm_puts(b, "&amp;"); break;
+		case '<': pm_puts(b, "&lt;"); break;
+		case '>': pm_puts(b, "&gt;"); break;
+		case '"': pm_puts(b, "&quot;"); break;
+		case '\'': pm_puts(b, "&#39;"); break;
+		default: pm_add(b, s, 1);
+		}
+	}
+}
+
+static void escv(struct pm_buf *b, const cJSON *v)
+{
+	char t[4096];
+
+	esc(b, pm_val(v, t, sizeof(t)));
+}
+
+static void td(struct pm_buf *b, const cJSON *v)
+{
+	pm_puts(b, "<td>");
+	escv(b, v);
+	pm_puts(b, "</td>");
+}
+
+static void th_row(struct pm_buf *b, const char *const *h)
+{
+	pm_puts(b, "<table><thead><tr>");
+	for (; *h; h++) {
+		pm_puts(b, "<th>");
+		esc(b, *h);
+		pm_puts(b, "</th>");
+	}
+	pm_puts(b, "</tr></thead><tbody>\n");
+}
+
+static void kv(struct pm_buf *b, const char *k, const char *v)
+{
+	pm_puts(b, "<tr><th>");
+	esc(b, k);
+	pm_puts(b, "</th><td>");
+	esc(b, v);
+	pm_puts(b, "</td></tr>\n");
+}
+
+static void table(struct pm_buf *b, const cJSON *rows, const char *const *keys, const char *const *heads)
+{
+	const cJSON *e;
+	int i;
+
+	th_row(b, heads);
+	cJSON_ArrayForEach(e, rows) {
+		pm_puts(b, "<tr>");
+		for (i = 0; keys[i]; i++)
+			td(b, pm_get(e, keys[i]));
+		pm_puts(b, "</tr>\n");
+	}
+	pm_puts(b, "</tbody></table>\n");
+}
+
+static void pre(struct pm_buf *b, const char *label, const char *text)
+{
+	if (!text || !*text)
+		return;
+	pm_puts(b, "<p class=\"k\">");
+	esc(b, label);
+	pm_puts(b, "</p><pre>");
+	esc(b, text);
+	pm_puts(b, "</pre>\n");
+}
+
+static const char css[] =
+	"body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#1d2330}"
+	"h1{font-size:1.6em}h2{border-bottom:1px solid #ccd;padding-bottom:.2em;margin-top:1.6em}"
+	"table{border-collapse:collapse;width:100%;margin:.6em 0}th,td{border:1px solid #d5d9e2;padding:.3em .5em;"
+	"text-align:left;vertical-align:top}th{background:#f1f3f8}pre{background:#f6f7fa;padding:.6em;overflow:auto;"
+	"white-space:pre-wrap}code{background:#f1f3f8;padding:0 .2em}.k{color:#556;margin:.4em 0 0}"
+	"#learned{border:2px dashed #8aa;padding:.5em 1.5em;min-height:3em}button{margin-top:.6em;padding:.4em 1em}"
+	"@media print{button{display:none}}";
+
+static const char js[] =
+	"document.getElementById('dl').addEventListener('click',function(){"
+	"var md=document.getElementById('pm-md').value;"
+	"var items=Array.prototype.map.call(document.querySelectorAll('#learned li'),function(li){"
+	"return '- '+li.textContent.replace(/\\s+/g,' ').trim();}).filter(function(s){return s.length>2;});"
+	"var i=md.indexOf('## What we learned');if(i<0)i=md.length;"
+	"md=md.slice(0,i)+'## What we learned\\n\\n'+(items.length?items.join('\\n'):'- _(fill in)_')+'\\n';"
+	"var a=document.createElement('a');a.href=URL.createObjectURL(new Blob([md],{type:'text/markdown'}));"
+	"a.download='postmortem-'+document.body.getAttribute('data-thread')+'.md';"
+	"document.body.appendChild(a);a.click();a.remove();});";
+
+char *og_postmortem_html(const cJSON *r)
+{
+	static const char *const step_k[] = { "checkpoint", "step", "nodes", "status", "started_at", "ended_at",
+					      "duration_ms", NULL };
+	static const char *const step_h[] = { "checkpoint", "step", "nodes", "status", "start", "end", "ms", NULL };
+	static const char *const llm_k[] = { "at", "node", "role", "model", "tokens_in", "tokens_out", "latency_ms",
+					     "cost", "outcome", NULL };
+	static const char *const llm_h[] = { "at", "node", "role", "model", "tokens in", "tokens out", "latency ms",
+					     "cost", "outcome", NULL };
+	static const char *const tl_k[] = { "at", "what", "detail", NULL };
+	static const char *const tl_h[] = { "time", "event", "detail", NULL };
+	static const char *const br_k[] = { "checkpoint", "forked_from", "source", "created_at", "status", "latest",
+					    "nodes", "decision", NULL };
+	static const char *const br_h[] = { "checkpoint", "from", "source", "created", "status", "latest", "nodes",
+					    "decision", NULL };
+	static const char *const dry_k[] = { "id", "title", "verdict", "fidelity", NULL };
+	static const char *const dry_h[] = { "action", "title", "verdict", "fidelity", NULL };
+	static const char *const sim_k[] = { "thread_id", "score", "root_cause", "action", "outcome", NULL };
+	static const char *const sim_h[] = { "thread", "score", "root cause", "action", "outcome", NULL };
+	struct pm_buf b = { 0 };
+	const cJSON *a = pm_get(r, "alert"), *m = pm_get(r, "metrics"), *rc = pm_get(r, "root_cause"), *e, *x;
+	const cJSON *res = pm_get(r, "resolution");
+	cJSON *tl = pm_timeline(r);
+	char *md = og_postmortem_md(r), t1[256], t2[256];
+
+	pm_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Postmortem: ");
+	esc(&b, pm_str(r, "title"));
+	pm_printf(&b, "</title><style>%s</style></head>\n<body data-thread=\"", css);
+	esc(&b, pm_str(r, "thread_id"));
+	pm_puts(&b, "\">\n<h1>Postmortem: ");
+	esc(&b, pm_str(r, "title"));
+	pm_puts(&b, "</h1>\n<p>Thread <code>");
+	esc(&b, pm_str(r, "thread_id"));
+	pm_puts(&b, "</code>, generated ");
+	esc(&b, pm_str(r, "generated_at"));
+	pm_puts(&b, " by <code>opsgraph postmortem</code>.</p>\n<h2>Summary</h2><table>\n");
+	kv(&b, "Service", pm_val(pm_get(a, "service"), t1, sizeof(t1)));
+	kv(&b, "Severity", pm_val(pm_get(a, "severity"), t1, sizeof(t1)));
+	kv(&b, "Alert fired", pm_val(pm_get(a, "started_at"), t1, sizeof(t1)));
+	kv(&b, "Acknowledged", pm_val(pm_get(m, "acknowledged_at"), t1, sizeof(t1)));
+	kv(&b, "Acknowledged by", pm_val(pm_get(m, "acknowledged_by"), t1, sizeof(t1)));
+	kv(&b, "Time to acknowledge", pm_secs(pm_get(m, "time_to_acknowledge_s"), t1, sizeof(t1)));
+	kv(&b, "Resolved", pm_val(pm_get(m, "resolved_at"), t1, sizeof(t1)));
+	kv(&b, "Resolved by", pm_val(pm_get(res, "source"), t1, sizeof(t1)));
+	kv(&b, "Time to resolve", pm_secs(pm_get(m, "time_to_resolve_s"), t1, sizeof(t1)));
+	kv(&b, "Outcome", pm_val(pm_get(res, "outcome"), t1, sizeof(t1)));
+	kv(&b, "Re-analyses", pm_val(pm_get(pm_get(r, "re_analyses"), "count"), t1, sizeof(t1)));
+	snprintf(t2, sizeof(t2), "%s", pm_val(pm_get(pm_get(r, "llm_totals"), "calls"), t1, sizeof(t1)));
+	kv(&b, "LLM calls", t2);
+	pm_puts(&b, "</table>\n<h2>Detection</h2><p><strong>");
+	esc(&b, pm_str(a, "summary"));
+	pm_puts(&b, "</strong></p><p>");
+	esc(&b, pm_str(a, "description"));
+	pm_puts(&b, "</p><p>");
+	cJSON_ArrayForEach(e, pm_get(a, "labels")) {
+		pm_puts(&b, "<code>");
+		esc(&b, e->string);
+		pm_puts(&b, "=");
+		escv(&b, e);
+		pm_puts(&b, "</code> ");
+	}
+	pm_puts(&b, "</p>\n<h2>Root cause</h2><p>");
+	esc(&b, pm_str(rc, "root_cause") ? pm_str(rc, "root_cause") : "(no root cause recorded)");
+	pm_puts(&b, "</p><p>Signature <code>");
+	escv(&b, pm_get(rc, "signature"));
+	pm_puts(&b, "</code>, confidence ");
+	escv(&b, pm_get(rc, "confidence"));
+	pm_puts(&b, ", analyzer ");
+	escv(&b, pm_get(rc, "analyzer"));
+	pm_puts(&b, ".</p><p class=\"k\">Evidence</p><ul>");
+	cJSON_ArrayForEach(e, pm_get(rc, "evidence")) {
+		pm_puts(&b, "<li>");
+		escv(&b, e);
+		pm_puts(&b, "</li>");
+	}
+	pm_puts(&b, "</ul>\n<h2>Timeline</h2>\n");
+	table(&b, tl, tl_k, tl_h);
+	pm_puts(&b, "<p class=\"k\">Steps</p>\n");
+	table(&b, pm_get(r, "steps"), step_k, step_h);
+	pm_puts(&b, "<h2>Decisions</h2><ul>\n");
+	cJSON_ArrayForEach(e, pm_get(r, "decisions")) {
+		pm_puts(&b, "<li><strong>");
+		escv(&b, pm_get(e, "by"));
+		pm_puts(&b, "</strong> at ");
+		escv(&b, pm_get(e, "at"));
+		pm_puts(&b, " (");
+		escv(&b, pm_get(e, "node"));
+		pm_puts(&b, "): <strong>");
+		escv(&b, pm_get(e, "choice") && !cJSON_IsNull(pm_get(e, "choice")) ? pm_get(e, "choice") : pm_get(e, "answer"));
+		pm_puts(&b, "</strong>");
+		if (cJSON_GetArraySize(pm_get(e, "alternatives"))) {
+			pm_puts(&b, "<ul>");
+			cJSON_ArrayForEach(x, pm_get(e, "alternatives")) {
+				pm_puts(&b, "<li>offered ");
+				escv(&b, pm_get(x, "id"));
+				pm_puts(&b, ": ");
+				escv(&b, pm_get(x, "title"));
+				pm_puts(&b, " (risk ");
+				escv(&b, pm_get(x, "risk"));
+				pm_puts(&b, ")</li>");
+			}
+			pm_puts(&b, "</ul>");
+		}
+		if (pm_str(e, "note")) {
+			pm_puts(&b, "<br>note: ");
+			esc(&b, pm_str(e, "note"));
+		}
+		pm_puts(&b, "</li>\n");
+	}
+	pm_puts(&b, "</ul>\n<h2>LLM calls</h2>\n");
+	table(&b, pm_get(r, "llm_calls"), llm_k, llm_h);
+	if (cJSON_IsArray(pm_get(pm_get(r, "dry_runs"), "actions"))) {
+		pm_puts(&b, "<h2>Dry runs</h2>\n");
+		table(&b, pm_get(pm_get(r, "dry_runs"), "actions"), dry_k, dry_h);
+	} else if (pm_get(r, "dry_runs") && !cJSON_IsNull(pm_get(r, "dry_runs"))) {
+		char *t = cJSON_Print(pm_get(r, "dry_runs"));
+		pm_puts(&b, "<h2>Dry runs</h2>\n");
+		pre(&b, "reports", t);
+		free(t);
+	}
+	pm_puts(&b, "<h2>Actions executed</h2>\n");
+	cJSON_ArrayForEach(e, pm_get(r, "executions")) {
+		pm_puts(&b, "<h3>Action ");
+		escv(&b, pm_get(e, "action_id"));
+		pm_puts(&b, ": ");
+		escv(&b, pm_get(e, "title"));
+		pm_puts(&b, "</h3><p>Status <strong>");
+		escv(&b, pm_get(e, "status"));
+		pm_puts(&b, "</strong>, by ");
+		escv(&b, pm_get(e, "by"));
+		pm_puts(&b, ". ");
+		esc(&b, pm_str(e, "summary"));
+		pm_puts(&b, "</p>\n");
+		cJSON_ArrayForEach(x, pm_get(e, "results")) {
+			pm_puts(&b, "<p>tool <code>");
+			escv(&b, pm_get(x, "tool"));
+			pm_puts(&b, "</code>: ");
+			escv(&b, pm_get(x, "status"));
+			pm_puts(&b, ", exit ");
+			escv(&b, pm_get(x, "exit_code"));
+			pm_puts(&b, ", ");
+			escv(&b, pm_get(x, "duration_ms"));
+			pm_puts(&b, " ms</p>\n");
+			pre(&b, "stdout", pm_str(x, "stdout"));
+			pre(&b, "stderr", pm_str(x, "stderr"));
+			pre(&b, "body", pm_str(x, "body"));
+		}
+	}
+	if (!cJSON_GetArraySize(pm_get(r, "executions")))
+		pm_puts(&b, "<p>No action ran.</p>\n");
+	pm_puts(&b, "<h2>Branches (forks)</h2>\n");
+	table(&b, pm_get(r, "branches"), br_k, br_h);
+	if (cJSON_GetArraySize(pm_get(r, "similar"))) {
+		pm_puts(&b, "<h2>Similar past incidents</h2>\n");
+		table(&b, pm_get(r, "similar"), sim_k, sim_h);
+	}
+	pm_puts(&b, "<h2>What we learned</h2>\n<p class=\"k\">Edit the list below (click into it), then download "
+		    "the report as Markdown.</p>\n<ul id=\"learned\" contenteditable=\"true\">");
+	cJSON_ArrayForEach(e, pm_get(r, "learned")) {
+		pm_puts(&b, "<li>");
+		escv(&b, e);
+		pm_puts(&b, "</li>");
+	}
+	if (!cJSON_GetArraySize(pm_get(r, "learned")))
+		pm_puts(&b, "<li>What went well: </li><li>What went wrong: </li><li>Follow-up actions (owner, due date): </li>");
+	pm_puts(&b, "</ul>\n<button id=\"dl\" type=\"button\">Download as Markdown</button>\n"
+		    "<textarea id=\"pm-md\" hidden>");
+	esc(&b, md);
+	pm_printf(&b, "</textarea>\n<script>%s</script>\n</body></html>\n", js);
+	cJSON_Delete(tl);
+	if (!md)
+		b.failed = true;
+	free(md);
+	return pm_finish(&b);
+}

@@ -1,0 +1,40 @@
+/*
+ * postmortem_int.h: what the Markdown and HTML renderers of a postmortem
+ * share: a growable text buffer (a failed allocation sticks and the render
+ * returns NULL), field access, and the merged timeline both print.
+ */
+#ifndef OG_POSTMORTEM_INT_H
+#define OG_POSTMORTEM_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cJSON.h>
+
+struct pm_buf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+void pm_add(struct pm_buf *b, const char *s, size_t n);
+void pm_puts(struct pm_buf *b, const char *s);
+void pm_printf(struct pm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text, or NULL (and freed) when an allocation failed. */
+char *pm_finish(struct pm_buf *b);
+
+const cJSON *pm_get(const cJSON *o, const char *k);
+const char *pm_str(const cJSON *o, const char *k);
+/* "-" for missing values; numbers without trailing zeros; JSON for the rest.
+ * Returns buf. */
+const char *pm_val(const cJSON *v, char *buf, size_t len);
+/* "1 h 02 min", "42.1 s", "-" from seconds (a JSON number or null). */
+const char *pm_secs(const cJSON *v, char *buf, size_t len);
+
+/* The timeline both renderers print: [{at, what, detail?, kind}] sorted by
+ * time (alert, steps, questions, decisions, LLM calls, tools, notes,
+ * branches). Caller owns. */
+cJSON *pm_timeline(const cJSON *report);
+
+#endif
