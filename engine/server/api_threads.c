@@ -386,6 +386,11 @@ void api_thread(struct srv *S, struct evhttp_request *req, const char *thread, c
 			thread_diff(S, req, thread);
 		else
 			srv_reply_error(S, req, "diff", 405, "method", "use GET");
+	} else if (!strcmp(sub, "postmortem")) {
+		if (get)
+			api_postmortem(S, req, thread);
+		else
+			srv_reply_error(S, req, "postmortem", 405, "method", "use GET");
 	} else if (!strcmp(sub, "stream")) {
 		if (m == EVHTTP_REQ_GET)
 			sse_open(S, req, thread);

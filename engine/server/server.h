@@ -169,6 +169,8 @@ void api_graphs(struct srv *S, struct evhttp_request *req);
 void api_runs(struct srv *S, struct evhttp_request *req);
 void api_threads(struct srv *S, struct evhttp_request *req);
 void api_thread(struct srv *S, struct evhttp_request *req, const char *thread, const char *sub);
+/* GET /api/threads/{id}/postmortem?format=json|md|html (api_postmortem.c) */
+void api_postmortem(struct srv *S, struct evhttp_request *req, const char *thread);
 bool srv_thread_id_ok(const char *id);
 
 /* ---- sse.c ---- */

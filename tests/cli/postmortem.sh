@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# tests/cli/postmortem.sh: `opsgraph postmortem` on a recorded incident
+# thread, against golden files, and the incident index it feeds.
+#
+# The thread (graphs/incident.lua, built-in analyzer, the Black Friday
+# Alertmanager alert; restart_service and scale_replicas overridden to
+# /bin/echo, so their dry-runs in the sandbox say the same every time):
+#   `opsgraph serve` takes the alert: human_decision asks (checkpoint ASK)
+#   fork ASK (hint edited), carol answers "manual": a branch that ends
+#   fork ASK again, alice answers re_analyze with a hint: the collector,
+#     analyzer and planner run again and ask again
+#   bob answers "1": the restart tool runs (its stdout is in the report),
+#     verify_recovery has no query and asks "not_recovered"; bob: "manual"
+#   Alertmanager's resolution arrives (examples/alerts/am_resolved_payment.json)
+#  * GET /api/threads/{id}/postmortem?format=json|md|html answers the report;
+#    a bad format 400, an unknown thread 404;
+# Covered:
+#  * md and json equal tests/golden/postmortem.{md,json} once times, ids and
+#    durations are replaced by placeholders (tests/tools/pm_normalize.py;
+#    the golden still fails on any other change); UPDATE_GOLDEN=1 rewrites;
+#  * the json's own facts: 2 decisions on the main path with 5 alternatives
+#    offered, one re-analysis loop, one branch with carol's decision, the
+#    tool's stdout, time to acknowledge = alice's answer - alert start;
+#  * html: one page, parsed by python's html.parser with balanced tags, no
+#    http(s) src/href/url(), the editable "What we learned" and the button;
+#  * --out FILE; a bad thread id and a missing database exit 2 with a
+#    message that says what to do; a bad --format exits 2;
+#  * the finished thread is in the incident index: `similar --text` finds it.
+# Run by tests/run.sh with OPSGRAPH set; by hand: bash tests/cli/postmortem.sh
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+. tests/lib.sh
+unset OPSGRAPH_CONFIG OPSGRAPH_ROOT
+OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/og-postmortem.XXXXXX") || exit 2
+srv=
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+DB=$tmp/db
+G=tests/golden
+
+og() {
+	timeout 60 "$OPSGRAPH" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out"); err=$(cat "$tmp/err"); last="opsgraph $*"
+}
+check() {
+	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
+}
+
+cat >"$tmp/config.json" <<'JSON'
+{"tool_overrides": {"restart_service": {"command": ["/bin/echo", "deployment.apps/{service} restarted"]},
+                    "scale_replicas": {"command": ["/bin/echo", "deployment.apps/{service} scaled to {replicas}"]}}}
+JSON
+CFG="--config $tmp/config.json --db $DB"
+
+# ---- the recorded thread ------------------------------------------------------
+# serve takes the alert (thread am-<hash of groupKey>) and later its resolution
+"$OPSGRAPH" serve --no-auth --listen 127.0.0.1:0 --db "$DB" --root "$PWD" --config "$tmp/config.json" \
+	--workers 1 >"$tmp/serve.log" 2>&1 &
+srv=$!
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+BASE=
+for _ in $(seq 100); do
+	BASE=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.log" | sed 's/listening on //')
+	[ -n "$BASE" ] && break
+	kill -0 $srv 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$BASE" ] || { bad "serve did not start: $(cat "$tmp/serve.log")"; finish; }
+post_alert() {
+	code=$(curl -s -m 15 -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		--data-binary "@examples/alerts/$1" "$BASE/alerts/alertmanager")
+	check "POST $1" "$code" 200
+}
+post_alert am_black_friday_payment.json
+T=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["thread_id"])' "$tmp/body" 2>/dev/null)
+[ -n "$T" ] || { bad "no thread id from the alert: $(cat "$tmp/body")"; finish; }
+status() { "$OPSGRAPH" state "$T" --db "$DB" --output json 2>/dev/null |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null; }
+for _ in $(seq 200); do [ "$(status)" = interrupted ] && break; sleep 0.1; done
+check "the alert's run waits for a decision" "$(status)" interrupted
+# the checkpoint where human_decision asked (forks start from it)
+ASK=$("$OPSGRAPH" state "$T" --db "$DB" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+og fork "$T" $CFG --checkpoint "$ASK" --update '{"operator_hint": "try the manual path"}'
+expect_rc 0
+og resume "$T" $CFG --by carol --value '"manual"'
+expect_rc 0
+og fork "$T" $CFG --checkpoint "$ASK" --update '{"operator_hint": null}'
+expect_rc 0
+og resume "$T" $CFG --by alice --value '{"choice": "re_analyze", "hint": "check the redis latency too"}'
+expect_rc 0
+og resume "$T" $CFG --by bob --value '"1"'
+expect_rc 0
+og resume "$T" $CFG --by bob --value '{"choice": "manual", "note": "restart did not help, DBA paged"}'
+expect_rc 0
+post_alert am_resolved_payment.json
+
+# the server's route: the same report
+for f in json md html; do
+	code=$(curl -s -m 15 -o "$tmp/api.$f" -w '%{http_code}' "$BASE/api/threads/$T/postmortem?format=$f")
+	check "GET postmortem?format=$f" "$code" 200
+done
+check "GET postmortem json is the report" "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["format"], r["thread_id"] == sys.argv[2])' "$tmp/api.json" "$T")" "opsgraph-postmortem/1 True"
+expect_in "# Postmortem: payment-service" "$(head -c 200 "$tmp/api.md")" "md from the API"
+code=$(curl -s -m 15 -o "$tmp/body" -w '%{http_code}' "$BASE/api/threads/$T/postmortem?format=pdf")
+check "GET postmortem?format=pdf" "$code" 400
+code=$(curl -s -m 15 -o "$tmp/body" -w '%{http_code}' "$BASE/api/threads/am-nope/postmortem")
+check "GET postmortem of no thread" "$code" 404
+kill $srv 2>/dev/null
+wait $srv 2>/dev/null
+srv=
+if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$tmp/serve.log"; then
+	bad "sanitizer report: $(grep -E -A8 'AddressSanitizer|runtime error|LeakSanitizer' "$tmp/serve.log" | head -30)"
+fi
+
+# ---- md and json against the golden files -------------------------------------
+og postmortem "$T" --db "$DB"
+expect_rc 0
+printf '%s\n' "$out" >"$tmp/pm.md"
+og postmortem "$T" --db "$DB" --format json
+expect_rc 0
+printf '%s\n' "$out" >"$tmp/pm.json"
+for f in md json; do
+	python3 tests/tools/pm_normalize.py "$f" "$T" <"$tmp/pm.$f" >"$tmp/norm.$f"
+	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+		cp "$tmp/norm.$f" "$G/postmortem.$f"
+	fi
+	if diff -u "$G/postmortem.$f" "$tmp/norm.$f" >"$tmp/diff.$f"; then
+		ok
+	else
+		bad "postmortem --format $f differs from $G/postmortem.$f:
+$(head -n 40 "$tmp/diff.$f")"
+	fi
+done
+
+# ---- facts read from the json (independent of the golden) ---------------------
+j() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/pm.json" "$1" 2>&1; }
+check "decisions on the main path" "$(j '[(d["by"], d["choice"]) for d in r["decisions"]]')" \
+	"[('alice', 're_analyze'), ('bob', '1'), ('bob', 'manual')]"
+check "alternatives offered to alice" "$(j '[a["id"] for a in r["decisions"][0]["alternatives"]]')" "['1', '2', '3']"
+check "choices offered to alice" "$(j 'r["decisions"][0]["choices"]')" "['1', '2', '3', 'manual', 're_analyze']"
+check "bob's note" "$(j 'r["decisions"][2]["note"]')" "restart did not help, DBA paged"
+check "re-analysis loops" "$(j '(r["re_analyses"]["count"], [l["hint"] for l in r["re_analyses"]["loops"]])')" \
+	"(1, ['check the redis latency too'])"
+check "analyses" "$(j 'len(r["analyses"])')" "2"
+check "branch" "$(j '[(b["forked_from"], b["status"], [d["by"] for d in b["decisions"]]) for b in r["branches"]]')" \
+	"[($ASK, 'done', ['carol'])]"
+check "tool output" "$(j 'r["executions"][0]["results"][0]["stdout"].strip()')" \
+	"deployment.apps/payment-service restarted"
+check "execution status" "$(j 'r["executions"][0]["status"]')" "succeeded"
+check "verification asked" "$(j 'r["verifications"][0]["status"]')" "manual"
+check "fork steps" "$(j '[s["parent"] for s in r["steps"] if s["source"] == "fork"]')" "[$ASK]"
+check "time to acknowledge" "$(j 'r["metrics"]["acknowledged_by"]')" "carol"
+check "evidence" "$(j 'len(r["root_cause"]["evidence"]) > 0')" "True"
+check "outcome" "$(j 'r["resolution"]["outcome"]')" "not_recovered"
+check "resolution" "$(j '(r["resolution"]["source"], r["resolution"]["at"], r["metrics"]["time_to_resolve_s"])')" \
+	"('alertmanager', '2025-11-28T14:41:13.512Z', 2340.5)"
+check "alert notes" "$(j '[n["kind"] for n in r["notes"]]')" "['alert_firing', 'alert_resolved']"
+check "learned is a field" "$(j 'r["learned"]')" "[]"
+
+# ---- html ---------------------------------------------------------------------
+og postmortem "$T" --db "$DB" --format html --out "$tmp/pm.html"
+expect_rc 0
+check "--out prints nothing" "$out" ""
+python3 - "$tmp/pm.html" <<'PY' >"$tmp/html.check" 2>&1
+import sys, re
+from html.parser import HTMLParser
+text = open(sys.argv[1]).read()
+void = {"meta", "br", "link", "img", "input", "hr"}
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []; self.errors = []; self.ext = []; self.ids = set(); self.editable = False
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for k in ("src", "href", "action"):
+            if a.get(k) and re.match(r"(?i)\s*(https?:)?//", a[k]): self.ext.append((tag, k, a[k]))
+        if "id" in a: self.ids.add(a["id"])
+        if a.get("id") == "learned" and a.get("contenteditable") == "true": self.editable = True
+        if tag not in void: self.stack.append(tag)
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag: self.errors.append("unbalanced </%s> (open: %s)" % (tag, self.stack[-3:]))
+        else: self.stack.pop()
+p = P(); p.feed(text); p.close()
+problems = p.errors[:3] + ["external %s %s=%s" % e for e in p.ext]
+if p.stack: problems.append("unclosed: %s" % p.stack)
+if re.search(r"(?i)url\(\s*['\"]?https?:|@import|<link\b|<script[^>]+src=", text): problems.append("external CSS/JS")
+if not p.editable: problems.append("no contenteditable #learned")
+if "dl" not in p.ids or "pm-md" not in p.ids: problems.append("no download button or md source")
+if text.count("<html") != 1: problems.append("not one page")
+for want in ("What we learned", "deployment.apps/payment-service restarted", "re_analyze", "carol", "Root cause"):
+    if want not in text: problems.append("missing " + want)
+print("\n".join(problems) or "ok")
+PY
+check "html" "$(cat "$tmp/html.check")" "ok"
+
+# ---- errors -------------------------------------------------------------------
+og postmortem no-such-thread --db "$DB"
+expect_rc 2
+expect_in "no thread 'no-such-thread'" "$err" "stderr"
+expect_in "opsgraph threads" "$err" "stderr"
+og postmortem "$T" --db "$tmp/missing-db"
+expect_rc 2
+og postmortem "$T" --db "$DB" --format pdf
+expect_rc 2
+expect_in "md, html and json" "$err" "stderr"
+og postmortem --db "$DB"
+expect_rc 2
+
+# ---- the index ----------------------------------------------------------------
+og similar --text "database connection pool exhausted" --db "$DB" --output json
+expect_rc 0
+check "similar finds the finished thread" \
+	"$(printf '%s' "$out" | python3 -c 'import json,sys; print([x["thread_id"] for x in json.load(sys.stdin)])')" "['$T']"
+og similar "$T" --db "$DB" --output json
+expect_rc 0
+check "a thread is not similar to itself" "$out" "[]"
+finish
