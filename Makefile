@@ -3,6 +3,7 @@
 #   make demo           install deps, build, run the demo incident end to end
 #   make bench          benchmarks (print figures; never assert timings)
 #   make bench-serve    opsgraph serve under wrk and 1,000 SSE subscribers (figures only)
+#   make bench-dryrun   dry-run wall time with and without the eBPF trace, the trace's syscall cost (root; figures only)
 #   make fuzz           libFuzzer targets of fuzz/, FUZZ_SECONDS (60) each; make test runs them 5 s
 #   make clean
 # SAN=1 builds with ASan+UBSan into its own tree so objects never mix.
@@ -85,7 +86,7 @@ LIB := $(BUILD)/libopsgraph.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit demo bench clean crash-test fuzz bench-serve
+.PHONY: all deps test unit demo bench clean crash-test fuzz bench-serve bench-dryrun
 all: $(BIN)/opsgraph
 
 deps:
@@ -159,6 +160,11 @@ fuzz:
 bench-serve: deps
 	@$(MAKE) --no-print-directory all
 	@BIN=$(BIN) bench/serve.sh
+
+# bench/dryrun.sh: dry-runs of /bin/true with and without --trace; a syscall loop traced and not
+bench-dryrun:
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) bench/dryrun.sh
 
 clean:
 	rm -rf build bin

@@ -53,6 +53,17 @@ static __always_inline bool in_scope(void)
 	return cg && bpf_get_current_cgroup_id() == cg;
 }
 
+/* Waking the reader for every event costs more than the event (an irq_work
+ * and a context switch per write of a file-heavy tool): wake it only when a
+ * quarter of the buffer is pending; it also polls every 50 ms. */
+static __always_inline void submit(struct impact_event *e)
+{
+	long flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > (1 << 18) ? BPF_RB_FORCE_WAKEUP
+										: BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline struct impact_event *event_new(unsigned int kind)
 {
 	struct impact_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -129,7 +140,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		len = IMPACT_PATH_MAX - 1;
 	if (len > 0 && bpf_probe_read_user(e->path2, len & (IMPACT_PATH_MAX - 1), (void *)start) == 0)
 		e->arg_len = len & (IMPACT_PATH_MAX - 1);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -147,7 +158,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	e->nspid = 0;
 	bpf_probe_read_kernel(&e->nspid, sizeof(e->nspid),
 			      &child->thread_pid->numbers[child->thread_pid->level & 7].nr);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -160,7 +171,7 @@ int BPF_PROG(on_proc_exit, struct task_struct *task)
 	if (!in_scope() || task->pid != task->tgid || !(e = event_new(IMPACT_EXIT)))
 		return 0;
 	e->code = task->exit_code;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -173,7 +184,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx, int p
 		return 0;
 	e->ret = ctx->ret;
 	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[path_arg & 3]);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -196,7 +207,7 @@ static __always_inline int open_emit(struct trace_event_raw_sys_exit *ctx, const
 	e->flags = (unsigned int)flags;
 	e->target = (int)p->a[0];	/* dfd, for relative paths */
 	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p->a[path_arg & 3]);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -236,7 +247,7 @@ static __always_inline int unlink_emit(struct trace_event_raw_sys_exit *ctx, int
 	e->ret = ctx->ret;
 	e->flags = path_arg == 1 ? (unsigned int)p.a[2] : dir ? 0x200 /* AT_REMOVEDIR */ : 0;
 	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[path_arg & 3]);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -256,7 +267,7 @@ static __always_inline int rename_emit(struct trace_event_raw_sys_exit *ctx, int
 	e->ret = ctx->ret;
 	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[from & 3]);
 	bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void *)p.a[to & 3]);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -278,7 +289,7 @@ static __always_inline int chmod_emit(struct trace_event_raw_sys_exit *ctx, int 
 	e->ret = ctx->ret;
 	e->flags = (unsigned int)p.a[(path_arg + 1) & 3];
 	bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)p.a[path_arg & 3]);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -317,7 +328,7 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 		bpf_probe_read_user(e->path, 108, sa + 2);
 	}
 	e->port = __builtin_bswap16(port);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -335,7 +346,7 @@ static __always_inline int signal_emit(struct trace_event_raw_sys_exit *ctx, int
 	e->call = call;
 	e->target = (int)p.a[target_arg & 3];
 	e->sig = (int)p.a[sig_arg & 3];
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -359,7 +370,7 @@ static __always_inline int denied(struct trace_event_raw_sys_exit *ctx, int whic
 		return 0;
 	e->ret = ctx->ret;
 	e->call = which;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 

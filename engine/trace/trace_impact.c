@@ -76,6 +76,8 @@ void og_impact_close(struct og_impact_trace *t)
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -85,6 +87,9 @@ void og_impact_close(struct og_impact_trace *t)
 #include "tracefs.h"
 
 #define READER_POLL_MS 50
+/* events kept per dry-run (about 13 MB); a tool that writes thousands of
+ * files has its overlay diff for those, the rest are counted as lost */
+#define MAX_EVENTS 20000
 /* how long a detached holder keeps the tracepoints registered after a dry-run */
 #define LINGER_S 10
 #define LINGER_MAX_FDS 128
@@ -97,8 +102,10 @@ struct og_impact_trace {
 	pthread_t reader;
 	bool reader_on;
 	atomic_int stop;
+	int wake_fd;		/* in the ring buffer's epoll set: ends the reader's wait at once */
 	struct impact_event *ev;	/* written by the reader thread only, until it is joined */
 	size_t n, cap;
+	uint64_t over;		/* events past MAX_EVENTS */
 	bool oom;
 	char missing[2048];
 	int64_t setup_ms;
@@ -215,6 +222,10 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(struct impact_event) || t->oom)
 		return 0;
+	if (t->n >= MAX_EVENTS) {
+		t->over++;
+		return 0;
+	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		struct impact_event *v = realloc(t->ev, cap * sizeof(*v));
@@ -251,6 +262,7 @@ int og_impact_open(struct og_impact_trace **out, struct og_err *err)
 		return rc;
 	if (!(t = calloc(1, sizeof(*t))))
 		return og_err_set(err, -OG_ENOMEM, "impact trace: out of memory");
+	t->wake_fd = -1;
 	old = libbpf_set_print(libbpf_keep_last);
 	libbpf_last[0] = '\0';
 	if (!(t->skel = impact_bpf__open())) {
@@ -270,6 +282,17 @@ int og_impact_open(struct og_impact_trace **out, struct og_err *err)
 	if (!(t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL))) {
 		rc = og_err_set(err, -OG_ESTATE, "impact trace: ring buffer: %s", strerror(errno));
 		goto fail;
+	}
+	/* ring_buffer__poll reads an epoll event's data as a ring index: 0,
+	 * our only ring, which it then merely drains once more */
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
+
+		if ((t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+		    epoll_ctl(ring_buffer__epoll_fd(t->rb), EPOLL_CTL_ADD, t->wake_fd, &ev) < 0) {
+			rc = og_err_set(err, -OG_ESTATE, "impact trace: eventfd: %s", strerror(errno));
+			goto fail;
+		}
 	}
 	libbpf_set_print(old);
 	t->setup_ms = (og_clock_mono_us() - t0) / 1000;
@@ -312,6 +335,8 @@ static void reader_stop(struct og_impact_trace *t)
 	if (!t->reader_on)
 		return;
 	atomic_store(&t->stop, 1);
+	/* should the write fail, the reader still ends within READER_POLL_MS */
+	(void)eventfd_write(t->wake_fd, 1);
 	pthread_join(t->reader, NULL);
 	t->reader_on = false;
 }
@@ -329,7 +354,7 @@ int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, 
 	ring_buffer__consume(t->rb);
 	*ev = t->ev;
 	*n = t->n;
-	*lost = t->skel->bss->lost;
+	*lost = t->skel->bss->lost + t->over;
 	if (t->oom)
 		return og_err_set(err, -OG_ENOMEM, "impact trace: out of memory after %zu events", t->n);
 	return 0;
@@ -403,6 +428,8 @@ void og_impact_close(struct og_impact_trace *t)
 	reader_stop(t);
 	links_linger(t);
 	ring_buffer__free(t->rb);
+	if (t->wake_fd >= 0)
+		close(t->wake_fd);
 	for (i = 0; i < t->n_links; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);

@@ -40,7 +40,7 @@ int og_impact_arm(struct og_impact_trace *t, uint64_t cgroup_id, struct og_err *
 
 /* Stops recording and returns the events in the order they were submitted
  * (*ev stays owned by t until og_impact_close) and how many the ring
- * buffer could not hold (*lost). */
+ * buffer could not hold or past the 20,000 kept (*lost). */
 int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, size_t *n, uint64_t *lost,
 		     struct og_err *err);
 
