@@ -15,7 +15,9 @@
 # as "the plan changed", the shown one accepted); config dry_run = false
 # (every card "not dry-run: dry-runs are off ...") and a bad dry_run value;
 # the same run as a user who is not root (setpriv; the cards say why there
-# is no dry-run); the journal: a node that dry-runs, is interrupted and
+# is no dry-run); bad calls (unknown tool, missing arg, args not a table,
+# unknown option, an inline http tool declared sandbox, native without
+# argv) raise with the fix, and in the node become the card's reason; the journal: a node that dry-runs, is interrupted and
 # re-runs gets the recorded report back (same cgroup id: no second run).
 # The sandbox tests need root and are skipped with the reason otherwise.
 # Run by tests/run.sh with OPSGRAPH set; by hand from the project root:
@@ -141,6 +143,28 @@ if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
 else
 	echo "skipped: not-root case (no setpriv or no user nobody)"
 fi
+
+# ---- bad calls: clear errors ----------------------------------------------------------
+C=tests/nodes/dryrun/call.lua
+call_err() {	# WHAT INPUT NEEDLE [CONFIG]
+	og run "$C" --db :memory: --config "${4:-$tmp/on.json}" --input "$2" --output json
+	expect_in "$3" "$out$err" "$1"
+}
+call_err "unknown tool" '{"name": "nope"}' "ctx.tools.dry_run: no tool 'nope' in the registry (known: preview, remote, shed, wipe)"
+call_err "missing arg" '{"name": "wipe", "args": {}}' "ctx.tools.dry_run: tool 'wipe': command[3]"
+call_err "missing arg names it" '{"name": "wipe", "args": {}}' "needs args.dir, which is missing"
+call_err "args not a table" '{"name": "wipe", "args": "x"}' "ctx.tools.dry_run: tool 'wipe': args must be a table"
+call_err "unknown option" '{"name": "remote", "args": {}, "opts": {"bogus": 1}}' "unknown option 'bogus' (known: trace)"
+# an inline registry is not checked at load: the call checks what it uses
+cfg inline '{"tools": {"web": {"name": "web", "risk": "low", "params": {"type": "object"}, "http": {"method": "POST", "url": "http://x.invalid/"}, "dry_run": {"mode": "sandbox"}},
+  "nat": {"name": "nat", "risk": "low", "params": {"type": "object"}, "command": ["true"], "dry_run": {"mode": "native"}}}}'
+call_err "inline: http in the sandbox" '{"name": "web"}' 'dry_run.mode "sandbox" cannot apply to an http tool' "$tmp/inline.json"
+call_err "inline: native without argv" '{"name": "nat"}' 'dry_run.mode "native" needs dry_run.argv' "$tmp/inline.json"
+# in the node, such an error becomes the card's reason and the question is still asked
+og run "$G" --db :memory: --config "$tmp/inline.json" --output json --input \
+	'{"plan": {"actions": [{"id": "1", "title": "t", "description": "d", "risk": "low", "eta": 1, "tools": [{"name": "web", "args": {}}]}], "notes": [], "hash": "fnv1a64:0000000000000000"}}'
+check "a raising dry-run becomes a reason" "$(py '[d["status"], i["actions"][0]["dry_run"]["fidelity"], "cannot apply to an http tool" in i["actions"][0]["dry_run"]["verdict"], i["actions"][0]["dry_run"]["verdict"].startswith("not dry-run: ")]')" \
+	'["interrupted", "none", true, true]'
 
 # ---- the journal: no second dry-run ---------------------------------------------------
 og run tests/nodes/dryrun/journal.lua --db "$tmp/j.db" --config "$tmp/on.json" --input "{\"first\": \"$fx\"}" --output json
