@@ -179,6 +179,8 @@ for n in 1 2 3; do
 	expect_rc 0
 	check "re_analyze $n" "$(q "$T" '[c["status"], node, s["re_analyses"], s["operator_hint"], [e["event"] for e in s["timeline"]].count("context_collected")]')" \
 		"[\"interrupted\", \"human_decision\", $n, \"look at redis ($n)\", $((n + 1))]"
+	check "re_analyze $n: the new plan dry-run too" "$(q "$T" '[[e["event"] for e in s["timeline"]].count("dry_run"), i["plan_hash"] == s["plan"]["hash"], s["dry_runs"]["planned_hash"] == s["plan"]["planned_hash"]]')" \
+		"[$((n + 1)), true, true]"
 done
 check "re_analyze: no longer offered" "$(q "$T" 'i["choices"]')" '["1", "2", "3", "manual"]'
 og resume "$T" --db "$DB" --config "$CFG" --value '"re_analyze"'
