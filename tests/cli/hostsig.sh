@@ -105,11 +105,16 @@ ip netns add "$NS" && ip link add "$VA" type veth peer name "$VB" && ip link set
 	tc qdisc add dev "$VA" clsact && tc filter add dev "$VA" egress bpf da obj "$DROP_OBJ" sec tc
 [ $? -eq 0 ] && ok || { bad "could not set up the lossy veth"; finish; }
 ip netns exec "$NS" python3 -c '
-import socket, sys
+import socket, sys, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4); s.settimeout(20)
-c, _ = s.accept(); c.settimeout(20)
-while c.recv(65536): pass
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8); s.settimeout(20)
+def drain(c):
+    c.settimeout(20)
+    while c.recv(65536): pass
+for _ in range(4):
+    c, _ = s.accept()
+    threading.Thread(target=drain, args=(c,), daemon=True).start()
+threading.Event().wait(15)
 ' "${NET}2" "$PORT" 2>"$tmp/server.err" &
 pids+=($!)
 
@@ -140,32 +145,39 @@ for _ in $(seq 100); do
 done
 sleep 0.5
 
+# TCP over the lossy link, 4 connections for ~3 s, from the scope cgroup (started first: the
+# other provocations run meanwhile, all inside the window)
+timeout 10 bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$SC" "$PY" -c '
+import socket, sys, threading, time
+def send():
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+    end = time.time() + 3
+    buf = b"x" * 16384
+    while time.time() < end:
+        try: s.sendall(buf)
+        except socket.timeout: pass
+    s.close()
+ts = [threading.Thread(target=send) for _ in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+' "${NET}2" "$PORT" 2>"$tmp/client.err" &
+client=$!
 # OOM: python3 renamed oomhog allocates past the limit
 (bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" -c "
 open(\"/proc/self/comm\", \"w\").write(\"oomhog\")
 a = []
 while True: a.append(bytearray(1 << 20))
-"' _ "$CG" "$PY") 2>/dev/null &
+"' _ "$CG" "$PY"; exit $?) 2>/dev/null &	# exit: no exec, so no "Killed" job notice
 oom=$!
 # crash loops: 6 x exit 3, 4 x SIGSEGV
 {
 	for _ in 1 2 3 4 5 6; do inscope bash -c 'printf crashy >/proc/$$/comm; exit 3'; done
 	for _ in 1 2 3 4; do inscope bash -c 'printf segvy >/proc/$$/comm; kill -SEGV $$'; done
 } 2>/dev/null
-# TCP over the lossy link for ~3 s
-timeout 10 bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$SC" "$PY" -c '
-import socket, sys, time
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-end = time.time() + 3
-buf = b"x" * 16384
-while time.time() < end:
-    try: s.sendall(buf)
-    except socket.timeout: pass
-s.close()
-' "${NET}2" "$PORT" 2>"$tmp/client.err"
-[ $? -eq 0 ] && ok || bad "the TCP client failed: $(cat "$tmp/client.err" "$tmp/server.err")"
+wait "$client" && ok || bad "the TCP client failed: $(cat "$tmp/client.err" "$tmp/server.err")"
 { wait "$oom"; oomrc=$?; } 2>/dev/null
 [ "$oomrc" -eq 137 ] && ok || bad "oomhog should have been OOM-killed (exit $oomrc)"
+tc -s filter show dev "$VA" egress >"$tmp/tc.txt" 2>&1
 wait "$probe"; rc=$?
 [ $rc -eq 0 ] && ok || bad "probe --once exit $rc: $(cat "$tmp/once.err")"
 
@@ -183,7 +195,7 @@ check("retransmits to the lossy peer", rt and rt[0]["count"] >= 3, d.get("tcp_re
 check("retransmits: the peer first", d["tcp_retransmits"][:1] == rt[:1], d.get("tcp_retransmits"))
 check("retransmits line", any(f"{dst}:{port} x" in l for l in d["lines"]), d["lines"])
 cn = [c for c in d.get("tcp_connect", []) if c["daddr"] == dst and c["dport"] == port]
-check("connect to the peer measured", cn and cn[0]["n"] >= 1 and cn[0]["p99_us"] > 0, d.get("tcp_connect"))
+check("connect to the peer measured", cn and cn[0]["n"] == 4 and cn[0]["p99_us"] > 0, d.get("tcp_connect"))
 oo = [o for o in d.get("oom_kills", []) if o["comm"] == "oomhog"]
 check("oom victim comm", len(oo) == 1, d.get("oom_kills"))
 check("oom victim cgroup", oo and oo[0]["cgroup"] == os.environ["CGNAME"], d.get("oom_kills"))
@@ -204,6 +216,7 @@ EOF
 while read -r verdict rest; do
 	if [ "$verdict" = ok ]; then ok; else bad "probe --once: $rest"; fi
 done <"$tmp/checks"
+grep -q "^FAIL retransmits" "$tmp/checks" && echo "tc egress filter: $(cat "$tmp/tc.txt")" >&2
 [ -s "$tmp/checks" ] || bad "probe --once: no checks ran: $(head -c 500 "$tmp/once.json")"
 
 # ---- the agent and the context collector ---------------------------------------
@@ -237,12 +250,13 @@ cat >"$tmp/cfg.json" <<EOF
               "dead": {"host": {"url": "http://127.0.0.1:1"}},
               "bad": {"host": {"local_window_ms": 0}}}}
 EOF
-collect() {	# SERVICE FROM TO OUT
-	timeout 25 "$OPSGRAPH" run tests/nodes/collector/collector_only.lua --db :memory: --config "$tmp/cfg.json" \
+collect() {	# SERVICE FROM TO OUT [GRAPH]
+	timeout 25 "$OPSGRAPH" run "${5:-tests/nodes/collector/collector_only.lua}" --db :memory: --config "$tmp/cfg.json" \
 		--input "{\"alert\": {\"service\": \"$1\", \"window\": {\"from\": \"$2\", \"to\": \"$3\"}}}" \
 		--output json >"$4" 2>"$4.err"
 }
-collect web "$from" "$to" "$tmp/web.json"
+# collector -> built-in analyzer: the crash loop the agent saw is the root cause
+collect web "$from" "$to" "$tmp/web.json" tests/nodes/collector/collector_analyzer.lua
 python3 - "$tmp/web.json" <<'EOF' && ok || bad "collector via the agent: $(head -c 1500 "$tmp/web.json") $(cat "$tmp/web.json.err")"
 import json, sys
 c = json.load(open(sys.argv[1]))["state"]["context"]
@@ -252,6 +266,8 @@ assert h["source"] == "ebpf", h
 assert loops["agentcrash"]["count"] == 5 and loops["agentcrash"]["exit_code"] == 7, loops
 assert "runq_latency" not in h or h["runq_latency"]["samples"] == 0, h.get("runq_latency")
 assert not any(n.startswith("host signals") and "unavailable" in n for n in c["notes"]), c["notes"]
+rca = json.load(open(sys.argv[1]))["state"]["rca"]
+assert rca["signature"] == "crash_loop" and "agentcrash exited 5 times (exit code 7)" in rca["evidence"][0], rca
 EOF
 kill "$agent"; wait "$agent" 2>/dev/null; rc=$?
 [ $rc -eq 0 ] && ok || bad "the agent should exit 0 on SIGTERM (got $rc)"
