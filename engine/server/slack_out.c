@@ -283,7 +283,8 @@ static cJSON *md_block(struct sb *b)
 	cJSON *blk = cJSON_CreateObject(), *t;
 
 	if (b->p && b->n > SLACK_TEXT_MAX) {
-		size_t n = SLACK_TEXT_MAX;
+		/* the ellipsis ends at SLACK_TEXT_MAX, inside the b->n bytes held */
+		size_t n = SLACK_TEXT_MAX - strlen("…");
 		while (n > 0 && ((unsigned char)b->p[n] & 0xC0) == 0x80)
 			n--;
 		memcpy(b->p + n, "…", strlen("…") + 1);
