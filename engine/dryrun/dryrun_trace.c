@@ -289,13 +289,14 @@ static cJSON *host_comm(int pid)
 	return comm[0] ? cJSON_CreateString(comm) : cJSON_CreateNull();
 }
 
-/* a process of the sandbox by its pid inside the sandbox's namespace */
-static const struct impact_event *by_nspid(const struct dryrun_trace *tr, int nspid)
+/* a process of the sandbox by its pid inside the sandbox's namespace, as it
+ * was when event `at` happened (its last fork or exec before) */
+static const struct impact_event *by_nspid(const struct dryrun_trace *tr, int nspid, const struct impact_event *at)
 {
 	const struct impact_event *found = NULL;
 	size_t i;
 
-	for (i = 0; i < tr->n_ev; i++)
+	for (i = 0; i < tr->n_ev && &tr->ev[i] < at; i++)
 		if ((tr->ev[i].kind == IMPACT_EXEC || tr->ev[i].kind == IMPACT_FORK) && tr->ev[i].nspid == nspid)
 			found = &tr->ev[i];
 	return found;
@@ -305,7 +306,7 @@ static void fold_signal(cJSON *sigs, const struct dryrun_trace *tr, const struct
 {
 	static const char *const calls[] = { "?", "kill", "tgkill", "tkill", "pidfd_send_signal" };
 	cJSON *o = cJSON_CreateObject();
-	const struct impact_event *inside;
+	const struct impact_event *inside = e->target > 0 ? by_nspid(tr, e->target, e) : NULL;
 
 	cJSON_AddStringToObject(o, "call", calls[e->call >= 1 && e->call <= 4 ? e->call : 0]);
 	cJSON_AddNumberToObject(o, "signal", e->sig);
@@ -319,9 +320,15 @@ static void fold_signal(cJSON *sigs, const struct dryrun_trace *tr, const struct
 		cJSON_AddNumberToObject(o, "target_pid", e->target);
 		cJSON_AddNullToObject(o, "target_comm");
 		cJSON_AddStringToObject(o, "scope", e->target == -1 ? "all visible processes" : "process group");
-	} else if (e->ret == 0 && (inside = by_nspid(tr, e->target))) {
-		cJSON_AddNumberToObject(o, "target_pid", inside->pid);
-		cJSON_AddItemToObject(o, "target_comm", comm_json(inside->comm));
+	} else if (e->ret == 0 || inside) {
+		/* a pid of the sandbox (host pids are invisible there, so a
+		 * kill that succeeded hit one; ESRCH may be one that exited) */
+		if (inside)
+			cJSON_AddNumberToObject(o, "target_pid", inside->pid);
+		else
+			cJSON_AddNullToObject(o, "target_pid");
+		cJSON_AddNumberToObject(o, "target_nspid", e->target);
+		cJSON_AddItemToObject(o, "target_comm", inside ? comm_json(inside->comm) : cJSON_CreateNull());
 		cJSON_AddStringToObject(o, "scope", "sandbox");
 	} else {
 		/* not in the sandbox's namespace: the pid the real run would hit on the host */

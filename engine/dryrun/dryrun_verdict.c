@@ -248,9 +248,12 @@ static void signals_clause(struct sbuf *b, const cJSON *signals)
 		const cJSON *prev;
 		double pid = 0, sig = 0;
 		char name[32];
-		const char *comm = str(it, "target_comm");
+		const char *comm = str(it, "target_comm"), *scope = str(it, "scope");
 		bool dup = false;
 
+		/* the tool signalling its own children inside the sandbox is no effect on the host */
+		if (scope && !strcmp(scope, "sandbox"))
+			continue;
 		num(it, "target_pid", &pid);
 		num(it, "signal", &sig);
 		for (prev = signals->child; prev && prev != it; prev = prev->next) {

@@ -102,6 +102,13 @@ expect_eq "touches 5 files under $fix (2 modified, 2 deleted, 1 renamed, 1 mode 
 	"$(json 'r["verdict"]')" "verdict"
 expect_eq "0" "$(json 'r["trace"]["lost"]')" "events lost"
 
+# --- the tool signalling its own child: scope sandbox, not in the verdict ---
+dry --timeout 10 -- bash -c 'sleep 5 & for i in $(seq 10000); do [ "$(cat /proc/$!/comm)" = sleep ] && break; done; kill -TERM $!; wait; exit 0'
+expect_rc 0
+expect_eq "[('kill', 'sleep', 2, 15, 'ok', 'sandbox')]" \
+	"$(json '[(s["call"], s["target_comm"], s["target_nspid"], s["signal"], s["result"], s["scope"]) for s in r["signals"]]')" "signals"
+expect_eq "touches no files, no network" "$(json 'r["verdict"]')" "verdict"
+
 # --- a fork bomb, held by the pids limit ---
 dry --pids 24 --timeout 20 -- bash -c 'for i in $(seq 100); do sleep 1 & done 2>/dev/null; wait'
 expect_rc 0

@@ -2,7 +2,8 @@
  * test_dryrun_verdict.c: og_dryrun_verdict on hand-written reports (no root,
  * no sandbox): files grouped by directory (ancestors fold, more than three
  * groups collapse to their common ancestor, a path in two lists counts
- * once), signals with comm and pid (duplicates once), network destinations
+ * once), signals with comm and pid (duplicates once, the sandbox's own
+ * processes left out), network destinations
  * or "no network" (unix sockets that do not exist left out), "network not
  * traced" without a trace, exit/signal/timeout, limits, denied, surprises,
  * "not dry-run: reason". And og_dryrun_run's refusal of bad specs.
@@ -69,7 +70,8 @@ static void test_signals_network(void)
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"signals\":["
 			  "{\"target_pid\":812,\"target_comm\":\"nginx\",\"signal\":1,\"result\":\"ESRCH\"},"
 			  "{\"target_pid\":812,\"target_comm\":\"nginx\",\"signal\":1,\"result\":\"ESRCH\"},"
-			  "{\"target_pid\":900,\"target_comm\":null,\"signal\":9}],\"network\":[]}"),
+			  "{\"target_pid\":900,\"target_comm\":null,\"signal\":9},"
+			  "{\"target_pid\":4242,\"target_comm\":\"sleep\",\"signal\":15,\"scope\":\"sandbox\"}],\"network\":[]}"),
 		  "touches no files, signals nginx (pid 812) with SIGHUP, signals pid 900 with SIGKILL, no network");
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":["
 			  "{\"family\":\"unix\",\"addr\":\"/var/run/nscd/socket\",\"port\":null,\"result\":\"ENOENT\"},"
