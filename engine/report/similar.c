@@ -67,9 +67,14 @@ void og_bm25_tokens(const char *text, void (*fn)(void *ud, const char *tok), voi
 		tok[n] = 0;
 		if (n < 2 || digits || is_stop(tok))
 			continue;
-		/* "connections" and "connection" are one term; "class" stays */
-		if (n > 3 && tok[n - 1] == 's' && tok[n - 2] != 's')
+		/* "connections" and "connection" are one term, so are "queries"
+		 * and "query"; "class" stays */
+		if (n > 4 && !strcmp(tok + n - 3, "ies")) {
+			tok[n - 3] = 'y';
+			tok[n - 2] = 0;
+		} else if (n > 3 && tok[n - 1] == 's' && tok[n - 2] != 's') {
 			tok[n - 1] = 0;
+		}
 		fn(ud, tok);
 	}
 }

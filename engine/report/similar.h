@@ -28,8 +28,8 @@
 
 /* A BM25 corpus: documents are added as text, tokenised (lower-case ASCII
  * letters and digits; runs of other bytes separate; tokens of one
- * character, pure numbers and common English stop words dropped; a plural
- * "s" folded), then scored against a query text. */
+ * character, pure numbers and common English stop words dropped; plural
+ * "s" and "ies" folded), then scored against a query text. */
 struct og_bm25;
 
 struct og_bm25 *og_bm25_new(void);
