@@ -30,6 +30,7 @@
 -- so a resumed or replayed run sees the same time).
 local analyzer = require("nodes.lib.builtin_analyzer")
 local time = require("nodes.lib.time")
+local past = require("nodes.lib.past_incidents")
 
 local og_array = function(t) return t end
 do
@@ -155,6 +156,8 @@ return function(state, ctx)
     rca.notes = og_array(notes)
   end
   cands = type(cands) == "table" and cands or {}
+  -- "last time, action X fixed it": a past fix of the same signature first
+  rca, cands = past.apply(rca, cands, context.similar)
   local detail = ("%s (confidence %.2f, %s); %d candidate action%s"):format(
     tostring(rca.root_cause), tonumber(rca.confidence) or 0, tostring(rca.analyzer),
     #cands, #cands == 1 and "" or "s")
