@@ -71,6 +71,7 @@ local lt = require("nodes.lib.log_templates")
 local tr = require("nodes.lib.traces")
 local lf = require("nodes.lib.log_files")
 local dp = require("nodes.lib.deploys")
+local past = require("nodes.lib.past_incidents")
 
 local og_array = function(t) return t end
 do
@@ -709,6 +710,11 @@ end
 
 return function(state, ctx)
   local context, counts = collect(state, ctx)
+  -- the finished incidents most like this one, with what was done and how it
+  -- ended (ctx.incidents.similar; nodes/lib/past_incidents.lua)
+  local similar, why = past.similar(state, ctx)
+  context.similar = similar
+  if why then context.notes[#context.notes + 1] = why end
   local detail = ("metrics %d, log templates %d, error spans %d, slow operations %d, deploys %d, notes %d, ~%d tokens")
     :format(counts.metrics, counts.templates, counts.errors, counts.slowest, #context.deploys, #context.notes,
       math.floor(#ctx.json.encode(context) / 4 + 0.5))
