@@ -34,7 +34,7 @@ struct og_impact_trace {
 int og_impact_open(struct og_impact_trace **out, struct og_err *err)
 {
 	*out = NULL;
-	return og_err_set(err, -OG_ESTATE, "built without eBPF (BPF=0: the build host had no kernel BTF)");
+	return og_err_set(err, -OG_ESTATE, "built without eBPF (make BPF=0, or the build host had no kernel BTF)");
 }
 
 const char *og_impact_missing(const struct og_impact_trace *t)
