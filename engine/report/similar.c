@@ -317,7 +317,7 @@ static double round3(double v)
 int og_similar_rank(const cJSON *records, const struct og_similar_query *q, cJSON **out, struct og_err *err)
 {
 	static const char *const fields[] = { "thread_id", "service", "signature", "root_cause", "summary",
-					      "action", "outcome", "fixed", "ended_at", NULL };
+					      "action", "outcome", "fixed", "ended_at", "resolved_at", NULL };
 	struct og_bm25 *b = NULL;
 	struct hit *h = NULL;
 	const cJSON *rec;

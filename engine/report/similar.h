@@ -54,7 +54,8 @@ struct og_similar_query {
 /* Ranks records (an array of index records) against q: a new array (caller
  * owns) of at most limit entries, best first, each
  * {thread_id, score, bm25, matched{service, signature, alertname, labels[]},
- *  service, signature, root_cause, summary, action, outcome, fixed, ended_at}.
+ *  service, signature, root_cause, summary, action, outcome, fixed, ended_at,
+ *  resolved_at}.
  * Records with a score of 0 are left out; ties go to the newer ended_at. */
 int og_similar_rank(const cJSON *records, const struct og_similar_query *q, cJSON **out, struct og_err *err);
 

@@ -19,6 +19,7 @@
 #include "../core/id.h"
 #include "../core/json.h"
 #include "../graph/render.h"
+#include "../report/incident_index.h"
 #include "server.h"
 #include "slack_out.h"
 
@@ -559,6 +560,14 @@ void job_alert(struct srv_job *j, int worker)
 	srv_job_reply(j, 200, o);
 	if (latest == 0 && firing)
 		queue_trigger_run(j, j->S->conf.alert_graph, cJSON_Duplicate(j->body, 1));
+	if (added && !firing && latest) {
+		/* a resolution ends the incident for the index too (the run may
+		 * still wait for a human; a done thread gets its resolved_at) */
+		struct og_err ierr = { 0 };
+		if (og_incident_index_thread(j->S->db, j->thread, NULL, &ierr) < 0)
+			fprintf(stderr, "opsgraph serve: thread %s: not indexed after its resolution: %s\n", j->thread,
+				ierr.msg);
+	}
 	srv_post_changed(j->S, j->thread);
 }
 

@@ -25,7 +25,8 @@
 #    http(s) src/href/url(), the editable "What we learned" and the button;
 #  * --out FILE; a bad thread id and a missing database exit 2 with a
 #    message that says what to do; a bad --format exits 2;
-#  * the finished thread is in the incident index: `similar --text` finds it.
+#  * the finished thread is in the incident index, with the resolution the
+#    server indexed when it arrived: `similar --text` finds it.
 # Run by tests/run.sh with OPSGRAPH set; by hand: bash tests/cli/postmortem.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -209,8 +210,10 @@ expect_rc 2
 # ---- the index ----------------------------------------------------------------
 og similar --text "database connection pool exhausted" --db "$DB" --output json
 expect_rc 0
-check "similar finds the finished thread" \
-	"$(printf '%s' "$out" | python3 -c 'import json,sys; print([x["thread_id"] for x in json.load(sys.stdin)])')" "['$T']"
+# indexed when bob ended it, again when Alertmanager's resolution came
+check "similar finds the finished thread, resolved" \
+	"$(printf '%s' "$out" | python3 -c 'import json,sys; print([(x["thread_id"], x["outcome"], x["resolved_at"] is not None) for x in json.load(sys.stdin)])')" \
+	"[('$T', 'not_recovered', True)]"
 og similar "$T" --db "$DB" --output json
 expect_rc 0
 check "a thread is not similar to itself" "$out" "[]"
