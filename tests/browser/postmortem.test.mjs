@@ -18,12 +18,17 @@
 //  7. the tree then shows two branches, the fork marked, from #2;
 //  8. the side-by-side compare shows both branches' steps after #2 and the
 //     diff of their final states: /context/metrics/0/value 120 -> 40,
-//     /rca/cause changed, /plan/1 removed.
+//     /rca/cause changed, /plan/1 removed;
+//  9. (OG_INCIDENT on OG_INCIDENT_BASE, an incident waiting for its decision)
+//     at the checkpoint before the decision, the incident graph's shortcut
+//     "re-analyze with a hint" fills the editor (operator_hint, as node
+//     context_collector); Fork and run: a second branch re-analyzes and waits
+//     for a decision again; the compare shows /operator_hint.
 // Prints "ok N - what" or "FAIL N - what: why" per check; every wait is bounded.
 import { chromium } from 'playwright-core';
 
 const [BASE, THREAD, ART] = process.argv.slice(2);
-const { OG_TOKEN: TOKEN, OG_OPERATOR: OPERATOR } = process.env;
+const { OG_TOKEN: TOKEN, OG_OPERATOR: OPERATOR, OG_INCIDENT_BASE: INC_BASE, OG_INCIDENT: INCIDENT } = process.env;
 if (!BASE || !THREAD || !ART || !TOKEN || !OPERATOR) {
   console.error('usage: OG_TOKEN=ogt_... OG_OPERATOR=NAME node tests/browser/postmortem.test.mjs BASE_URL THREAD ARTIFACT_DIR');
   process.exit(2);
@@ -141,6 +146,32 @@ try {
     expect(await rows('#pm-compare-diff tr.op-removed[data-path="/plan/1"]').count() === 1, '/plan/1 removed');
     await a.screenshot({ path: `${ART}/postmortem-compare.png`, fullPage: true });
   });
+
+  if (INC_BASE && INCIDENT) {
+    await check('incident: the re-analysis shortcut forks at the decision and the branch asks again', async () => {
+      await a.goto(`${INC_BASE}/#/t/${encodeURIComponent(INCIDENT)}/postmortem`);
+      await a.waitForSelector('#pm-tree [data-leaf]', T);
+      await a.waitForFunction(() => /Fork and run/.test((document.querySelector('#pm-fork-run') || {}).textContent || ''), null, T);
+      // the step before the decision: a fork there is a second branch
+      // beside the one waiting at human_decision
+      const chip = a.locator('#pm-tree .pm-chip', { hasText: 'dry_run_actions' }).first();
+      const at = await chip.getAttribute('data-checkpoint');
+      await chip.click();
+      await a.waitForFunction((c) => document.querySelector('#pm-fork-ckpt').value === c, at, T);
+      const preset = a.locator('#pm-presets .pm-preset', { hasText: 're-analyze' });
+      await preset.waitFor(T);
+      expect(await a.locator('#pm-presets .pm-preset', { hasText: 'action 1' }).count() === 1, 'an "action 1" shortcut');
+      await preset.click();
+      expect(await a.inputValue('#pm-fork-as') === 'context_collector', 'as node');
+      expect(JSON.parse(await a.inputValue('#pm-fork-update')).operator_hint, 'the hint in the editor');
+      await a.click('#pm-fork-run');
+      await a.waitForFunction(() => /ran: interrupted/.test((document.querySelector('#pm-fork-status') || {}).textContent || ''), null, { timeout: 45000 });
+      await a.screenshot({ path: `${ART}/postmortem-incident.png`, fullPage: true });
+      const leaves = await rows('#pm-tree [data-leaf]').count();
+      expect(leaves === 2, `${leaves} branches, want 2: ${await a.locator('#pm-tree').innerText()}`);
+      await a.waitForSelector('#pm-compare-diff tr[data-path="/operator_hint"]', T);
+    });
+  }
 
   await check('no script errors on the page', async () => {
     expect(errors.length === 0, errors.join(' | '));
