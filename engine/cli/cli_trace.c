@@ -177,9 +177,9 @@ void cli_trace_llm(struct cli_trace *t, const cJSON *e)
 	cJSON_AddStringToObject(a, "gen_ai.system", og_json_get_str(e, "provider"));
 	cJSON_AddStringToObject(a, "gen_ai.provider.name", og_json_get_str(e, "provider"));
 	cJSON_AddStringToObject(a, "gen_ai.request.model", model);
-	/* the chat API answers with the model it was asked for; the usage log
-	 * keeps that one name */
-	cJSON_AddStringToObject(a, "gen_ai.response.model", model);
+	/* the model the answer named; a server that names none gets none */
+	if (*og_json_get_str(e, "response_model"))
+		cJSON_AddStringToObject(a, "gen_ai.response.model", og_json_get_str(e, "response_model"));
 	cJSON_AddNumberToObject(a, "gen_ai.usage.input_tokens", og_json_get_num(e, "tokens_in"));
 	cJSON_AddNumberToObject(a, "gen_ai.usage.output_tokens", og_json_get_num(e, "tokens_out"));
 	{

@@ -266,6 +266,8 @@ static void usage_log(struct chain *c, const struct og_llm_request *rq, const ch
 	cJSON_AddStringToObject(e, "role", c->role);
 	cJSON_AddStringToObject(e, "provider", provider);
 	cJSON_AddStringToObject(e, "model", rq->model);
+	if (r->model[0])	/* the model that answered, as the answer names it */
+		cJSON_AddStringToObject(e, "response_model", r->model);
 	if ((p = cJSON_AddObjectToObject(e, "params"))) {
 		if (rq->has_temperature)
 			cJSON_AddNumberToObject(p, "temperature", rq->temperature);

@@ -120,6 +120,8 @@ int og_llm_parse_body(const char *body, size_t len, struct og_llm_response *res,
 	if ((n = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens")) && cJSON_IsNumber(n) &&
 	    n->valuedouble >= 0)
 		res->tokens_out = (int64_t)n->valuedouble;
+	if ((n = cJSON_GetObjectItemCaseSensitive(doc, "model")) && cJSON_IsString(n))
+		snprintf(res->model, sizeof(res->model), "%s", n->valuestring);
 done:
 	cJSON_Delete(doc);
 	return rc;

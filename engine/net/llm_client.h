@@ -66,6 +66,7 @@ struct og_llm_request {
 struct og_llm_response {
 	char *content;			/* choices[0].message.content, owned; NULL on failure */
 	int64_t tokens_in, tokens_out;	/* usage, 0 when not given */
+	char model[128];		/* the answer's "model" (which model answered), "" when not given */
 	int64_t latency_ms;		/* the whole call */
 	long status;			/* the last HTTP status, 0 when none */
 	int requests;			/* HTTP requests made (more than 1 after a Retry-After) */
@@ -83,7 +84,7 @@ char *og_llm_request_body(const struct og_llm_request *req, size_t *len);
  * -OG_EINVAL (a bad request) or -OG_ENOMEM. */
 int og_llm_chat(const struct og_llm_request *req, struct og_llm_response *res, struct og_err *err);
 
-/* Parses a chat completion body into res (content, usage). Returns 0, or
+/* Parses a chat completion body into res (content, usage, model). Returns 0, or
  * -OG_EIO with res->fail BAD_BODY or NO_CONTENT. Exposed for the unit test. */
 int og_llm_parse_body(const char *body, size_t len, struct og_llm_response *res, struct og_err *err);
 

@@ -165,6 +165,7 @@ check 1 inc-1 "${SHAPE[@]}" \
 	'by["chat ok"][0]["a"]["gen_ai.request.model"] == "ok" and by["chat ok"][0]["a"]["gen_ai.response.model"] == "ok"' \
 	'(by["chat ok"][0]["a"]["gen_ai.usage.input_tokens"], by["chat ok"][0]["a"]["gen_ai.usage.output_tokens"]) == (120, 30)' \
 	'(llmlog["entries"][0]["tokens_in"], llmlog["entries"][0]["tokens_out"]) == (120, 30)' \
+	'llmlog["entries"][0]["response_model"] == "ok"' \
 	'not any(s.get("status", {}).get("code") == 2 for s in spans)'
 
 # --- tools: one span per execution under its node -----------------------

@@ -96,13 +96,14 @@ static void test_parse(void)
 	struct og_llm_response r;
 	struct og_err err = { 0 };
 	const char *ok = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"a\\\":1}\"}}],"
-			 "\"usage\":{\"prompt_tokens\":321,\"completion_tokens\":45}}";
+			 "\"usage\":{\"prompt_tokens\":321,\"completion_tokens\":45},\"model\":\"gpt-4o-2024-08-06\"}";
 
 	memset(&r, 0, sizeof(r));
 	CHECK_INT(og_llm_parse_body(ok, strlen(ok), &r, &err), ==, 0);
 	CHECK_STR(r.content, "{\"a\":1}");
 	CHECK_INT(r.tokens_in, ==, 321);
 	CHECK_INT(r.tokens_out, ==, 45);
+	CHECK_STR(r.model, "gpt-4o-2024-08-06");	/* the model that answered */
 	og_llm_response_release(&r);
 
 	parse("{\"choices\":[{\"message\":{\"content\":\"hi\"}}]}", 0, OG_LLM_OK, "hi", NULL);	/* no usage */
