@@ -11,23 +11,7 @@
 
 #include "../core/clock.h"
 #include "../store/store_lmdb_incidents.h"
-
-static const cJSON *get(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void copy(cJSON *to, const char *k, const cJSON *v)
-{
-	cJSON_AddItemToObject(to, k, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
-}
+#include "report_json.h"
 
 cJSON *og_incident_resolution(const cJSON *notes)
 {
@@ -35,21 +19,21 @@ cJSON *og_incident_resolution(const cJSON *notes)
 	cJSON *o;
 
 	cJSON_ArrayForEach(n, notes) {
-		const cJSON *v = get(n, "value");
-		const char *kind = str(v, "kind");
+		const cJSON *v = rj_get(n, "value");
+		const char *kind = rj_str(v, "kind");
 		if (kind && !strcmp(kind, "alert_resolved") &&
-		    (!last || strcmp(str(v, "at") ? str(v, "at") : "", str(last, "at") ? str(last, "at") : "") >= 0))
+		    (!last || strcmp(rj_str(v, "at") ? rj_str(v, "at") : "", rj_str(last, "at") ? rj_str(last, "at") : "") >= 0))
 			last = v;
 	}
 	if (!last || !(o = cJSON_CreateObject()))
 		return NULL;
-	copy(o, "at", get(last, "at"));
+	rj_copy(o, "at", rj_get(last, "at"));
 	{
 		/* the group ended with its last alert, when Alertmanager gave end times */
 		const cJSON *a;
 		const char *ends = NULL;
-		cJSON_ArrayForEach(a, get(get(last, "payload"), "alerts")) {
-			const char *e = str(a, "endsAt");
+		cJSON_ArrayForEach(a, rj_get(rj_get(last, "payload"), "alerts")) {
+			const char *e = rj_str(a, "endsAt");
 			if (e && strncmp(e, "0001-", 5) && og_clock_parse_iso8601(e) >= 0 &&
 			    (!ends || og_clock_parse_iso8601(e) > og_clock_parse_iso8601(ends)))
 				ends = e;
@@ -64,26 +48,26 @@ cJSON *og_incident_resolution(const cJSON *notes)
 /* The action the decision chose, from the plan. */
 static cJSON *chosen_action(const cJSON *v)
 {
-	const cJSON *dec = get(v, "decision"), *a;
-	const char *choice = str(dec, "choice");
+	const cJSON *dec = rj_get(v, "decision"), *a;
+	const char *choice = rj_str(dec, "choice");
 	cJSON *o = cJSON_CreateObject();
 
 	if (!o)
 		return NULL;
-	copy(o, "choice", choice ? get(dec, "choice") : NULL);
+	rj_copy(o, "choice", choice ? rj_get(dec, "choice") : NULL);
 	if (!choice)
 		return o;
-	cJSON_ArrayForEach(a, get(get(v, "plan"), "actions")) {
+	cJSON_ArrayForEach(a, rj_get(rj_get(v, "plan"), "actions")) {
 		const cJSON *t;
 		cJSON *tools;
-		if (!str(a, "id") || strcmp(str(a, "id"), choice))
+		if (!rj_str(a, "id") || strcmp(rj_str(a, "id"), choice))
 			continue;
 		cJSON_AddStringToObject(o, "id", choice);
-		copy(o, "title", get(a, "title"));
+		rj_copy(o, "title", rj_get(a, "title"));
 		if ((tools = cJSON_AddArrayToObject(o, "tools")))
-			cJSON_ArrayForEach(t, get(a, "tools"))
-				if (str(t, "name"))
-					cJSON_AddItemToArray(tools, cJSON_CreateString(str(t, "name")));
+			cJSON_ArrayForEach(t, rj_get(a, "tools"))
+				if (rj_str(t, "name"))
+					cJSON_AddItemToArray(tools, cJSON_CreateString(rj_str(t, "name")));
 		break;
 	}
 	return o;
@@ -91,9 +75,9 @@ static cJSON *chosen_action(const cJSON *v)
 
 static const char *outcome_of(const cJSON *v, const char *status, bool resolved)
 {
-	const char *vs = str(get(v, "verification"), "status");
-	const char *es = str(get(v, "execution"), "status");
-	const char *choice = str(get(v, "decision"), "choice");
+	const char *vs = rj_str(rj_get(v, "verification"), "status");
+	const char *es = rj_str(rj_get(v, "execution"), "status");
+	const char *choice = rj_str(rj_get(v, "decision"), "choice");
 
 	if (vs && !strcmp(vs, "recovered"))
 		return "recovered";
@@ -122,37 +106,37 @@ int og_incident_record(struct og_store_lmdb *s, const char *thread, cJSON **rec,
 		return rc;
 	if ((rc = og_store_lmdb_notes(s, thread, &notes, err)) < 0)
 		goto out;
-	v = get(ck, "values");
-	alert = get(v, "alert");
-	status = str(ck, "status");
+	v = rj_get(ck, "values");
+	alert = rj_get(v, "alert");
+	status = rj_str(ck, "status");
 	res = og_incident_resolution(notes);
 	if (!cJSON_IsObject(alert) || !((status && !strcmp(status, "done")) || res))
 		goto out;	/* not an incident, or not over */
 	rc = -OG_ENOMEM;
 	if (!(o = cJSON_CreateObject()))
 		goto out;
-	rca = get(v, "rca");
-	labels = get(alert, "labels");
+	rca = rj_get(v, "rca");
+	labels = rj_get(alert, "labels");
 	outcome = outcome_of(v, status, res != NULL);
 	cJSON_AddStringToObject(o, "thread_id", thread);
-	copy(o, "service", get(alert, "service"));
-	copy(o, "severity", get(alert, "severity"));
+	rj_copy(o, "service", rj_get(alert, "service"));
+	rj_copy(o, "severity", rj_get(alert, "severity"));
 	cJSON_AddItemToObject(o, "labels", cJSON_IsObject(labels) ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject());
-	copy(o, "alertname", str(labels, "alertname") ? get(labels, "alertname") : get(alert, "name"));
-	copy(o, "summary", get(alert, "summary"));
-	copy(o, "description", get(alert, "description"));
-	copy(o, "signature", get(rca, "signature"));
-	copy(o, "root_cause", get(rca, "root_cause"));
-	copy(o, "confidence", get(rca, "confidence"));
-	copy(o, "analyzer", get(rca, "analyzer"));
+	rj_copy(o, "alertname", rj_str(labels, "alertname") ? rj_get(labels, "alertname") : rj_get(alert, "name"));
+	rj_copy(o, "summary", rj_get(alert, "summary"));
+	rj_copy(o, "description", rj_get(alert, "description"));
+	rj_copy(o, "signature", rj_get(rca, "signature"));
+	rj_copy(o, "root_cause", rj_get(rca, "root_cause"));
+	rj_copy(o, "confidence", rj_get(rca, "confidence"));
+	rj_copy(o, "analyzer", rj_get(rca, "analyzer"));
 	cJSON_AddItemToObject(o, "action", chosen_action(v));
-	copy(o, "decided_by", get(get(v, "decision"), "by"));
+	rj_copy(o, "decided_by", rj_get(rj_get(v, "decision"), "by"));
 	cJSON_AddStringToObject(o, "outcome", outcome);
 	cJSON_AddBoolToObject(o, "fixed", !strcmp(outcome, "recovered"));
-	copy(o, "re_analyses", get(v, "re_analyses"));
-	copy(o, "started_at", get(alert, "started_at"));
-	copy(o, "ended_at", get(ck, "created_at"));
-	copy(o, "resolved_at", res ? get(res, "at") : NULL);
+	rj_copy(o, "re_analyses", rj_get(v, "re_analyses"));
+	rj_copy(o, "started_at", rj_get(alert, "started_at"));
+	rj_copy(o, "ended_at", rj_get(ck, "created_at"));
+	rj_copy(o, "resolved_at", res ? rj_get(res, "at") : NULL);
 	*rec = o;
 	o = NULL;
 	rc = 0;
@@ -192,7 +176,7 @@ int og_incident_index_rebuild(struct og_store_lmdb *s, int *count, struct og_err
 		goto out;
 	cJSON_ArrayForEach(t, threads) {
 		bool done = false;
-		const char *id = str(t, "thread_id");
+		const char *id = rj_str(t, "thread_id");
 		if (!id)
 			continue;
 		if ((rc = og_incident_index_thread(s, id, &done, err)) < 0) {
@@ -220,38 +204,38 @@ int og_incident_query(struct og_store_lmdb *s, const char *thread, struct og_sim
 	*keep = NULL;
 	if ((rc = og_store_lmdb_ops.get(s, thread, 0, &ck, err)) < 0)
 		return rc;
-	v = get(ck, "values");
-	alert = get(v, "alert");
-	rca = get(v, "rca");
+	v = rj_get(ck, "values");
+	alert = rj_get(v, "alert");
+	rca = rj_get(v, "rca");
 	if (!cJSON_IsObject(alert)) {
 		cJSON_Delete(ck);
 		return og_err_set(err, -OG_EINVAL, "thread %s has no alert (not an incident thread); "
 				  "use --text to search by words", thread);
 	}
-	len = strlen(str(alert, "summary") ? str(alert, "summary") : "") +
-	      strlen(str(alert, "description") ? str(alert, "description") : "") +
-	      strlen(str(rca, "root_cause") ? str(rca, "root_cause") : "") + 4;
+	len = strlen(rj_str(alert, "summary") ? rj_str(alert, "summary") : "") +
+	      strlen(rj_str(alert, "description") ? rj_str(alert, "description") : "") +
+	      strlen(rj_str(rca, "root_cause") ? rj_str(rca, "root_cause") : "") + 4;
 	if (!(k = cJSON_CreateObject()) || !(text = malloc(len))) {
 		cJSON_Delete(k);
 		cJSON_Delete(ck);
 		return og_err_set(err, -OG_ENOMEM, "out of memory");
 	}
-	snprintf(text, len, "%s %s %s", str(alert, "summary") ? str(alert, "summary") : "",
-		 str(alert, "description") ? str(alert, "description") : "",
-		 str(rca, "root_cause") ? str(rca, "root_cause") : "");
+	snprintf(text, len, "%s %s %s", rj_str(alert, "summary") ? rj_str(alert, "summary") : "",
+		 rj_str(alert, "description") ? rj_str(alert, "description") : "",
+		 rj_str(rca, "root_cause") ? rj_str(rca, "root_cause") : "");
 	cJSON_AddItemToObject(k, "text", cJSON_CreateString(text));
 	free(text);
 	cJSON_AddStringToObject(k, "thread", thread);
-	copy(k, "service", get(alert, "service"));
-	copy(k, "signature", get(rca, "signature"));
-	copy(k, "labels", get(alert, "labels"));
+	rj_copy(k, "service", rj_get(alert, "service"));
+	rj_copy(k, "signature", rj_get(rca, "signature"));
+	rj_copy(k, "labels", rj_get(alert, "labels"));
 	cJSON_Delete(ck);
 	memset(q, 0, sizeof(*q));
-	q->text = str(k, "text");
-	q->exclude_thread = str(k, "thread");
-	q->service = str(k, "service");
-	q->signature = str(k, "signature");
-	q->labels = cJSON_IsObject(get(k, "labels")) ? get(k, "labels") : NULL;
+	q->text = rj_str(k, "text");
+	q->exclude_thread = rj_str(k, "thread");
+	q->service = rj_str(k, "service");
+	q->signature = rj_str(k, "signature");
+	q->labels = cJSON_IsObject(rj_get(k, "labels")) ? rj_get(k, "labels") : NULL;
 	*keep = k;
 	return 0;
 }

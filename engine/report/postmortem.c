@@ -16,23 +16,7 @@
 #include "../core/clock.h"
 #include "../store/store_lmdb_llmlog.h"
 #include "incident_index.h"
-
-static const cJSON *get(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void copy(cJSON *to, const char *k, const cJSON *v)
-{
-	cJSON_AddItemToObject(to, k, v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull());
-}
+#include "report_json.h"
 
 static int64_t ms_of(const char *iso)
 {
@@ -53,7 +37,7 @@ static bool wrote(const cJSON *ck, const char *channel)
 {
 	const cJSON *node, *c;
 
-	cJSON_ArrayForEach(node, get(ck, "writes"))
+	cJSON_ArrayForEach(node, rj_get(ck, "writes"))
 		cJSON_ArrayForEach(c, node)
 			if (cJSON_IsString(c) && !strcmp(c->valuestring, channel))
 				return true;
@@ -77,14 +61,14 @@ static int load_path(struct og_store_lmdb *s, const char *thread, const cJSON *h
 		return og_err_set(err, -OG_ENOMEM, "out of memory");
 	/* history is newest first: the latest, then each parent in turn */
 	cJSON_ArrayForEach(h, hist) {
-		uint64_t id = (uint64_t)cJSON_GetNumberValue(get(h, "id"));
+		uint64_t id = (uint64_t)cJSON_GetNumberValue(rj_get(h, "id"));
 		cJSON *ck = NULL;
 		if (want && id != want)
 			continue;
 		if ((rc = og_store_lmdb_ops.get(s, thread, id, &ck, err)) < 0)
 			return rc;
 		cJSON_InsertItemInArray(*path, 0, ck);
-		want = (uint64_t)cJSON_GetNumberValue(get(h, "parent_id"));
+		want = (uint64_t)cJSON_GetNumberValue(rj_get(h, "parent_id"));
 		if (!want)
 			break;
 	}
@@ -97,8 +81,8 @@ static const cJSON *find_interrupt(const cJSON *path, int upto, const char *iid)
 
 	for (i = upto; i >= 0 && iid; i--) {
 		const cJSON *it;
-		cJSON_ArrayForEach(it, get(cJSON_GetArrayItem(path, i), "interrupts"))
-			if (str(it, "id") && !strcmp(str(it, "id"), iid))
+		cJSON_ArrayForEach(it, rj_get(cJSON_GetArrayItem(path, i), "interrupts"))
+			if (rj_str(it, "id") && !strcmp(rj_str(it, "id"), iid))
 				return it;
 	}
 	return NULL;
@@ -109,51 +93,48 @@ static const char *answer_choice(const cJSON *value)
 	if (cJSON_IsString(value))
 		return value->valuestring;
 	if (cJSON_IsObject(value)) {
-		if (str(value, "choice"))
-			return str(value, "choice");
-		if (cJSON_IsString(get(value, "answer")))
-			return str(value, "answer");
-		if (cJSON_IsObject(get(value, "answer")))
-			return answer_choice(get(value, "answer"));
+		if (rj_str(value, "choice"))
+			return rj_str(value, "choice");
+		if (cJSON_IsString(rj_get(value, "answer")))
+			return rj_str(value, "answer");
+		if (cJSON_IsObject(rj_get(value, "answer")))
+			return answer_choice(rj_get(value, "answer"));
 	}
 	return NULL;
 }
 
+static const char *const resumed_keys[] = { "at", "by", "node", "interrupt_id", NULL };
+
 static cJSON *decision_of(const cJSON *path, int i, const cJSON *r, const cJSON *notes)
 {
-	const cJSON *it = find_interrupt(path, i, str(r, "interrupt_id")), *iv = get(it, "value"), *a, *n;
+	const cJSON *it = find_interrupt(path, i, rj_str(r, "interrupt_id")), *iv = rj_get(it, "value"), *a, *n;
 	cJSON *d = cJSON_CreateObject(), *alts;
-	const char *choice = answer_choice(get(r, "value"));
+	const char *choice = answer_choice(rj_get(r, "value"));
 
 	if (!d)
 		return NULL;
-	copy(d, "at", get(r, "at"));
-	copy(d, "by", get(r, "by"));
-	copy(d, "node", get(r, "node"));
-	copy(d, "interrupt_id", get(r, "interrupt_id"));
-	copy(d, "kind", get(iv, "kind"));
-	copy(d, "answer", get(r, "value"));
+	rj_pick(d, r, resumed_keys, false);
+	rj_copy(d, "kind", rj_get(iv, "kind"));
+	rj_copy(d, "answer", rj_get(r, "value"));
 	cJSON_AddItemToObject(d, "choice", choice ? cJSON_CreateString(choice) : cJSON_CreateNull());
-	copy(d, "asked_at", get(iv, "asked_at"));
-	copy(d, "question", get(iv, "question"));
+	rj_copy(d, "asked_at", rj_get(iv, "asked_at"));
+	rj_copy(d, "question", rj_get(iv, "question"));
 	alts = cJSON_AddArrayToObject(d, "alternatives");
-	cJSON_ArrayForEach(a, get(iv, "actions")) {
+	cJSON_ArrayForEach(a, rj_get(iv, "actions")) {
+		static const char *const keep[] = { "id", "title", "risk", "eta", NULL };
 		cJSON *o = cJSON_CreateObject();
-		copy(o, "id", get(a, "id"));
-		copy(o, "title", get(a, "title"));
-		copy(o, "risk", get(a, "risk"));
-		copy(o, "eta", get(a, "eta"));
+		rj_pick(o, a, keep, false);
 		cJSON_AddItemToArray(alts, o);
 	}
-	copy(d, "choices", get(iv, "choices") ? get(iv, "choices") : get(iv, "options"));
+	rj_copy(d, "choices", rj_get(iv, "choices") ? rj_get(iv, "choices") : rj_get(iv, "options"));
 	cJSON_ArrayForEach(n, notes) {
-		const cJSON *v = get(n, "value");
-		if (str(v, "kind") && !strcmp(str(v, "kind"), "decision_note") && str(v, "interrupt_id") &&
-		    str(r, "interrupt_id") && !strcmp(str(v, "interrupt_id"), str(r, "interrupt_id")))
-			copy(d, "note", get(v, "note"));
+		const cJSON *v = rj_get(n, "value");
+		if (rj_str(v, "kind") && !strcmp(rj_str(v, "kind"), "decision_note") && rj_str(v, "interrupt_id") &&
+		    rj_str(r, "interrupt_id") && !strcmp(rj_str(v, "interrupt_id"), rj_str(r, "interrupt_id")))
+			rj_copy(d, "note", rj_get(v, "note"));
 	}
-	if (!get(d, "note") && cJSON_IsObject(get(r, "value")) && str(get(r, "value"), "note"))
-		copy(d, "note", get(get(r, "value"), "note"));
+	if (!rj_get(d, "note") && cJSON_IsObject(rj_get(r, "value")) && rj_str(rj_get(r, "value"), "note"))
+		rj_copy(d, "note", rj_get(rj_get(r, "value"), "note"));
 	return d;
 }
 
@@ -161,29 +142,29 @@ static cJSON *step_of(const cJSON *prev, const cJSON *ck)
 {
 	cJSON *o = cJSON_CreateObject(), *nodes;
 	const cJSON *w, *r, *it;
-	const char *start = str(prev, "created_at"), *end = str(ck, "created_at");
+	const char *start = rj_str(prev, "created_at"), *end = rj_str(ck, "created_at");
 	int64_t a, b;
 
 	if (!o)
 		return NULL;
-	copy(o, "checkpoint", get(ck, "id"));
-	copy(o, "parent", get(ck, "parent_id"));
-	copy(o, "step", get(ck, "step"));
-	copy(o, "source", get(ck, "source"));
-	copy(o, "status", get(ck, "status"));
+	rj_copy(o, "checkpoint", rj_get(ck, "id"));
+	rj_copy(o, "parent", rj_get(ck, "parent_id"));
+	rj_copy(o, "step", rj_get(ck, "step"));
+	rj_copy(o, "source", rj_get(ck, "source"));
+	rj_copy(o, "status", rj_get(ck, "status"));
 	nodes = cJSON_AddArrayToObject(o, "nodes");
-	cJSON_ArrayForEach(w, get(ck, "writes"))
+	cJSON_ArrayForEach(w, rj_get(ck, "writes"))
 		cJSON_AddItemToArray(nodes, cJSON_CreateString(w->string));
 	if (!cJSON_GetArraySize(nodes))		/* a pause: the nodes that asked */
-		cJSON_ArrayForEach(it, get(ck, "interrupts"))
-			if (str(it, "node"))
-				cJSON_AddItemToArray(nodes, cJSON_CreateString(str(it, "node")));
-	if (str(ck, "source") && !strcmp(str(ck, "source"), "fork"))
+		cJSON_ArrayForEach(it, rj_get(ck, "interrupts"))
+			if (rj_str(it, "node"))
+				cJSON_AddItemToArray(nodes, cJSON_CreateString(rj_str(it, "node")));
+	if (rj_str(ck, "source") && !strcmp(rj_str(ck, "source"), "fork"))
 		start = end;	/* a fork runs no node: it is an instant */
 	/* a resumed step started when the answer came, not when the question was stored */
-	cJSON_ArrayForEach(r, get(ck, "resumed"))
-		if (str(r, "at") && (!start || strcmp(str(r, "at"), start) > 0))
-			start = str(r, "at");
+	cJSON_ArrayForEach(r, rj_get(ck, "resumed"))
+		if (rj_str(r, "at") && (!start || strcmp(rj_str(r, "at"), start) > 0))
+			start = rj_str(r, "at");
 	cJSON_AddItemToObject(o, "started_at", start ? cJSON_CreateString(start) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "ended_at", end ? cJSON_CreateString(end) : cJSON_CreateNull());
 	a = ms_of(start);
@@ -194,29 +175,22 @@ static cJSON *step_of(const cJSON *prev, const cJSON *ck)
 
 static cJSON *execution_of(const cJSON *ck)
 {
-	const cJSON *e = get(get(ck, "values"), "execution"), *r;
+	const cJSON *e = rj_get(rj_get(ck, "values"), "execution"), *r;
 	static const char *const keep[] = { "tool", "status", "exit_code", "signal", "timed_out", "duration_ms",
 					    "started_at", "ended_at", "stdout", "stderr", "http_status", "method",
 					    "url", "body", "error", "args", NULL };
 	cJSON *o = cJSON_CreateObject(), *res;
-	int k;
 
 	if (!o || !cJSON_IsObject(e))
 		return o;
-	copy(o, "checkpoint", get(ck, "id"));
-	copy(o, "action_id", get(e, "action_id"));
-	copy(o, "title", get(e, "title"));
-	copy(o, "by", get(e, "by"));
-	copy(o, "status", get(e, "status"));
-	copy(o, "started_at", get(e, "started_at"));
-	copy(o, "ended_at", get(e, "ended_at"));
-	copy(o, "summary", get(e, "summary"));
+	static const char *const exec_keys[] = { "action_id", "title", "by", "status", "started_at", "ended_at",
+						 "summary", NULL };
+	rj_copy(o, "checkpoint", rj_get(ck, "id"));
+	rj_pick(o, e, exec_keys, false);
 	res = cJSON_AddArrayToObject(o, "results");
-	cJSON_ArrayForEach(r, get(e, "results")) {
+	cJSON_ArrayForEach(r, rj_get(e, "results")) {
 		cJSON *x = cJSON_CreateObject();
-		for (k = 0; keep[k]; k++)
-			if (get(r, keep[k]))
-				copy(x, keep[k], get(r, keep[k]));
+		rj_pick(x, r, keep, true);
 		cJSON_AddItemToArray(res, x);
 	}
 	return o;
@@ -227,32 +201,27 @@ static cJSON *execution_of(const cJSON *ck)
  * the raw reports (pids, cgroup ids, traces) stay in the checkpoint. */
 static cJSON *dry_runs_of(const cJSON *d)
 {
+	static const char *const top_keys[] = { "at", "enabled", "reason", NULL };
 	const cJSON *a, *rep;
 	cJSON *o, *acts;
 
 	if (!cJSON_IsObject(d))
 		return cJSON_CreateNull();
-	if (!cJSON_IsObject(get(d, "actions")))
+	if (!cJSON_IsObject(rj_get(d, "actions")))
 		return cJSON_Duplicate(d, 1);	/* a shape this report does not know: as it is */
 	o = cJSON_CreateObject();
-	copy(o, "at", get(d, "at"));
-	copy(o, "enabled", get(d, "enabled"));
-	copy(o, "reason", get(d, "reason"));
+	rj_pick(o, d, top_keys, false);
 	acts = cJSON_AddArrayToObject(o, "actions");
-	cJSON_ArrayForEach(a, get(d, "actions")) {
+	cJSON_ArrayForEach(a, rj_get(d, "actions")) {
 		cJSON *x = cJSON_CreateObject(), *tools;
+		static const char *const act_keys[] = { "title", "fidelity", "verdict", NULL };
+		static const char *const tool_keys[] = { "tool", "mode", "fidelity", "exit_code", "verdict", NULL };
 		cJSON_AddStringToObject(x, "id", a->string);
-		copy(x, "title", get(a, "title"));
-		copy(x, "fidelity", get(a, "fidelity"));
-		copy(x, "verdict", get(a, "verdict"));
+		rj_pick(x, a, act_keys, false);
 		tools = cJSON_AddArrayToObject(x, "tools");
-		cJSON_ArrayForEach(rep, get(a, "reports")) {
+		cJSON_ArrayForEach(rep, rj_get(a, "reports")) {
 			cJSON *t = cJSON_CreateObject();
-			copy(t, "tool", get(rep, "tool"));
-			copy(t, "mode", get(rep, "mode"));
-			copy(t, "fidelity", get(rep, "fidelity"));
-			copy(t, "exit_code", get(rep, "exit_code"));
-			copy(t, "verdict", get(rep, "verdict"));
+			rj_pick(t, rep, tool_keys, false);
 			cJSON_AddItemToArray(tools, t);
 		}
 		cJSON_AddItemToArray(acts, x);
@@ -275,10 +244,10 @@ static int branches_of(struct og_store_lmdb *s, const char *thread, const cJSON 
 		goto out;
 	}
 	cJSON_ArrayForEach(h, hist) {
-		ids[i] = (uint64_t)cJSON_GetNumberValue(get(h, "id"));
-		par[i] = (uint64_t)cJSON_GetNumberValue(get(h, "parent_id"));
+		ids[i] = (uint64_t)cJSON_GetNumberValue(rj_get(h, "id"));
+		par[i] = (uint64_t)cJSON_GetNumberValue(rj_get(h, "parent_id"));
 		cJSON_ArrayForEach(p, path)
-			if ((uint64_t)cJSON_GetNumberValue(get(p, "id")) == ids[i])
+			if ((uint64_t)cJSON_GetNumberValue(rj_get(p, "id")) == ids[i])
 				main[i] = true;
 		i++;
 	}
@@ -311,12 +280,12 @@ static int branches_of(struct og_store_lmdb *s, const char *thread, const cJSON 
 		cJSON_AddNumberToObject(b, "checkpoint", (double)ids[i]);
 		cJSON_AddNumberToObject(b, "forked_from", (double)par[i]);
 		cJSON_ArrayForEach(h, hist)
-			if ((uint64_t)cJSON_GetNumberValue(get(h, "id")) == ids[i]) {
-				copy(b, "created_at", get(h, "created_at"));
-				copy(b, "source", get(h, "source"));
+			if ((uint64_t)cJSON_GetNumberValue(rj_get(h, "id")) == ids[i]) {
+				rj_copy(b, "created_at", rj_get(h, "created_at"));
+				rj_copy(b, "source", rj_get(h, "source"));
 			}
 		cJSON_AddNumberToObject(b, "latest", (double)leaf);
-		copy(b, "status", get(ck, "status"));
+		rj_copy(b, "status", rj_get(ck, "status"));
 		nodes = cJSON_AddArrayToObject(b, "nodes");
 		/* the nodes the branch ran, from its root to its leaf */
 		for (uint64_t at = leaf; at && at >= ids[i];) {
@@ -324,14 +293,14 @@ static int branches_of(struct og_store_lmdb *s, const char *thread, const cJSON 
 			for (j = 0; j < n; j++)
 				if (ids[j] == at) {
 					const cJSON *w;
-					cJSON_ArrayForEach(w, get(cJSON_GetArrayItem(hist, j), "writes"))
+					cJSON_ArrayForEach(w, rj_get(cJSON_GetArrayItem(hist, j), "writes"))
 						cJSON_InsertItemInArray(nodes, 0, cJSON_CreateString(w->string));
 					up = par[j];
 				}
 			at = up;
 		}
-		copy(b, "decision", get(get(ck, "values"), "decision"));
-		copy(b, "verification_status", get(get(get(ck, "values"), "verification"), "status"));
+		rj_copy(b, "decision", rj_get(rj_get(ck, "values"), "decision"));
+		rj_copy(b, "verification_status", rj_get(rj_get(rj_get(ck, "values"), "verification"), "status"));
 		cJSON_Delete(ck);
 		/* who answered on the branch, for the time to acknowledge */
 		decs = cJSON_AddArrayToObject(b, "decisions");
@@ -340,16 +309,14 @@ static int branches_of(struct og_store_lmdb *s, const char *thread, const cJSON 
 			cJSON *c = NULL;
 			if ((rc = og_store_lmdb_ops.get(s, thread, at, &c, err)) < 0)
 				goto out;
-			cJSON_ArrayForEach(r, get(c, "resumed")) {
+			cJSON_ArrayForEach(r, rj_get(c, "resumed")) {
 				cJSON *d = cJSON_CreateObject();
-				copy(d, "at", get(r, "at"));
-				copy(d, "by", get(r, "by"));
-				copy(d, "node", get(r, "node"));
-				cJSON_AddItemToObject(d, "choice", answer_choice(get(r, "value")) ?
-						      cJSON_CreateString(answer_choice(get(r, "value"))) : cJSON_CreateNull());
+				rj_pick(d, r, resumed_keys, false);
+				cJSON_AddItemToObject(d, "choice", answer_choice(rj_get(r, "value")) ?
+						      cJSON_CreateString(answer_choice(rj_get(r, "value"))) : cJSON_CreateNull());
 				cJSON_InsertItemInArray(decs, 0, d);
 			}
-			at = (uint64_t)cJSON_GetNumberValue(get(c, "parent_id"));
+			at = (uint64_t)cJSON_GetNumberValue(rj_get(c, "parent_id"));
 			cJSON_Delete(c);
 		}
 	}
@@ -367,19 +334,18 @@ static void add_llm(cJSON *doc, const cJSON *log)
 	cJSON *calls = cJSON_AddArrayToObject(doc, "llm_calls"), *tot;
 	double tin = 0, tout = 0, cost = 0;
 	const cJSON *e;
-	int n = 0, k;
+	int n = 0;
 	bool priced = false;
 
 	cJSON_ArrayForEach(e, log) {
 		cJSON *o = cJSON_CreateObject();
-		for (k = 0; keep[k]; k++)
-			copy(o, keep[k], get(e, keep[k]));
+		rj_pick(o, e, keep, false);
 		cJSON_AddItemToArray(calls, o);
 		n++;
-		tin += cJSON_GetNumberValue(get(e, "tokens_in")) > 0 ? cJSON_GetNumberValue(get(e, "tokens_in")) : 0;
-		tout += cJSON_GetNumberValue(get(e, "tokens_out")) > 0 ? cJSON_GetNumberValue(get(e, "tokens_out")) : 0;
-		if (cJSON_IsNumber(get(e, "cost"))) {
-			cost += cJSON_GetNumberValue(get(e, "cost"));
+		tin += cJSON_GetNumberValue(rj_get(e, "tokens_in")) > 0 ? cJSON_GetNumberValue(rj_get(e, "tokens_in")) : 0;
+		tout += cJSON_GetNumberValue(rj_get(e, "tokens_out")) > 0 ? cJSON_GetNumberValue(rj_get(e, "tokens_out")) : 0;
+		if (cJSON_IsNumber(rj_get(e, "cost"))) {
+			cost += cJSON_GetNumberValue(rj_get(e, "cost"));
 			priced = true;
 		}
 	}
@@ -396,29 +362,26 @@ static void add_alert(cJSON *doc, const cJSON *alert, const cJSON *first)
 					    "started_at", "source", "expr", "name", NULL };
 	cJSON *a = cJSON_AddObjectToObject(doc, "alert"), *det;
 	char title[512];
-	int k;
 
-	for (k = 0; keep[k]; k++)
-		copy(a, keep[k], get(alert, keep[k]));
-	snprintf(title, sizeof(title), "%s: %s", str(alert, "service") ? str(alert, "service") : "incident",
-		 str(alert, "summary") ? str(alert, "summary") : "(no summary)");
+	rj_pick(a, alert, keep, false);
+	snprintf(title, sizeof(title), "%s: %s", rj_str(alert, "service") ? rj_str(alert, "service") : "incident",
+		 rj_str(alert, "summary") ? rj_str(alert, "summary") : "(no summary)");
 	cJSON_AddStringToObject(doc, "title", title);
 	det = cJSON_AddObjectToObject(doc, "detection");
-	copy(det, "alert_at", get(alert, "started_at"));
-	copy(det, "opened_at", get(first, "created_at"));
-	cJSON_AddItemToObject(det, "delay_s", span_s(str(alert, "started_at"), str(first, "created_at")));
+	rj_copy(det, "alert_at", rj_get(alert, "started_at"));
+	rj_copy(det, "opened_at", rj_get(first, "created_at"));
+	cJSON_AddItemToObject(det, "delay_s", span_s(rj_str(alert, "started_at"), rj_str(first, "created_at")));
 }
 
 static void add_rca(cJSON *doc, const cJSON *rca)
 {
 	static const char *const keep[] = { "root_cause", "signature", "confidence", "analyzer", "impact",
-					    "evidence", "similar_used", NULL };
+					    "evidence", NULL };
+	static const char *const extra[] = { "past", NULL };	/* past incidents that reordered the actions */
 	cJSON *o = cJSON_AddObjectToObject(doc, "root_cause");
-	int k;
 
-	for (k = 0; keep[k]; k++)
-		if (k < 6 || get(rca, keep[k]))
-			copy(o, keep[k], get(rca, keep[k]));
+	rj_pick(o, rca, keep, false);
+	rj_pick(o, rca, extra, true);
 }
 
 static const cJSON *earlier_human(const cJSON *decisions, const cJSON *ack)
@@ -426,8 +389,8 @@ static const cJSON *earlier_human(const cJSON *decisions, const cJSON *ack)
 	const cJSON *d;
 
 	cJSON_ArrayForEach(d, decisions)
-		if (is_human(str(d, "by")) && str(d, "at") &&
-		    (!ack || og_clock_parse_iso8601(str(d, "at")) < og_clock_parse_iso8601(str(ack, "at"))))
+		if (is_human(rj_str(d, "by")) && rj_str(d, "at") &&
+		    (!ack || og_clock_parse_iso8601(rj_str(d, "at")) < og_clock_parse_iso8601(rj_str(ack, "at"))))
 			ack = d;
 	return ack;
 }
@@ -438,32 +401,32 @@ static void add_metrics(cJSON *doc, const cJSON *alert, const cJSON *decisions, 
 {
 	cJSON *m = cJSON_AddObjectToObject(doc, "metrics");
 	const cJSON *b, *ack = earlier_human(decisions, NULL);
-	const char *res_at = str(resolution, "at");
+	const char *res_at = rj_str(resolution, "at");
 
 	cJSON_ArrayForEach(b, branches)
-		ack = earlier_human(get(b, "decisions"), ack);
-	copy(m, "acknowledged_at", get(ack, "at"));
-	copy(m, "acknowledged_by", get(ack, "by"));
-	cJSON_AddItemToObject(m, "time_to_acknowledge_s", span_s(str(alert, "started_at"), str(ack, "at")));
+		ack = earlier_human(rj_get(b, "decisions"), ack);
+	rj_copy(m, "acknowledged_at", rj_get(ack, "at"));
+	rj_copy(m, "acknowledged_by", rj_get(ack, "by"));
+	cJSON_AddItemToObject(m, "time_to_acknowledge_s", span_s(rj_str(alert, "started_at"), rj_str(ack, "at")));
 	cJSON_AddItemToObject(m, "resolved_at", res_at ? cJSON_CreateString(res_at) : cJSON_CreateNull());
-	cJSON_AddItemToObject(m, "time_to_resolve_s", span_s(str(alert, "started_at"), res_at));
+	cJSON_AddItemToObject(m, "time_to_resolve_s", span_s(rj_str(alert, "started_at"), res_at));
 }
 
 /* How it ended: Alertmanager's resolution first, else what verify_recovery
  * saw, else the thread's status (a manual hand-over is not a resolution). */
 static cJSON *resolution_of(const cJSON *latest, const cJSON *notes, const char *outcome)
 {
-	const cJSON *v = get(latest, "values"), *ver = get(v, "verification");
+	const cJSON *v = rj_get(latest, "values"), *ver = rj_get(v, "verification");
 	cJSON *am = og_incident_resolution(notes), *o = cJSON_CreateObject();
 
-	copy(o, "status", get(latest, "status"));
+	rj_copy(o, "status", rj_get(latest, "status"));
 	cJSON_AddStringToObject(o, "outcome", outcome);
 	if (am) {
 		cJSON_AddStringToObject(o, "source", "alertmanager");
-		copy(o, "at", get(am, "ends_at") ? get(am, "ends_at") : get(am, "at"));
-	} else if (str(ver, "status") && !strcmp(str(ver, "status"), "recovered")) {
+		rj_copy(o, "at", rj_get(am, "ends_at") ? rj_get(am, "ends_at") : rj_get(am, "at"));
+	} else if (rj_str(ver, "status") && !strcmp(rj_str(ver, "status"), "recovered")) {
 		cJSON_AddStringToObject(o, "source", "verify_recovery");
-		copy(o, "at", get(ver, "checked_at"));
+		rj_copy(o, "at", rj_get(ver, "checked_at"));
 	} else {
 		cJSON_AddNullToObject(o, "source");
 		cJSON_AddNullToObject(o, "at");
@@ -478,15 +441,15 @@ static void add_notes(cJSON *doc, const cJSON *notes)
 	const cJSON *n;
 
 	cJSON_ArrayForEach(n, notes) {
-		const cJSON *v = get(n, "value");
+		const cJSON *v = rj_get(n, "value");
 		cJSON *o;
-		if (!str(v, "kind") || strncmp(str(v, "kind"), "alert_", 6))
+		if (!rj_str(v, "kind") || strncmp(rj_str(v, "kind"), "alert_", 6))
 			continue;	/* decision notes go with their decision; slack bookkeeping is not news */
 		o = cJSON_CreateObject();
-		copy(o, "key", get(n, "key"));
-		copy(o, "kind", get(v, "kind"));
-		copy(o, "at", get(v, "at"));
-		copy(o, "status", get(get(v, "payload"), "status"));
+		rj_copy(o, "key", rj_get(n, "key"));
+		rj_copy(o, "kind", rj_get(v, "kind"));
+		rj_copy(o, "at", rj_get(v, "at"));
+		rj_copy(o, "status", rj_get(rj_get(v, "payload"), "status"));
 		cJSON_AddItemToArray(arr, o);
 	}
 }
@@ -520,15 +483,15 @@ int og_postmortem_build(struct og_store_lmdb *s, const char *thread, cJSON **out
 	n = cJSON_GetArraySize(path);
 	first = cJSON_GetArrayItem(path, 0);
 	latest = cJSON_GetArrayItem(path, n - 1);
-	v = get(latest, "values");
-	alert = get(v, "alert");
+	v = rj_get(latest, "values");
+	alert = rj_get(v, "alert");
 	cJSON_AddStringToObject(doc, "format", OG_POSTMORTEM_FORMAT);
 	cJSON_AddStringToObject(doc, "thread_id", thread);
-	copy(doc, "graph", get(latest, "graph"));
-	copy(doc, "status", get(latest, "status"));
+	rj_copy(doc, "graph", rj_get(latest, "graph"));
+	rj_copy(doc, "status", rj_get(latest, "status"));
 	cJSON_AddStringToObject(doc, "generated_at", og_clock_iso8601(og_clock_wall_ms(), now, sizeof(now)));
 	add_alert(doc, alert, first);
-	add_rca(doc, get(v, "rca"));
+	add_rca(doc, rj_get(v, "rca"));
 
 	steps = cJSON_AddArrayToObject(doc, "steps");
 	decisions = cJSON_AddArrayToObject(doc, "decisions");
@@ -536,52 +499,47 @@ int og_postmortem_build(struct og_store_lmdb *s, const char *thread, cJSON **out
 	execs = cJSON_AddArrayToObject(doc, "executions");
 	vers = cJSON_AddArrayToObject(doc, "verifications");
 	for (i = 1; i < n; i++) {
-		const cJSON *ck = cJSON_GetArrayItem(path, i), *r, *cv = get(ck, "values");
-		cJSON_ArrayForEach(r, get(ck, "resumed"))
+		static const char *const rca_keys[] = { "root_cause", "signature", "confidence", "analyzer", NULL };
+		const cJSON *ck = cJSON_GetArrayItem(path, i), *r, *cv = rj_get(ck, "values");
+		cJSON_ArrayForEach(r, rj_get(ck, "resumed"))
 			cJSON_AddItemToArray(decisions, decision_of(path, i - 1, r, notes));
 		cJSON_AddItemToArray(steps, step_of(cJSON_GetArrayItem(path, i - 1), ck));
 		if (wrote(ck, "rca")) {
 			cJSON *a = cJSON_CreateObject();
-			copy(a, "checkpoint", get(ck, "id"));
-			copy(a, "at", get(ck, "created_at"));
-			copy(a, "root_cause", get(get(cv, "rca"), "root_cause"));
-			copy(a, "signature", get(get(cv, "rca"), "signature"));
-			copy(a, "confidence", get(get(cv, "rca"), "confidence"));
-			copy(a, "analyzer", get(get(cv, "rca"), "analyzer"));
-			copy(a, "hint", get(cv, "operator_hint"));
+			rj_copy(a, "checkpoint", rj_get(ck, "id"));
+			rj_copy(a, "at", rj_get(ck, "created_at"));
+			rj_pick(a, rj_get(cv, "rca"), rca_keys, false);
+			rj_copy(a, "hint", rj_get(cv, "operator_hint"));
 			cJSON_AddItemToArray(analyses, a);
 		}
 		if (wrote(ck, "execution"))
 			cJSON_AddItemToArray(execs, execution_of(ck));
 		if (wrote(ck, "verification")) {
 			cJSON *x = cJSON_CreateObject();
-			const cJSON *ver = get(cv, "verification");
+			const cJSON *ver = rj_get(cv, "verification");
 			static const char *const keep[] = { "status", "recovered", "checked_at", "time_to_recovery_s",
 							    "after_action_s", "query", "condition", "threshold",
 							    "last_value", "checks", "reason", "answer", "by", NULL };
-			int k;
-			copy(x, "checkpoint", get(ck, "id"));
-			for (k = 0; keep[k]; k++)
-				if (get(ver, keep[k]))
-					copy(x, keep[k], get(ver, keep[k]));
+			rj_copy(x, "checkpoint", rj_get(ck, "id"));
+			rj_pick(x, ver, keep, true);
 			cJSON_AddItemToArray(vers, x);
 		}
 	}
-	cJSON_AddItemToObject(doc, "dry_runs", dry_runs_of(get(v, "dry_runs")));
+	cJSON_AddItemToObject(doc, "dry_runs", dry_runs_of(rj_get(v, "dry_runs")));
 
 	/* the re-analysis loops: every decision that sent the run back */
 	re = cJSON_AddObjectToObject(doc, "re_analyses");
-	copy(re, "count", get(v, "re_analyses"));
+	rj_copy(re, "count", rj_get(v, "re_analyses"));
 	loops = cJSON_AddArrayToObject(re, "loops");
 	for (i = 1; i < n; i++) {
-		const cJSON *ck = cJSON_GetArrayItem(path, i), *d = get(get(ck, "values"), "decision");
-		if (wrote(ck, "decision") && str(d, "choice") && !strcmp(str(d, "choice"), "re_analyze")) {
+		const cJSON *ck = cJSON_GetArrayItem(path, i), *d = rj_get(rj_get(ck, "values"), "decision");
+		if (wrote(ck, "decision") && rj_str(d, "choice") && !strcmp(rj_str(d, "choice"), "re_analyze")) {
 			cJSON *l = cJSON_CreateObject();
-			copy(l, "checkpoint", get(ck, "id"));
-			copy(l, "at", get(d, "at"));
-			copy(l, "by", get(d, "by"));
-			copy(l, "hint", get(d, "hint"));
-			cJSON_AddStringToObject(l, "source", str(d, "source") ? str(d, "source") : "human_decision");
+			rj_copy(l, "checkpoint", rj_get(ck, "id"));
+			rj_copy(l, "at", rj_get(d, "at"));
+			rj_copy(l, "by", rj_get(d, "by"));
+			rj_copy(l, "hint", rj_get(d, "hint"));
+			cJSON_AddStringToObject(l, "source", rj_str(d, "source") ? rj_str(d, "source") : "human_decision");
 			cJSON_AddItemToArray(loops, l);
 		}
 	}
@@ -591,9 +549,9 @@ int og_postmortem_build(struct og_store_lmdb *s, const char *thread, cJSON **out
 	add_llm(doc, log);
 	add_notes(doc, notes);
 	cJSON_AddItemToObject(doc, "resolution",
-			      resolution_of(latest, notes, rec ? str(rec, "outcome") : str(latest, "status")));
-	add_metrics(doc, alert, decisions, branches, get(doc, "resolution"));
-	copy(doc, "similar", get(get(v, "context"), "similar"));
+			      resolution_of(latest, notes, rec ? rj_str(rec, "outcome") : rj_str(latest, "status")));
+	add_metrics(doc, alert, decisions, branches, rj_get(doc, "resolution"));
+	rj_copy(doc, "similar", rj_get(rj_get(v, "context"), "similar"));
 	learned = cJSON_AddArrayToObject(doc, "learned");
 	(void)learned;	/* the team's to fill: the md heading and the HTML section edit it */
 	*out = doc;

@@ -69,7 +69,7 @@ static void table(struct pm_buf *b, const cJSON *rows, const char *const *keys, 
 	cJSON_ArrayForEach(e, rows) {
 		pm_puts(b, "<tr>");
 		for (i = 0; keys[i]; i++)
-			td(b, pm_get(e, keys[i]));
+			td(b, rj_get(e, keys[i]));
 		pm_puts(b, "</tr>\n");
 	}
 	pm_puts(b, "</tbody></table>\n");
@@ -126,42 +126,42 @@ char *og_postmortem_html(const cJSON *r)
 	static const char *const sim_k[] = { "thread_id", "score", "root_cause", "action", "outcome", NULL };
 	static const char *const sim_h[] = { "thread", "score", "root cause", "action", "outcome", NULL };
 	struct pm_buf b = { 0 };
-	const cJSON *a = pm_get(r, "alert"), *m = pm_get(r, "metrics"), *rc = pm_get(r, "root_cause"), *e, *x;
-	const cJSON *res = pm_get(r, "resolution");
+	const cJSON *a = rj_get(r, "alert"), *m = rj_get(r, "metrics"), *rc = rj_get(r, "root_cause"), *e, *x;
+	const cJSON *res = rj_get(r, "resolution");
 	cJSON *tl = pm_timeline(r);
 	char *md = og_postmortem_md(r), t1[256], t2[256];
 
 	pm_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Postmortem: ");
-	esc(&b, pm_str(r, "title"));
+	esc(&b, rj_str(r, "title"));
 	pm_printf(&b, "</title><style>%s</style></head>\n<body data-thread=\"", css);
-	esc(&b, pm_str(r, "thread_id"));
+	esc(&b, rj_str(r, "thread_id"));
 	pm_puts(&b, "\">\n<h1>Postmortem: ");
-	esc(&b, pm_str(r, "title"));
+	esc(&b, rj_str(r, "title"));
 	pm_puts(&b, "</h1>\n<p>Thread <code>");
-	esc(&b, pm_str(r, "thread_id"));
+	esc(&b, rj_str(r, "thread_id"));
 	pm_puts(&b, "</code>, generated ");
-	esc(&b, pm_str(r, "generated_at"));
+	esc(&b, rj_str(r, "generated_at"));
 	pm_puts(&b, " by <code>opsgraph postmortem</code>.</p>\n<h2>Summary</h2><table>\n");
-	kv(&b, "Service", pm_val(pm_get(a, "service"), t1, sizeof(t1)));
-	kv(&b, "Severity", pm_val(pm_get(a, "severity"), t1, sizeof(t1)));
-	kv(&b, "Alert fired", pm_val(pm_get(a, "started_at"), t1, sizeof(t1)));
-	kv(&b, "Acknowledged", pm_val(pm_get(m, "acknowledged_at"), t1, sizeof(t1)));
-	kv(&b, "Acknowledged by", pm_val(pm_get(m, "acknowledged_by"), t1, sizeof(t1)));
-	kv(&b, "Time to acknowledge", pm_secs(pm_get(m, "time_to_acknowledge_s"), t1, sizeof(t1)));
-	kv(&b, "Resolved", pm_val(pm_get(m, "resolved_at"), t1, sizeof(t1)));
-	kv(&b, "Resolved by", pm_val(pm_get(res, "source"), t1, sizeof(t1)));
-	kv(&b, "Time to resolve", pm_secs(pm_get(m, "time_to_resolve_s"), t1, sizeof(t1)));
-	kv(&b, "Outcome", pm_val(pm_get(res, "outcome"), t1, sizeof(t1)));
-	kv(&b, "Re-analyses", pm_val(pm_get(pm_get(r, "re_analyses"), "count"), t1, sizeof(t1)));
-	snprintf(t2, sizeof(t2), "%s", pm_val(pm_get(pm_get(r, "llm_totals"), "calls"), t1, sizeof(t1)));
+	kv(&b, "Service", pm_val(rj_get(a, "service"), t1, sizeof(t1)));
+	kv(&b, "Severity", pm_val(rj_get(a, "severity"), t1, sizeof(t1)));
+	kv(&b, "Alert fired", pm_val(rj_get(a, "started_at"), t1, sizeof(t1)));
+	kv(&b, "Acknowledged", pm_val(rj_get(m, "acknowledged_at"), t1, sizeof(t1)));
+	kv(&b, "Acknowledged by", pm_val(rj_get(m, "acknowledged_by"), t1, sizeof(t1)));
+	kv(&b, "Time to acknowledge", pm_secs(rj_get(m, "time_to_acknowledge_s"), t1, sizeof(t1)));
+	kv(&b, "Resolved", pm_val(rj_get(m, "resolved_at"), t1, sizeof(t1)));
+	kv(&b, "Resolved by", pm_val(rj_get(res, "source"), t1, sizeof(t1)));
+	kv(&b, "Time to resolve", pm_secs(rj_get(m, "time_to_resolve_s"), t1, sizeof(t1)));
+	kv(&b, "Outcome", pm_val(rj_get(res, "outcome"), t1, sizeof(t1)));
+	kv(&b, "Re-analyses", pm_val(rj_get(rj_get(r, "re_analyses"), "count"), t1, sizeof(t1)));
+	snprintf(t2, sizeof(t2), "%s", pm_val(rj_get(rj_get(r, "llm_totals"), "calls"), t1, sizeof(t1)));
 	kv(&b, "LLM calls", t2);
 	pm_puts(&b, "</table>\n<h2>Detection</h2><p><strong>");
-	esc(&b, pm_str(a, "summary"));
+	esc(&b, rj_str(a, "summary"));
 	pm_puts(&b, "</strong></p><p>");
-	esc(&b, pm_str(a, "description"));
+	esc(&b, rj_str(a, "description"));
 	pm_puts(&b, "</p><p>");
-	cJSON_ArrayForEach(e, pm_get(a, "labels")) {
+	cJSON_ArrayForEach(e, rj_get(a, "labels")) {
 		pm_puts(&b, "<code>");
 		esc(&b, e->string);
 		pm_puts(&b, "=");
@@ -169,15 +169,15 @@ char *og_postmortem_html(const cJSON *r)
 		pm_puts(&b, "</code> ");
 	}
 	pm_puts(&b, "</p>\n<h2>Root cause</h2><p>");
-	esc(&b, pm_str(rc, "root_cause") ? pm_str(rc, "root_cause") : "(no root cause recorded)");
+	esc(&b, rj_str(rc, "root_cause") ? rj_str(rc, "root_cause") : "(no root cause recorded)");
 	pm_puts(&b, "</p><p>Signature <code>");
-	escv(&b, pm_get(rc, "signature"));
+	escv(&b, rj_get(rc, "signature"));
 	pm_puts(&b, "</code>, confidence ");
-	escv(&b, pm_get(rc, "confidence"));
+	escv(&b, rj_get(rc, "confidence"));
 	pm_puts(&b, ", analyzer ");
-	escv(&b, pm_get(rc, "analyzer"));
+	escv(&b, rj_get(rc, "analyzer"));
 	pm_puts(&b, ".</p><p class=\"k\">Evidence</p><ul>");
-	cJSON_ArrayForEach(e, pm_get(rc, "evidence")) {
+	cJSON_ArrayForEach(e, rj_get(rc, "evidence")) {
 		pm_puts(&b, "<li>");
 		escv(&b, e);
 		pm_puts(&b, "</li>");
@@ -185,92 +185,92 @@ char *og_postmortem_html(const cJSON *r)
 	pm_puts(&b, "</ul>\n<h2>Timeline</h2>\n");
 	table(&b, tl, tl_k, tl_h);
 	pm_puts(&b, "<p class=\"k\">Steps</p>\n");
-	table(&b, pm_get(r, "steps"), step_k, step_h);
+	table(&b, rj_get(r, "steps"), step_k, step_h);
 	pm_puts(&b, "<h2>Decisions</h2><ul>\n");
-	cJSON_ArrayForEach(e, pm_get(r, "decisions")) {
+	cJSON_ArrayForEach(e, rj_get(r, "decisions")) {
 		pm_puts(&b, "<li><strong>");
-		escv(&b, pm_get(e, "by"));
+		escv(&b, rj_get(e, "by"));
 		pm_puts(&b, "</strong> at ");
-		escv(&b, pm_get(e, "at"));
+		escv(&b, rj_get(e, "at"));
 		pm_puts(&b, " (");
-		escv(&b, pm_get(e, "node"));
+		escv(&b, rj_get(e, "node"));
 		pm_puts(&b, "): <strong>");
-		escv(&b, pm_get(e, "choice") && !cJSON_IsNull(pm_get(e, "choice")) ? pm_get(e, "choice") : pm_get(e, "answer"));
+		escv(&b, rj_get(e, "choice") && !cJSON_IsNull(rj_get(e, "choice")) ? rj_get(e, "choice") : rj_get(e, "answer"));
 		pm_puts(&b, "</strong>");
-		if (cJSON_GetArraySize(pm_get(e, "alternatives"))) {
+		if (cJSON_GetArraySize(rj_get(e, "alternatives"))) {
 			pm_puts(&b, "<ul>");
-			cJSON_ArrayForEach(x, pm_get(e, "alternatives")) {
+			cJSON_ArrayForEach(x, rj_get(e, "alternatives")) {
 				pm_puts(&b, "<li>offered ");
-				escv(&b, pm_get(x, "id"));
+				escv(&b, rj_get(x, "id"));
 				pm_puts(&b, ": ");
-				escv(&b, pm_get(x, "title"));
+				escv(&b, rj_get(x, "title"));
 				pm_puts(&b, " (risk ");
-				escv(&b, pm_get(x, "risk"));
+				escv(&b, rj_get(x, "risk"));
 				pm_puts(&b, ")</li>");
 			}
 			pm_puts(&b, "</ul>");
 		}
-		if (pm_str(e, "note")) {
+		if (rj_str(e, "note")) {
 			pm_puts(&b, "<br>note: ");
-			esc(&b, pm_str(e, "note"));
+			esc(&b, rj_str(e, "note"));
 		}
 		pm_puts(&b, "</li>\n");
 	}
 	pm_puts(&b, "</ul>\n<h2>LLM calls</h2>\n");
-	table(&b, pm_get(r, "llm_calls"), llm_k, llm_h);
-	if (cJSON_IsArray(pm_get(pm_get(r, "dry_runs"), "actions"))) {
+	table(&b, rj_get(r, "llm_calls"), llm_k, llm_h);
+	if (cJSON_IsArray(rj_get(rj_get(r, "dry_runs"), "actions"))) {
 		pm_puts(&b, "<h2>Dry runs</h2>\n");
-		table(&b, pm_get(pm_get(r, "dry_runs"), "actions"), dry_k, dry_h);
-	} else if (pm_get(r, "dry_runs") && !cJSON_IsNull(pm_get(r, "dry_runs"))) {
-		char *t = cJSON_Print(pm_get(r, "dry_runs"));
+		table(&b, rj_get(rj_get(r, "dry_runs"), "actions"), dry_k, dry_h);
+	} else if (rj_get(r, "dry_runs") && !cJSON_IsNull(rj_get(r, "dry_runs"))) {
+		char *t = cJSON_Print(rj_get(r, "dry_runs"));
 		pm_puts(&b, "<h2>Dry runs</h2>\n");
 		pre(&b, "reports", t);
 		free(t);
 	}
 	pm_puts(&b, "<h2>Actions executed</h2>\n");
-	cJSON_ArrayForEach(e, pm_get(r, "executions")) {
+	cJSON_ArrayForEach(e, rj_get(r, "executions")) {
 		pm_puts(&b, "<h3>Action ");
-		escv(&b, pm_get(e, "action_id"));
+		escv(&b, rj_get(e, "action_id"));
 		pm_puts(&b, ": ");
-		escv(&b, pm_get(e, "title"));
+		escv(&b, rj_get(e, "title"));
 		pm_puts(&b, "</h3><p>Status <strong>");
-		escv(&b, pm_get(e, "status"));
+		escv(&b, rj_get(e, "status"));
 		pm_puts(&b, "</strong>, by ");
-		escv(&b, pm_get(e, "by"));
+		escv(&b, rj_get(e, "by"));
 		pm_puts(&b, ". ");
-		esc(&b, pm_str(e, "summary"));
+		esc(&b, rj_str(e, "summary"));
 		pm_puts(&b, "</p>\n");
-		cJSON_ArrayForEach(x, pm_get(e, "results")) {
+		cJSON_ArrayForEach(x, rj_get(e, "results")) {
 			pm_puts(&b, "<p>tool <code>");
-			escv(&b, pm_get(x, "tool"));
+			escv(&b, rj_get(x, "tool"));
 			pm_puts(&b, "</code>: ");
-			escv(&b, pm_get(x, "status"));
+			escv(&b, rj_get(x, "status"));
 			pm_puts(&b, ", exit ");
-			escv(&b, pm_get(x, "exit_code"));
+			escv(&b, rj_get(x, "exit_code"));
 			pm_puts(&b, ", ");
-			escv(&b, pm_get(x, "duration_ms"));
+			escv(&b, rj_get(x, "duration_ms"));
 			pm_puts(&b, " ms</p>\n");
-			pre(&b, "stdout", pm_str(x, "stdout"));
-			pre(&b, "stderr", pm_str(x, "stderr"));
-			pre(&b, "body", pm_str(x, "body"));
+			pre(&b, "stdout", rj_str(x, "stdout"));
+			pre(&b, "stderr", rj_str(x, "stderr"));
+			pre(&b, "body", rj_str(x, "body"));
 		}
 	}
-	if (!cJSON_GetArraySize(pm_get(r, "executions")))
+	if (!cJSON_GetArraySize(rj_get(r, "executions")))
 		pm_puts(&b, "<p>No action ran.</p>\n");
 	pm_puts(&b, "<h2>Branches (forks)</h2>\n");
-	table(&b, pm_get(r, "branches"), br_k, br_h);
-	if (cJSON_GetArraySize(pm_get(r, "similar"))) {
+	table(&b, rj_get(r, "branches"), br_k, br_h);
+	if (cJSON_GetArraySize(rj_get(r, "similar"))) {
 		pm_puts(&b, "<h2>Similar past incidents</h2>\n");
-		table(&b, pm_get(r, "similar"), sim_k, sim_h);
+		table(&b, rj_get(r, "similar"), sim_k, sim_h);
 	}
 	pm_puts(&b, "<h2>What we learned</h2>\n<p class=\"k\">Edit the list below (click into it), then download "
 		    "the report as Markdown.</p>\n<ul id=\"learned\" contenteditable=\"true\">");
-	cJSON_ArrayForEach(e, pm_get(r, "learned")) {
+	cJSON_ArrayForEach(e, rj_get(r, "learned")) {
 		pm_puts(&b, "<li>");
 		escv(&b, e);
 		pm_puts(&b, "</li>");
 	}
-	if (!cJSON_GetArraySize(pm_get(r, "learned")))
+	if (!cJSON_GetArraySize(rj_get(r, "learned")))
 		pm_puts(&b, "<li>What went well: </li><li>What went wrong: </li><li>Follow-up actions (owner, due date): </li>");
 	pm_puts(&b, "</ul>\n<button id=\"dl\" type=\"button\">Download as Markdown</button>\n"
 		    "<textarea id=\"pm-md\" hidden>");

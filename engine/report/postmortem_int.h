@@ -1,7 +1,8 @@
 /*
  * postmortem_int.h: what the Markdown and HTML renderers of a postmortem
  * share: a growable text buffer (a failed allocation sticks and the render
- * returns NULL), field access, and the merged timeline both print.
+ * returns NULL), value formatting (field access is report_json.h), and the
+ * merged timeline both print.
  */
 #ifndef OG_POSTMORTEM_INT_H
 #define OG_POSTMORTEM_INT_H
@@ -11,6 +12,8 @@
 #include <stddef.h>
 
 #include <cJSON.h>
+
+#include "report_json.h"
 
 struct pm_buf {
 	char *p;
@@ -24,8 +27,6 @@ void pm_printf(struct pm_buf *b, const char *fmt, ...) __attribute__((format(pri
 /* The text, or NULL (and freed) when an allocation failed. */
 char *pm_finish(struct pm_buf *b);
 
-const cJSON *pm_get(const cJSON *o, const char *k);
-const char *pm_str(const cJSON *o, const char *k);
 /* "-" for missing values; numbers without trailing zeros; JSON for the rest.
  * Returns buf. */
 const char *pm_val(const cJSON *v, char *buf, size_t len);

@@ -76,18 +76,6 @@ char *pm_finish(struct pm_buf *b)
 	return b->p;
 }
 
-const cJSON *pm_get(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-const char *pm_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = pm_get(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 const char *pm_val(const cJSON *v, char *buf, size_t len)
 {
 	char *t;
@@ -160,10 +148,10 @@ static int kind_rank(const char *k)
 static int at_cmp(const void *a, const void *b)
 {
 	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-	int64_t tx = pm_str(x, "at") ? og_clock_parse_iso8601(pm_str(x, "at")) : -1;
-	int64_t ty = pm_str(y, "at") ? og_clock_parse_iso8601(pm_str(y, "at")) : -1;
-	int ix = (int)cJSON_GetNumberValue(pm_get(x, "seq")), iy = (int)cJSON_GetNumberValue(pm_get(y, "seq"));
-	int kx = kind_rank(pm_str(x, "kind")), ky = kind_rank(pm_str(y, "kind"));
+	int64_t tx = rj_str(x, "at") ? og_clock_parse_iso8601(rj_str(x, "at")) : -1;
+	int64_t ty = rj_str(y, "at") ? og_clock_parse_iso8601(rj_str(y, "at")) : -1;
+	int ix = (int)cJSON_GetNumberValue(rj_get(x, "seq")), iy = (int)cJSON_GetNumberValue(rj_get(y, "seq"));
+	int kx = kind_rank(rj_str(x, "kind")), ky = kind_rank(rj_str(y, "kind"));
 
 	if (tx != ty)
 		return tx < ty ? -1 : 1;
@@ -175,60 +163,60 @@ static int at_cmp(const void *a, const void *b)
 cJSON *pm_timeline(const cJSON *r)
 {
 	cJSON *tl = cJSON_CreateArray(), *sorted, **v;
-	const cJSON *e, *alert = pm_get(r, "alert");
+	const cJSON *e, *alert = rj_get(r, "alert");
 	char what[1024], d1[256], d2[256], d3[64];
 	int n, i;
 
 	if (!tl)
 		return NULL;
-	snprintf(what, sizeof(what), "alert fired: %s", pm_str(alert, "summary") ? pm_str(alert, "summary") : "-");
-	row(tl, pm_str(alert, "started_at"), "alert", what, pm_str(alert, "severity"));
-	cJSON_ArrayForEach(e, pm_get(r, "steps")) {
+	snprintf(what, sizeof(what), "alert fired: %s", rj_str(alert, "summary") ? rj_str(alert, "summary") : "-");
+	row(tl, rj_str(alert, "started_at"), "alert", what, rj_str(alert, "severity"));
+	cJSON_ArrayForEach(e, rj_get(r, "steps")) {
 		const cJSON *nd;
 		size_t w = 0;
 		what[0] = 0;
-		cJSON_ArrayForEach(nd, pm_get(e, "nodes"))
+		cJSON_ArrayForEach(nd, rj_get(e, "nodes"))
 			if (cJSON_IsString(nd) && w < sizeof(what) - 2)
 				w += (size_t)snprintf(what + w, sizeof(what) - w, "%s%s", w ? ", " : "", nd->valuestring);
-		snprintf(d1, sizeof(d1), "%s, %s ms", pm_val(pm_get(e, "status"), d2, sizeof(d2)),
-			 pm_val(pm_get(e, "duration_ms"), d3, sizeof(d3)));
-		if (!strcmp(pm_str(e, "source") ? pm_str(e, "source") : "", "fork"))
+		snprintf(d1, sizeof(d1), "%s, %s ms", pm_val(rj_get(e, "status"), d2, sizeof(d2)),
+			 pm_val(rj_get(e, "duration_ms"), d3, sizeof(d3)));
+		if (!strcmp(rj_str(e, "source") ? rj_str(e, "source") : "", "fork"))
 			snprintf(what, sizeof(what), "fork of checkpoint %s (state edited)",
-				 pm_val(pm_get(e, "parent"), d2, sizeof(d2)));
-		else if (!strcmp(pm_str(e, "status") ? pm_str(e, "status") : "", "interrupted"))
+				 pm_val(rj_get(e, "parent"), d2, sizeof(d2)));
+		else if (!strcmp(rj_str(e, "status") ? rj_str(e, "status") : "", "interrupted"))
 			snprintf(what + w, sizeof(what) - w, " asked a human");
-		row(tl, pm_str(e, "started_at"), "step", what, d1);
+		row(tl, rj_str(e, "started_at"), "step", what, d1);
 	}
-	cJSON_ArrayForEach(e, pm_get(r, "decisions")) {
-		snprintf(what, sizeof(what), "%s answered %s: %s", pm_val(pm_get(e, "by"), d1, sizeof(d1)),
-			 pm_val(pm_get(e, "node"), d2, sizeof(d2)),
-			 pm_str(e, "choice") ? pm_str(e, "choice") : "(a value)");
-		row(tl, pm_str(e, "at"), "decision", what, pm_str(e, "note"));
+	cJSON_ArrayForEach(e, rj_get(r, "decisions")) {
+		snprintf(what, sizeof(what), "%s answered %s: %s", pm_val(rj_get(e, "by"), d1, sizeof(d1)),
+			 pm_val(rj_get(e, "node"), d2, sizeof(d2)),
+			 rj_str(e, "choice") ? rj_str(e, "choice") : "(a value)");
+		row(tl, rj_str(e, "at"), "decision", what, rj_str(e, "note"));
 	}
-	cJSON_ArrayForEach(e, pm_get(r, "llm_calls")) {
+	cJSON_ArrayForEach(e, rj_get(r, "llm_calls")) {
 		snprintf(what, sizeof(what), "LLM %s/%s (role %s, node %s): %s",
-			 pm_val(pm_get(e, "provider"), d1, sizeof(d1)), pm_val(pm_get(e, "model"), d2, sizeof(d2)),
-			 pm_str(e, "role") ? pm_str(e, "role") : "-", pm_str(e, "node") ? pm_str(e, "node") : "-",
-			 pm_str(e, "outcome") ? pm_str(e, "outcome") : "-");
-		row(tl, pm_str(e, "at"), "llm", what, NULL);
+			 pm_val(rj_get(e, "provider"), d1, sizeof(d1)), pm_val(rj_get(e, "model"), d2, sizeof(d2)),
+			 rj_str(e, "role") ? rj_str(e, "role") : "-", rj_str(e, "node") ? rj_str(e, "node") : "-",
+			 rj_str(e, "outcome") ? rj_str(e, "outcome") : "-");
+		row(tl, rj_str(e, "at"), "llm", what, NULL);
 	}
-	cJSON_ArrayForEach(e, pm_get(r, "executions")) {
+	cJSON_ArrayForEach(e, rj_get(r, "executions")) {
 		const cJSON *t;
-		cJSON_ArrayForEach(t, pm_get(e, "results")) {
-			snprintf(what, sizeof(what), "tool %s: %s", pm_val(pm_get(t, "tool"), d1, sizeof(d1)),
-				 pm_val(pm_get(t, "status"), d2, sizeof(d2)));
-			row(tl, pm_str(t, "started_at"), "tool", what, NULL);
+		cJSON_ArrayForEach(t, rj_get(e, "results")) {
+			snprintf(what, sizeof(what), "tool %s: %s", pm_val(rj_get(t, "tool"), d1, sizeof(d1)),
+				 pm_val(rj_get(t, "status"), d2, sizeof(d2)));
+			row(tl, rj_str(t, "started_at"), "tool", what, NULL);
 		}
 	}
-	cJSON_ArrayForEach(e, pm_get(r, "notes")) {
-		snprintf(what, sizeof(what), "Alertmanager: %s", pm_val(pm_get(e, "kind"), d1, sizeof(d1)));
-		row(tl, pm_str(e, "at"), "note", what, NULL);
+	cJSON_ArrayForEach(e, rj_get(r, "notes")) {
+		snprintf(what, sizeof(what), "Alertmanager: %s", pm_val(rj_get(e, "kind"), d1, sizeof(d1)));
+		row(tl, rj_str(e, "at"), "note", what, NULL);
 	}
-	cJSON_ArrayForEach(e, pm_get(r, "branches")) {
+	cJSON_ArrayForEach(e, rj_get(r, "branches")) {
 		snprintf(what, sizeof(what), "branch from checkpoint %s (%s), now %s",
-			 pm_val(pm_get(e, "forked_from"), d1, sizeof(d1)), pm_str(e, "source") ? pm_str(e, "source") : "-",
-			 pm_str(e, "status") ? pm_str(e, "status") : "-");
-		row(tl, pm_str(e, "created_at"), "branch", what, NULL);
+			 pm_val(rj_get(e, "forked_from"), d1, sizeof(d1)), rj_str(e, "source") ? rj_str(e, "source") : "-",
+			 rj_str(e, "status") ? rj_str(e, "status") : "-");
+		row(tl, rj_str(e, "created_at"), "branch", what, NULL);
 	}
 	n = cJSON_GetArraySize(tl);
 	if (!(v = calloc((size_t)n + 1, sizeof(*v))) || !(sorted = cJSON_CreateArray())) {
