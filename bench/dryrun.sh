@@ -12,7 +12,7 @@
 #     traced cgroup.
 #  3. the same loop on the host, outside any sandbox: before any trace, and
 #     while a dry-run's holder keeps the syscall tracepoints registered for
-#     10 s after it (trace/trace_impact.c: what every process on the host
+#     3 s after it (trace/trace_impact.c: what every process on the host
 #     pays during that window).
 set -u
 cd "$(dirname "$0")/.." || exit 2

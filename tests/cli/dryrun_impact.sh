@@ -20,6 +20,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib.sh
 OPSGRAPH=${OPSGRAPH:-$PWD/bin/opsgraph}
+export OG_DRYRUN_SUITE=dryrun-impact-$$
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "skipped: not root (dry-runs need namespaces, overlay mounts, cgroups; the trace needs CAP_BPF)"
@@ -172,5 +173,17 @@ expect_rc 2
 expect_in "not an absolute path glob" "$err" "stderr"
 dry --tool x -- 
 expect_rc 2
+
+# the holders of the tracepoints (trace/trace_impact.c) this suite's
+# dry-runs left detach them in the background for a few seconds: wait, so the
+# next suite's tracer does not (they carry this suite's tag in their environ)
+for _ in $(seq 150); do
+	mine=0
+	for p in $(pgrep -x og-impact-hold); do
+		grep -qz "^OG_DRYRUN_SUITE=$OG_DRYRUN_SUITE\$" "/proc/$p/environ" 2>/dev/null && mine=1
+	done
+	[ "$mine" = 0 ] && break
+	sleep 0.1
+done
 
 finish
