@@ -56,8 +56,7 @@ mapfile -t base < <(run_all)
 measure() {	# RUNQ_MS -> the loop's figures while a probe is attached
 	"$OPSGRAPH" probe --once --window 120s --runq-ms "$1" >/dev/null 2>"$tmp/probe.err" &
 	probe=$!
-	for _ in $(seq 100); do bpftool prog show name hs_process_exit >/dev/null 2>&1 && break; sleep 0.05; done
-	sleep 0.5
+	for _ in $(seq 200); do grep -q watching "$tmp/probe.err" 2>/dev/null && break; sleep 0.05; done
 	run_all
 	kill "$probe" 2>/dev/null; wait "$probe" 2>/dev/null; probe=
 	sleep 0.3

@@ -8,6 +8,8 @@
  *       the agent: windows back to back, one summary kept per interval for
  *       --keep, served as GET /v1/host-signals?since=ISO&until=ISO (the
  *       sum of the intervals that overlap the range) and GET /v1/health.
+ *       The programs stay loaded and attached from one interval to the
+ *       next (og_hostsig_open), so nothing goes unwatched in between.
  *       An alert has already fired when the context collector asks, so the
  *       window around it must have been watched before: that is the agent.
  *
@@ -19,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -189,12 +192,17 @@ static void *collector_main(void *arg)
 {
 	struct agent *A = arg;
 	struct og_hostsig_summary *s = malloc(sizeof(*s));
+	struct og_hostsig_session *ss = NULL;
 	struct og_err err = { 0 };
 
-	if (!s)
+	if (!s || og_hostsig_open(&A->o.filter, &ss, &err) < 0) {
+		fprintf(stderr, "opsgraph probe: %s\n", s ? err.msg : "out of memory");
+		free(s);
+		event_base_loopexit(A->base, NULL);
 		return NULL;
+	}
 	while (!A->stop) {
-		if (og_hostsig_collect((int)A->o.interval_ms, &A->o.filter, s, &err) < 0) {
+		if (og_hostsig_window(ss, (int)A->o.interval_ms, s, &err) < 0) {
 			fprintf(stderr, "opsgraph probe: %s\n", err.msg);
 			break;
 		}
@@ -210,6 +218,7 @@ static void *collector_main(void *arg)
 		}
 		pthread_mutex_unlock(&A->mu);
 	}
+	og_hostsig_close(ss);
 	free(s);
 	return NULL;
 }
@@ -367,7 +376,8 @@ static int run_agent(struct probe_opts *o)
 	A.buckets = calloc(A.cap, sizeof(*A.buckets));
 	pthread_mutex_init(&A.mu, NULL);
 	A.started_ms = og_clock_wall_ms();
-	if (!A.buckets || !(A.base = event_base_new()) || !(http = evhttp_new(A.base))) {
+	/* the collector thread ends the loop when it cannot go on */
+	if (!A.buckets || evthread_use_pthreads() < 0 || !(A.base = event_base_new()) || !(http = evhttp_new(A.base))) {
 		cli_fail(1, "probe: out of memory");
 		goto out;
 	}
@@ -413,6 +423,7 @@ int cmd_probe(int argc, char **argv)
 	struct probe_opts o = { 0 };
 	bool once = false;
 	struct og_hostsig_summary *s;
+	struct og_hostsig_session *ss;
 	struct og_err err = { 0 };
 	int rc;
 
@@ -421,9 +432,15 @@ int cmd_probe(int argc, char **argv)
 	if (!once)
 		return run_agent(&o);
 	s = malloc(sizeof(*s));
-	if (!s)
-		return cli_fail(1, "probe: out of memory");
-	if (og_hostsig_collect((int)o.window_ms, &o.filter, s, &err) < 0) {
+	if (!s || og_hostsig_open(&o.filter, &ss, &err) < 0) {
+		free(s);
+		return cli_fail(1, "probe: %s", s ? err.msg : "out of memory");
+	}
+	/* the programs are attached: what happens from here on is counted */
+	fprintf(stderr, "opsgraph probe: watching for %lld ms\n", (long long)o.window_ms);
+	rc = og_hostsig_window(ss, (int)o.window_ms, s, &err);
+	og_hostsig_close(ss);
+	if (rc < 0) {
 		free(s);
 		return cli_fail(2, "probe: %s", err.msg);
 	}

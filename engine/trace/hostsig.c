@@ -1,11 +1,11 @@
 /*
- * hostsig.c: og_hostsig_collect (see hostsig.h). Loads the hostsig skeleton
- * once per window with the cgroup filter as read-only data, attaches each
- * program on its own so one refused hook costs only its collector (the
- * reason is kept per collector), sleeps out the window in short slices (the
- * run-queue hooks come off early), then reads the maps once and frees
- * everything. Built with BPF=0 it reports "built without eBPF" and samples
- * /proc only.
+ * hostsig.c: the host-signal collectors (see hostsig.h). A session loads the
+ * hostsig skeleton once with the cgroup filter as read-only data and
+ * attaches each program on its own, so one refused hook costs only its
+ * collector (the reason is kept per collector). A window sleeps in short
+ * slices (the run-queue hooks come off after runq_ms), then drains the maps,
+ * which leaves them empty for the next window. Built with BPF=0 every
+ * window reports "built without eBPF" and samples /proc only.
  */
 #include "hostsig.h"
 
@@ -285,12 +285,27 @@ static void all_unavailable(struct og_hostsig_summary *s, const char *why)
 
 #ifdef OG_NO_BPF
 
-static int collect_bpf(int window_ms, const struct og_hostsig_filter *f, struct og_hostsig_summary *s)
+struct og_hostsig_session {
+	struct og_hostsig_filter f;
+};
+
+static void session_start(struct og_hostsig_session *ss)
 {
-	all_unavailable(s, "eBPF off: opsgraph was built without eBPF (BPF=0: the build host had no "
-			   "/sys/kernel/btf/vmlinux); rebuild on a host with BTF");
-	wait_until(og_clock_mono_us() + (int64_t)window_ms * 1000, f);
-	return 0;
+	(void)ss;
+}
+
+static void session_stop(struct og_hostsig_session *ss)
+{
+	(void)ss;
+}
+
+static void session_window(struct og_hostsig_session *ss, int window_ms, struct og_hostsig_summary *s)
+{
+	char why[300];
+
+	og_hostsig_unusable(why, sizeof(why));
+	all_unavailable(s, why);
+	wait_until(og_clock_mono_us() + (int64_t)window_ms * 1000, &ss->f);
 }
 
 #else
@@ -372,227 +387,254 @@ static int64_t mono_to_wall_ms(uint64_t ns)
 	return og_clock_wall_ms() - (now_mono_ms - (int64_t)(ns / 1000000));
 }
 
-static void read_maps(struct hostsig_bpf *o, struct og_hostsig_summary *s)
+
+/* Takes every entry out of a hash map, handing each to fn: one window's
+ * counts, and an empty map for the next window. lookup_and_delete (5.14+)
+ * loses nothing between the read and the delete; older kernels fall back to
+ * the two calls. Bounded: a map refilled as fast as it is drained stops
+ * after twice its size. */
+static void drain(int fd, uint32_t max, void *key, void *val, void (*fn)(struct og_hostsig_summary *, const void *,
+									  const void *), struct og_hostsig_summary *s)
 {
-	int fd;
-
-	fd = bpf_map__fd(o->maps.retrans);
-	{
-		struct hs_addr_key k, next, *prev = NULL;
-		uint64_t v;
-
-		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-			struct og_hostsig_retrans r;
-
-			k = next;
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v) != 0)
+	for (uint32_t n = 0; n < 2 * max && bpf_map_get_next_key(fd, NULL, key) == 0; n++) {
+		if (bpf_map_lookup_and_delete_elem(fd, key, val) != 0) {
+			if (bpf_map_lookup_elem(fd, key, val) != 0) {
+				bpf_map_delete_elem(fd, key);
 				continue;
-			to_addr(&r.dst, &k);
-			r.count = v;
-			add_retrans(s, &r);
+			}
+			bpf_map_delete_elem(fd, key);
 		}
-	}
-	fd = bpf_map__fd(o->maps.conns);
-	{
-		struct hs_addr_key k, next, *prev = NULL;
-		struct hs_conn_val v;
-
-		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-			struct og_hostsig_conn c;
-
-			k = next;
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v) != 0)
-				continue;
-			to_addr(&c.dst, &k);
-			c.n = v.n;
-			c.failed = v.failed;
-			memcpy(c.hist, v.hist, sizeof(c.hist));
-			add_conn(s, &c);
-		}
-	}
-	fd = bpf_map__fd(o->maps.ooms);
-	{
-		uint32_t k, next, *prev = NULL;
-		struct hs_oom_val v;
-
-		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-			struct og_hostsig_oom x = { 0 };
-
-			k = next;
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v) != 0)
-				continue;
-			x.at_ms = mono_to_wall_ms(v.ts);
-			x.pid = v.pid;
-			x.anon_rss_kb = v.anon_rss_kb;	/* the tracepoint reports kB */
-			x.cgid = v.cgid;
-			memcpy(x.comm, v.comm, sizeof(x.comm));
-			x.comm[sizeof(x.comm) - 1] = 0;
-			memcpy(x.cgroup, v.cgroup, sizeof(x.cgroup));
-			x.cgroup[sizeof(x.cgroup) - 1] = 0;
-			add_oom(s, &x);
-		}
-	}
-	fd = bpf_map__fd(o->maps.exits);
-	{
-		struct hs_exit_key k, next, *prev = NULL;
-		struct hs_exit_val v;
-
-		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-			struct og_hostsig_exit e = { 0 };
-
-			k = next;
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v) != 0)
-				continue;
-			memcpy(e.comm, k.comm, sizeof(e.comm));
-			e.comm[sizeof(e.comm) - 1] = 0;
-			e.code = k.code;
-			e.count = v.count;
-			e.first_ms = mono_to_wall_ms(v.first_ts);
-			e.last_ms = mono_to_wall_ms(v.last_ts);
-			e.last_pid = v.last_pid;
-			add_exit(s, &e);
-		}
-	}
-	fd = bpf_map__fd(o->maps.syserrs);
-	{
-		struct hs_sys_key k, next, *prev = NULL;
-		uint64_t v;
-
-		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-			struct og_hostsig_syserr e = { 0 };
-
-			k = next;
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v) != 0)
-				continue;
-			e.pid = k.tgid;
-			memcpy(e.comm, k.comm, sizeof(e.comm));
-			e.comm[sizeof(e.comm) - 1] = 0;
-			e.sys = k.sys;
-			e.err = k.err;
-			e.count = v;
-			add_syserr(s, &e);
-		}
-	}
-	for (uint32_t i = 0; i < OG_HS_SLOTS; i++) {
-		uint64_t v = 0;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(o->maps.runq_hist), &i, &v) == 0)
-			s->runq_hist[i] = v;
-	}
-	{
-		uint32_t z = 0;
-		uint64_t v = 0;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(o->maps.drops), &z, &v) == 0)
-			s->drops = v;
+		fn(s, key, val);
 	}
 }
 
-static int collect_bpf(int window_ms, const struct og_hostsig_filter *f, struct og_hostsig_summary *s)
+static void take_retrans(struct og_hostsig_summary *s, const void *k, const void *v)
 {
-	struct hostsig_bpf *o = NULL;
-	struct bpf_link *links[NPROGS] = { 0 };
-	char why[300], tfs[OG_ERR_MSG / 4];
-	struct og_err terr = { 0 };
-	bool have_tracefs;
-	int64_t start_us, end_us, runq_end_us;
-	int runq_ms = f ? f->runq_ms : -1;
-	libbpf_print_fn_t old;
-	size_t i;
+	struct og_hostsig_retrans r;
 
-	if (og_hostsig_unusable(why, sizeof(why))) {
-		all_unavailable(s, why);
-		wait_until(og_clock_mono_us() + (int64_t)window_ms * 1000, f);
-		return 0;
+	to_addr(&r.dst, k);
+	memcpy(&r.count, v, sizeof(r.count));
+	add_retrans(s, &r);
+}
+
+static void take_conn(struct og_hostsig_summary *s, const void *k, const void *v)
+{
+	const struct hs_conn_val *cv = v;
+	struct og_hostsig_conn c;
+
+	to_addr(&c.dst, k);
+	c.n = cv->n;
+	c.failed = cv->failed;
+	memcpy(c.hist, cv->hist, sizeof(c.hist));
+	add_conn(s, &c);
+}
+
+static void take_oom(struct og_hostsig_summary *s, const void *k, const void *v)
+{
+	const struct hs_oom_val *ov = v;
+	struct og_hostsig_oom x = { 0 };
+
+	(void)k;
+	x.at_ms = mono_to_wall_ms(ov->ts);
+	x.pid = ov->pid;
+	x.anon_rss_kb = ov->anon_rss_kb;	/* the tracepoint reports kB */
+	x.cgid = ov->cgid;
+	memcpy(x.comm, ov->comm, sizeof(x.comm));
+	x.comm[sizeof(x.comm) - 1] = 0;
+	memcpy(x.cgroup, ov->cgroup, sizeof(x.cgroup));
+	x.cgroup[sizeof(x.cgroup) - 1] = 0;
+	add_oom(s, &x);
+}
+
+static void take_exit(struct og_hostsig_summary *s, const void *k, const void *v)
+{
+	const struct hs_exit_key *ek = k;
+	const struct hs_exit_val *ev = v;
+	struct og_hostsig_exit e = { 0 };
+
+	memcpy(e.comm, ek->comm, sizeof(e.comm));
+	e.comm[sizeof(e.comm) - 1] = 0;
+	e.code = ek->code;
+	e.count = ev->count;
+	e.first_ms = mono_to_wall_ms(ev->first_ts);
+	e.last_ms = mono_to_wall_ms(ev->last_ts);
+	e.last_pid = ev->last_pid;
+	add_exit(s, &e);
+}
+
+static void take_syserr(struct og_hostsig_summary *s, const void *k, const void *v)
+{
+	const struct hs_sys_key *sk = k;
+	struct og_hostsig_syserr e = { 0 };
+
+	e.pid = sk->tgid;
+	memcpy(e.comm, sk->comm, sizeof(e.comm));
+	e.comm[sizeof(e.comm) - 1] = 0;
+	e.sys = sk->sys;
+	e.err = sk->err;
+	memcpy(&e.count, v, sizeof(e.count));
+	add_syserr(s, &e);
+}
+
+struct og_hostsig_session {
+	struct og_hostsig_filter f;
+	struct hostsig_bpf *o;		/* NULL: eBPF unavailable (why) */
+	struct bpf_link *links[NPROGS];
+	struct og_hostsig_status col[OG_HS_NCOL];
+	char why[300];
+	bool have_tracefs;
+	char tfs[OG_ERR_MSG / 4];
+	uint64_t runq_prev[OG_HS_SLOTS], drops_prev;	/* the array maps are cumulative */
+};
+
+static void attach_one(struct og_hostsig_session *ss, size_t i)
+{
+	const struct hs_prog *p = &progs[i];
+	struct og_hostsig_status *st = &ss->col[p->col];
+
+	if (p->classic && !ss->have_tracefs) {
+		if (!st->active)
+			set_reason(st, "%s", ss->tfs);
+		return;
 	}
-	have_tracefs = og_tracefs_ensure(NULL, &terr) == 0;
-	snprintf(tfs, sizeof(tfs), "%.*s", (int)sizeof(tfs) - 1, terr.msg);
+	libbpf_last[0] = 0;
+	ss->links[i] = bpf_program__attach(p->get(ss->o));
+	if (!ss->links[i]) {
+		if (!st->active)
+			set_reason(st, "attaching %s failed (%s%s%s)", p->via, strerror(errno), libbpf_last[0] ? ": " : "",
+				   libbpf_last);
+		return;
+	}
+	if (!st->active) {
+		st->active = true;
+		st->reason[0] = 0;
+		snprintf(st->via, sizeof(st->via), "%s", p->col == OG_HS_SYSCALLS ? "tracepoint syscalls/sys_exit_*" :
+			 p->runq ? "tp_btf sched_wakeup/switch" : p->via);
+	}
+}
+
+/* Loads and attaches everything but the run-queue hooks, which each window
+ * attaches for its runq_ms. On failure the session stays usable: windows
+ * then sample /proc only, with ss->why. */
+static void session_start(struct og_hostsig_session *ss)
+{
+	struct og_err terr = { 0 };
+	libbpf_print_fn_t old;
+
+	if (og_hostsig_unusable(ss->why, sizeof(ss->why)))
+		return;
+	ss->have_tracefs = og_tracefs_ensure(NULL, &terr) == 0;
+	snprintf(ss->tfs, sizeof(ss->tfs), "%.*s", (int)sizeof(ss->tfs) - 1, terr.msg);
 	old = libbpf_set_print(libbpf_log);
 	libbpf_last[0] = 0;
-	o = hostsig_bpf__open();
-	if (!o) {
-		snprintf(why, sizeof(why), "eBPF off: opening the hostsig programs failed (%s)", strerror(errno));
-		goto unavailable;
+	ss->o = hostsig_bpf__open();
+	if (!ss->o) {
+		snprintf(ss->why, sizeof(ss->why), "eBPF off: opening the hostsig programs failed (%s)", strerror(errno));
+		goto out;
 	}
-	o->rodata->filter_cgid = f ? f->cgroup_id : 0;
-	if (hostsig_bpf__load(o) != 0) {
-		snprintf(why, sizeof(why), "eBPF off: loading the hostsig programs failed (%s%s%s)", strerror(errno),
-			 libbpf_last[0] ? ": " : "", libbpf_last);
-		goto unavailable;
+	ss->o->rodata->filter_cgid = ss->f.cgroup_id;
+	if (hostsig_bpf__load(ss->o) != 0) {
+		snprintf(ss->why, sizeof(ss->why), "eBPF off: loading the hostsig programs failed (%s%s%s)",
+			 strerror(errno), libbpf_last[0] ? ": " : "", libbpf_last);
+		hostsig_bpf__destroy(ss->o);
+		ss->o = NULL;
+		goto out;
+	}
+	for (size_t i = 0; i < NPROGS; i++)
+		if (!progs[i].runq)
+			attach_one(ss, i);
+	if (ss->f.runq_ms == 0)
+		set_reason(&ss->col[OG_HS_RUNQ], "off for these windows (runq_ms = 0)");
+out:
+	libbpf_set_print(old);
+}
+
+static void session_stop(struct og_hostsig_session *ss)
+{
+	for (size_t i = 0; i < NPROGS; i++)
+		bpf_link__destroy(ss->links[i]);
+	hostsig_bpf__destroy(ss->o);
+}
+
+static void session_window(struct og_hostsig_session *ss, int window_ms, struct og_hostsig_summary *s)
+{
+	int64_t start_us, end_us, runq_end_us;
+	int runq_ms = ss->f.runq_ms;
+	struct og_hostsig_filter *f = &ss->f;
+	uint32_t i;
+	libbpf_print_fn_t old;
+
+	if (!ss->o) {
+		all_unavailable(s, ss->why);
+		wait_until(og_clock_mono_us() + (int64_t)window_ms * 1000, f);
+		return;
 	}
 	s->bpf = true;
-	for (i = 0; i < OG_HS_NCOL; i++)
-		s->col[i].reason[0] = 0;
-	/* the window is the time the hooks were on, not the load before it */
-	s->from_ms = og_clock_wall_ms();
+	old = libbpf_set_print(libbpf_log);
 	start_us = og_clock_mono_us();
-	for (i = 0; i < NPROGS; i++) {
-		const struct hs_prog *p = &progs[i];
-		struct og_hostsig_status *st = &s->col[p->col];
-
-		if (p->runq && runq_ms == 0) {
-			set_reason(st, "off for this window (runq_ms = 0)");
-			continue;
-		}
-		if (p->classic && !have_tracefs) {
-			if (!st->active)
-				set_reason(st, "%s", tfs);
-			continue;
-		}
-		libbpf_last[0] = 0;
-		links[i] = bpf_program__attach(p->get(o));
-		if (!links[i]) {
-			links[i] = NULL;
-			if (!st->active)
-				set_reason(st, "attaching %s failed (%s%s%s)", p->via, strerror(errno),
-					   libbpf_last[0] ? ": " : "", libbpf_last);
-			continue;
-		}
-		if (!st->active) {
-			st->active = true;
-			st->reason[0] = 0;
-			snprintf(st->via, sizeof(st->via), "%s", p->via);
-			if (p->col == OG_HS_SYSCALLS)
-				snprintf(st->via, sizeof(st->via), "tracepoint syscalls/sys_exit_*");
-			else if (p->runq)
-				snprintf(st->via, sizeof(st->via), "tp_btf sched_wakeup/switch");
-		}
-	}
+	if (runq_ms != 0)
+		for (i = 0; i < NPROGS; i++)
+			if (progs[i].runq)
+				attach_one(ss, i);
+	libbpf_set_print(old);
+	memcpy(s->col, ss->col, sizeof(s->col));
 	end_us = start_us + (int64_t)window_ms * 1000;
 	runq_end_us = runq_ms < 0 || runq_ms > window_ms ? end_us : start_us + (int64_t)runq_ms * 1000;
 	wait_until(runq_end_us, f);
 	for (i = 0; i < NPROGS; i++)
-		if (progs[i].runq && links[i]) {
-			bpf_link__destroy(links[i]);
-			links[i] = NULL;
+		if (progs[i].runq && ss->links[i]) {
+			bpf_link__destroy(ss->links[i]);
+			ss->links[i] = NULL;
 		}
 	if (s->col[OG_HS_RUNQ].active)
 		s->runq_ms = (uint64_t)((og_clock_mono_us() - start_us) / 1000);
 	wait_until(end_us, f);
-	for (i = 0; i < NPROGS; i++)
-		bpf_link__destroy(links[i]);
-	read_maps(o, s);
-	hostsig_bpf__destroy(o);
-	libbpf_set_print(old);
-	return 0;
+	{
+		struct hs_addr_key ak;
+		struct hs_sys_key sk;
+		struct hs_exit_key ek;
+		uint32_t pk, z = 0;
+		uint64_t v64;
+		struct hs_conn_val cv;
+		struct hs_oom_val ov;
+		struct hs_exit_val ev;
 
-unavailable:
-	hostsig_bpf__destroy(o);
-	libbpf_set_print(old);
-	all_unavailable(s, why);
-	wait_until(og_clock_mono_us() + (int64_t)window_ms * 1000, f);
-	return 0;
+		drain(bpf_map__fd(ss->o->maps.retrans), HS_MAX_KEYS, &ak, &v64, take_retrans, s);
+		drain(bpf_map__fd(ss->o->maps.conns), HS_MAX_KEYS, &ak, &cv, take_conn, s);
+		drain(bpf_map__fd(ss->o->maps.ooms), HS_MAX_OOM, &pk, &ov, take_oom, s);
+		drain(bpf_map__fd(ss->o->maps.exits), HS_MAX_KEYS, &ek, &ev, take_exit, s);
+		drain(bpf_map__fd(ss->o->maps.syserrs), HS_MAX_SYS_KEYS, &sk, &v64, take_syserr, s);
+		for (i = 0; i < OG_HS_SLOTS; i++)
+			if (bpf_map_lookup_elem(bpf_map__fd(ss->o->maps.runq_hist), &i, &v64) == 0) {
+				s->runq_hist[i] = v64 - ss->runq_prev[i];
+				ss->runq_prev[i] = v64;
+			}
+		if (bpf_map_lookup_elem(bpf_map__fd(ss->o->maps.drops), &z, &v64) == 0) {
+			s->drops = v64 - ss->drops_prev;
+			ss->drops_prev = v64;
+		}
+	}
 }
 
 #endif
 
-int og_hostsig_collect(int window_ms, const struct og_hostsig_filter *f, struct og_hostsig_summary *s,
-		       struct og_err *err)
+int og_hostsig_open(const struct og_hostsig_filter *f, struct og_hostsig_session **out, struct og_err *err)
+{
+	struct og_hostsig_session *ss = calloc(1, sizeof(*ss));
+
+	*out = NULL;
+	if (!ss)
+		return og_err_set(err, -OG_ENOMEM, "host signals: out of memory");
+	if (f)
+		ss->f = *f;
+	else
+		ss->f.runq_ms = -1;
+	session_start(ss);
+	*out = ss;
+	return 0;
+}
+
+int og_hostsig_window(struct og_hostsig_session *ss, int window_ms, struct og_hostsig_summary *s, struct og_err *err)
 {
 	struct og_hostsig_proc p0, p1;
 
@@ -601,9 +643,32 @@ int og_hostsig_collect(int window_ms, const struct og_hostsig_filter *f, struct 
 	memset(s, 0, sizeof(*s));
 	s->from_ms = og_clock_wall_ms();
 	og_hostsig_proc_sample(&p0);
-	collect_bpf(window_ms, f, s);
+	session_window(ss, window_ms, s);
 	og_hostsig_proc_sample(&p1);
 	og_hostsig_proc_delta(&p0, &p1, &s->proc);
 	s->to_ms = og_clock_wall_ms();
 	return 0;
+}
+
+void og_hostsig_close(struct og_hostsig_session *ss)
+{
+	if (!ss)
+		return;
+	session_stop(ss);
+	free(ss);
+}
+
+int og_hostsig_collect(int window_ms, const struct og_hostsig_filter *f, struct og_hostsig_summary *s,
+		       struct og_err *err)
+{
+	struct og_hostsig_session *ss;
+	int rc;
+
+	if (window_ms < 1 || window_ms > OG_HS_MAX_WINDOW_MS)
+		return bad_window(window_ms, err);
+	if ((rc = og_hostsig_open(f, &ss, err)) < 0)
+		return rc;
+	rc = og_hostsig_window(ss, window_ms, s, err);
+	og_hostsig_close(ss);
+	return rc;
 }

@@ -112,12 +112,25 @@ struct og_hostsig_summary {
 	struct og_hostsig_proc proc;
 };
 
-/* Runs the collectors for window_ms (1 .. OG_HS_MAX_WINDOW_MS) and fills *s
+/* One window in its own session: runs the collectors for window_ms (1 ..
+ * OG_HS_MAX_WINDOW_MS) and fills *s
  * (caller-owned, overwritten). Returns 0 also when eBPF is unavailable (then
  * s->bpf is false, s->unavailable says why, and only s->proc is filled);
  * -OG_EINVAL for a bad window. Every wait is bounded by the window. */
 int og_hostsig_collect(int window_ms, const struct og_hostsig_filter *f, struct og_hostsig_summary *s,
 		       struct og_err *err);
+
+/* A session keeps the programs loaded and attached across windows (the
+ * probe agent: loading takes most of a second, which back-to-back windows
+ * would each go blind for). og_hostsig_open never fails for want of eBPF:
+ * its windows then sample /proc only. og_hostsig_window runs one window
+ * (attaching the run-queue hooks for its first f->runq_ms) and takes the
+ * window's counts out of the maps. One thread at a time per session. */
+struct og_hostsig_session;
+int og_hostsig_open(const struct og_hostsig_filter *f, struct og_hostsig_session **out, struct og_err *err);
+int og_hostsig_window(struct og_hostsig_session *ss, int window_ms, struct og_hostsig_summary *s,
+		      struct og_err *err);
+void og_hostsig_close(struct og_hostsig_session *ss);
 
 /* Adds src into dst (counts summed, histograms added, lists merged by key,
  * the window widened, a collector active when it was in either). */

@@ -32,7 +32,7 @@ skip() { echo "skipped: $*"; echo "0 passed, 0 failed, 1 skipped"; exit 0; }
 if ! "$OPSGRAPH" doctor >/dev/null 2>&1; then
 	skip "opsgraph doctor: eBPF collectors cannot run here: $("$OPSGRAPH" doctor 2>&1 | grep missing | head -3 | tr '\n' ' ')"
 fi
-for t in ip tc python3 bpftool setpriv; do
+for t in ip tc python3 setpriv curl; do
 	command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps.sh)"
 done
 [ -f "$DROP_OBJ" ] || skip "$DROP_OBJ not built (make with BPF=1)"
@@ -139,11 +139,10 @@ inscope() { bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$SC" "
 "$OPSGRAPH" probe --once --window 8s --runq-ms 1000 --cgroup "$SC" >"$tmp/once.json" 2>"$tmp/once.err" &
 probe=$!
 pids+=($probe)
-for _ in $(seq 100); do
-	bpftool prog show name hs_process_exit >/dev/null 2>&1 && break
+for _ in $(seq 200); do
+	grep -q "watching" "$tmp/once.err" 2>/dev/null && break
 	sleep 0.05
 done
-sleep 0.5
 
 # TCP over the lossy link, 4 connections for ~3 s, from the scope cgroup (started first: the
 # other provocations run meanwhile, all inside the window)
@@ -195,10 +194,12 @@ check("retransmits to the lossy peer", rt and rt[0]["count"] >= 3, d.get("tcp_re
 check("retransmits: the peer first", d["tcp_retransmits"][:1] == rt[:1], d.get("tcp_retransmits"))
 check("retransmits line", any(f"{dst}:{port} x" in l for l in d["lines"]), d["lines"])
 cn = [c for c in d.get("tcp_connect", []) if c["daddr"] == dst and c["dport"] == port]
-check("connect to the peer measured", cn and cn[0]["n"] == 4 and cn[0]["p99_us"] > 0, d.get("tcp_connect"))
-oo = [o for o in d.get("oom_kills", []) if o["comm"] == "oomhog"]
-check("oom victim comm", len(oo) == 1, d.get("oom_kills"))
-check("oom victim cgroup", oo and oo[0]["cgroup"] == os.environ["CGNAME"], d.get("oom_kills"))
+# 4 handshakes; a SYN dropped 3 times in a row (2.7 %) fails the 5 s connect
+check("connect to the peer measured", cn and cn[0]["n"] + cn[0]["failed"] == 4 and cn[0]["n"] >= 1 and cn[0]["p99_us"] > 0, d.get("tcp_connect"))
+# OOM kills are host-wide: another run of this test may have its own oomhog
+oo = [o for o in d.get("oom_kills", []) if o["cgroup"] == os.environ["CGNAME"]]
+check("oom victim in our cgroup", len(oo) == 1, d.get("oom_kills"))
+check("oom victim comm", oo and oo[0]["comm"] == "oomhog", d.get("oom_kills"))
 check("oom victim rss", oo and 20000 < oo[0]["rss_kb"] <= 49152 and oo[0]["pid"] > 0, d.get("oom_kills"))
 check("proc oom_kill delta", d["proc"].get("oom_kill", 0) >= 1, d["proc"])
 loops = {c["comm"]: c for c in d.get("crash_loops", [])}
@@ -267,8 +268,20 @@ assert loops["agentcrash"]["count"] == 5 and loops["agentcrash"]["exit_code"] ==
 assert "runq_latency" not in h or h["runq_latency"]["samples"] == 0, h.get("runq_latency")
 assert not any(n.startswith("host signals") and "unavailable" in n for n in c["notes"]), c["notes"]
 rca = json.load(open(sys.argv[1]))["state"]["rca"]
-assert rca["signature"] == "crash_loop" and "agentcrash exited 5 times (exit code 7)" in rca["evidence"][0], rca
+if h["oom_kills"]:	# another process on this busy host was OOM-killed meanwhile (OOM kills are host-wide)
+    assert "crash_loop" in [rca["signature"]] + [a["signature"] for a in rca["also"]] \
+        or any("crash loop" in e for e in rca["evidence"]), rca
+else:
+    assert rca["signature"] == "crash_loop" and "agentcrash exited 5 times (exit code 7)" in rca["evidence"][0], rca
 EOF
+# the programs stay attached between intervals: the buckets follow each other
+# without the second a fresh load would leave unwatched each time
+curl -s "http://127.0.0.1:$APORT/v1/host-signals" >"$tmp/all.json"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["buckets"] >= 3 and d["window"]["seconds"] < 1.15 * d["buckets"] + 0.2, (d["buckets"], d["window"])
+' "$tmp/all.json" && ok || bad "agent buckets not back to back: $(head -c 300 "$tmp/all.json")"
 kill "$agent"; wait "$agent" 2>/dev/null; rc=$?
 [ $rc -eq 0 ] && ok || bad "the agent should exit 0 on SIGTERM (got $rc)"
 
