@@ -246,7 +246,7 @@ static void reply_error(struct evhttp_request *req, int code, const char *msg)
 {
 	cJSON *j = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(j, "error", code == 404 ? "not_found" : "bad_request");
+	cJSON_AddStringToObject(j, "error", code == 404 ? "not_found" : code == 405 ? "method_not_allowed" : "bad_request");
 	cJSON_AddStringToObject(j, "detail", msg);
 	reply_json(req, code, j);
 }
@@ -327,7 +327,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *path = u ? evhttp_uri_get_path(u) : NULL;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		reply_error(req, 400, "only GET is served");
+		reply_error(req, 405, "only GET is served");
 	} else if (path && !strcmp(path, "/v1/host-signals")) {
 		handle_signals(req, A, evhttp_uri_get_query(u));
 	} else if (path && !strcmp(path, "/v1/health")) {

@@ -108,6 +108,7 @@ ip netns exec "$NS" python3 -c '
 import socket, sys, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8); s.settimeout(20)
+open(sys.argv[3], "w").close()
 def drain(c):
     c.settimeout(20)
     while c.recv(65536): pass
@@ -115,8 +116,10 @@ for _ in range(4):
     c, _ = s.accept()
     threading.Thread(target=drain, args=(c,), daemon=True).start()
 threading.Event().wait(15)
-' "${NET}2" "$PORT" 2>"$tmp/server.err" &
+' "${NET}2" "$PORT" "$tmp/server.ready" 2>"$tmp/server.err" &
 pids+=($!)
+for _ in $(seq 100); do [ -e "$tmp/server.ready" ] && break; sleep 0.05; done
+[ -e "$tmp/server.ready" ] && ok || bad "the TCP server in $NS did not start: $(cat "$tmp/server.err")"
 
 # the memory cgroup of the OOM victim
 if [ -d /sys/fs/cgroup/memory ] && [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
@@ -238,6 +241,8 @@ code=$(curl -s -o "$tmp/bad.json" -w '%{http_code}' "http://127.0.0.1:$APORT/v1/
 [ "$code" = 400 ] && grep -q "ISO-8601" "$tmp/bad.json" && ok || bad "bad since: HTTP $code $(cat "$tmp/bad.json")"
 code=$(curl -s -o "$tmp/nf.json" -w '%{http_code}' "http://127.0.0.1:$APORT/nope")
 [ "$code" = 404 ] && ok || bad "unknown path: HTTP $code"
+code=$(curl -s -o "$tmp/post.json" -w '%{http_code}' -X POST "http://127.0.0.1:$APORT/v1/host-signals")
+[ "$code" = 405 ] && ok || bad "POST: HTTP $code"
 curl -s "http://127.0.0.1:$APORT/v1/host-signals?since=2020-01-01T00:00:00Z&until=2020-01-01T01:00:00Z" >"$tmp/old.json"
 python3 -c '
 import json, sys
@@ -307,5 +312,32 @@ import json, sys
 c = json.load(open(sys.argv[1]))["state"]["context"]
 assert any("local_window_ms must be 1 .. 60000" in n for n in c["notes"]), c["notes"]
 ' "$tmp/bad.json" && ok || bad "collector, bad local_window_ms: $(head -c 800 "$tmp/bad.json")"
+
+# ctx.host.signals: bad options are errors that say what is wrong
+cat >"$tmp/bad_opts.lua" <<'EOF'
+local og = require("opsgraph")
+local g = og.graph{ name = "host_opts", state = { errs = og.last() } }
+g:node("try", function(_, ctx)
+  local errs = {}
+  for _, o in ipairs({ { window_ms = 0 }, { window_ms = 60001 }, { bogus = 1, window_ms = 5 }, {},
+                       { window_ms = 5, cgroup = "/nonexistent-cgroup" } }) do
+    local ok, e = pcall(ctx.host.signals, o)
+    errs[#errs + 1] = ok and "no error" or tostring(e)
+  end
+  return { errs = errs }
+end)
+g:edge(og.START, "try")
+return g
+EOF
+"$OPSGRAPH" run "$tmp/bad_opts.lua" --db :memory: --output json >"$tmp/bad_opts.json" 2>&1
+python3 - "$tmp/bad_opts.json" <<'EOF' && ok || bad "ctx.host.signals bad options: $(head -c 800 "$tmp/bad_opts.json")"
+import json, sys
+e = json.load(open(sys.argv[1]))["state"]["errs"]
+assert "window_ms must be an integer from 1 to 60000 (got 0)" in e[0], e
+assert "(got 60001)" in e[1], e
+assert "unknown option 'bogus'" in e[2], e
+assert "window_ms is required" in e[3], e
+assert "cgroup '/nonexistent-cgroup' is not a cgroup v2 directory" in e[4], e
+EOF
 
 finish
