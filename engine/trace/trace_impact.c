@@ -367,10 +367,12 @@ int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, 
  * process keeps copies of the link fds for LINGER_S seconds: our own detach
  * is then instant (the event stays registered), so is the next dry-run's
  * attach and detach, and only the last holder pays, in the background.
- * While a holder lives the programs are detached from their events
- * (libbpf disables them) but the syscall tracepoints stay registered: the
- * host's syscalls take the tracing slow path for those seconds (bench/
- * dryrun.sh measures what that costs).
+ * While a holder lives, the syscall tracepoints stay registered (the
+ * host's syscalls take the tracing slow path for those seconds: bench/
+ * dryrun.sh measures it) and the old programs stay in the tracepoints'
+ * program arrays, disarmed (target_cgid 0: they return after one compare).
+ * That is also why a loaded object is never reused for the next dry-run:
+ * attaching a program that a holder still has attached fails with EEXIST.
  */
 static void holder_main(int *keep, size_t n)
 {

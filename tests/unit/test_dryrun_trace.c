@@ -1,0 +1,90 @@
+/*
+ * test_dryrun_trace.c: traced dry-runs one after another in one process, as
+ * a graph run makes them for the actions of a plan (needs root and a host
+ * that can trace: skipped with the reason otherwise). The second and third
+ * reuse the loaded programs (trace/trace_impact.c keeps one object): each
+ * report must hold exactly its own run's events, none repeated by the
+ * previous run's links (a lingering holder keeps those) and none left over
+ * in the ring buffer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "dryrun/dryrun.h"
+#include "../test.h"
+
+static int count_comm(const cJSON *procs, const char *comm)
+{
+	const cJSON *it;
+	int n = 0;
+
+	cJSON_ArrayForEach(it, procs) {
+		const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "comm"));
+		if (c && !strcmp(c, comm))
+			n++;
+	}
+	return n;
+}
+
+int main(void)
+{
+	const char *argv_a[] = { "/bin/sh", "-c", "/bin/true; /bin/echo a", NULL };
+	const char *argv_b[] = { "/bin/sleep", "0", NULL };
+	struct og_dryrun_spec s;
+	struct og_err err = { 0 };
+	cJSON *rep[3] = { NULL, NULL, NULL };
+	int i;
+
+	if (geteuid() != 0) {
+		SKIP("not root: dry-runs need namespaces and the trace CAP_BPF");
+		TEST_END();
+	}
+	memset(&s, 0, sizeof(s));
+	s.trace = true;
+	for (i = 0; i < 3; i++) {
+		s.argv = i == 1 ? argv_b : argv_a;
+		CHECK_INT(og_dryrun_run(&s, &rep[i], &err), ==, 0);
+		if (!rep[i])
+			goto out;
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(rep[0], "processes")) {
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep[0], "reason"));
+		fprintf(stderr, "no trace here: %s\n", why ? why : "?");
+		SKIP("this host cannot trace (see the reason above)");
+		goto out;
+	}
+	for (i = 0; i < 3; i++) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(rep[i], "processes");
+		const cJSON *lost = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(rep[i], "trace"), "lost");
+
+		CHECK(cJSON_IsNumber(lost) && lost->valuedouble == 0);
+		if (i == 1) {
+			CHECK_INT(cJSON_GetArraySize(p), ==, 1);
+			CHECK_INT(count_comm(p, "sleep"), ==, 1);
+			CHECK_INT(count_comm(p, "true"), ==, 0);
+		} else {
+			CHECK_INT(cJSON_GetArraySize(p), ==, 3);
+			CHECK_INT(count_comm(p, "sh"), ==, 1);
+			CHECK_INT(count_comm(p, "true"), ==, 1);
+			CHECK_INT(count_comm(p, "echo"), ==, 1);
+			CHECK_INT(count_comm(p, "sleep"), ==, 0);
+		}
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep[i], "verdict")),
+			  "touches no files, no network");
+	}
+	/* the same command traced twice gives the same number of events */
+	CHECK_INT(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[0], "trace"), "events")
+			  ->valueint,
+		  ==,
+		  cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[2], "trace"), "events")
+			  ->valueint);
+out:
+	for (i = 0; i < 3; i++)
+		cJSON_Delete(rep[i]);
+	TEST_END();
+}
