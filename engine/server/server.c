@@ -228,6 +228,7 @@ static int setup(struct srv *S)
 	/* each job re-reads the config, but a bad otlp block should stop the
 	 * server here rather than fail every run */
 	if (st == 0 && cJSON_GetObjectItemCaseSensitive(cfg, "otlp") &&
+	    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cfg, "otlp")) &&
 	    og_otlp_config_check(cJSON_GetObjectItemCaseSensitive(cfg, "otlp"), &err) < 0)
 		st = cli_fail(2, "--config %s: %s", S->conf.config, err.msg);
 	cJSON_Delete(cfg);

@@ -235,8 +235,20 @@ timeout 10 "$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$DB" --root "$tmp/root" 
 rc=$?; err=$(cat "$tmp/bad_serve.log"); last="serve --config bad.json"
 expect_rc 2
 expect_in "config otlp.endpoint" "$err" "serve with a bad otlp block"
+# "otlp": null is no export, for the server as for the CLI
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["otlp"]=None; json.dump(c, open(sys.argv[2], "w"))' \
+	"$tmp/tools.json" "$tmp/null.json"
+n0=$(nexp)
+og run tests/graphs/otlp_tools.lua --db "$DB" --thread null-1 --config "$tmp/null.json"
+expect_rc 0
+[ "$(nexp)" = "$n0" ] && ok || bad "otlp null exported something"
+"$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$DB" --root "$tmp/root" --config "$tmp/null.json" 2>"$tmp/null_serve.log" &
+og_srv=$!
+for _ in $(seq 100); do grep -q 'listening on' "$tmp/null_serve.log" && break; kill -0 "$og_srv" 2>/dev/null || break; sleep 0.1; done
+grep -q 'listening on' "$tmp/null_serve.log" && ok || bad "serve with otlp null did not start: $(cat "$tmp/null_serve.log")"
+kill "$og_srv" 2>/dev/null; wait "$og_srv" 2>/dev/null; og_srv=
 "$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$DB" --root "$tmp/root" --config "$tmp/tools.json" --workers 1 \
-	--no-auth 2>"$tmp/serve.log" &
+	--no-auth 2>"$tmp/serve.log" &	# the exports of this server's runs are the otlp block of tools.json
 og_srv=$!
 SRV=
 for _ in $(seq 100); do
