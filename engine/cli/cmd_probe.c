@@ -258,6 +258,7 @@ static void handle_signals(struct evhttp_request *req, struct agent *A, const ch
 	int64_t since = 0, until = INT64_MAX;
 	struct og_hostsig_summary *m = calloc(1, sizeof(*m));
 	size_t used = 0, i;
+	int64_t counted_to;
 	char buf[300], t0[40];
 	cJSON *j, *notes;
 
@@ -299,6 +300,7 @@ static void handle_signals(struct evhttp_request *req, struct agent *A, const ch
 		m->from_ms = since > 0 ? since : og_clock_wall_ms();
 		m->to_ms = until != INT64_MAX ? until : og_clock_wall_ms();
 	}
+	counted_to = m->to_ms;
 	j = og_hostsig_json(m);
 	free(m);
 	if (!j) {
@@ -313,6 +315,12 @@ static void handle_signals(struct evhttp_request *req, struct agent *A, const ch
 			 "(it keeps %lld min since %s)", (long long)(A->o.interval_ms / 1000),
 			 since_s ? since_s : "-", until_s ? until_s : "now", (long long)(A->o.keep_ms / 60000),
 			 og_clock_iso8601(A->started_ms, t0, sizeof(t0)));
+		cJSON_AddItemToArray(notes, cJSON_CreateString(buf));
+	} else if (until_s && until > counted_to + 1000) {
+		/* the range reaches into the interval still being collected */
+		snprintf(buf, sizeof(buf), "host signals: counted up to %s, the end of the last finished interval; "
+			 "what came after (up to %s) is not in these counts", og_clock_iso8601(counted_to, t0, sizeof(t0)),
+			 until_s);
 		cJSON_AddItemToArray(notes, cJSON_CreateString(buf));
 	}
 	evhttp_clear_headers(&q);	/* since_s and until_s point into it */

@@ -272,6 +272,8 @@ assert h["source"] == "ebpf", h
 assert loops["agentcrash"]["count"] == 5 and loops["agentcrash"]["exit_code"] == 7, loops
 assert "runq_latency" not in h or h["runq_latency"]["samples"] == 0, h.get("runq_latency")
 assert not any(n.startswith("host signals") and "unavailable" in n for n in c["notes"]), c["notes"]
+# the window ends 2 s in the future: the agent says its counts stop at its last finished interval
+assert any("the end of the last finished interval" in n for n in c["notes"]), c["notes"]
 rca = json.load(open(sys.argv[1]))["state"]["rca"]
 if h["oom_kills"]:	# another process on this busy host was OOM-killed meanwhile (OOM kills are host-wide)
     assert "crash_loop" in [rca["signature"]] + [a["signature"] for a in rca["also"]] \
