@@ -327,6 +327,21 @@ out:
 	return rc;
 }
 
+/* the usage log names the caller as the VM does ("node 'x'"): keep the name */
+static void node_name(cJSON *o)
+{
+	const char *n = rj_str(o, "node");
+	size_t len = n ? strlen(n) : 0;
+
+	if (len > 7 && !strncmp(n, "node '", 6) && n[len - 1] == '\'') {
+		cJSON *v = cJSON_CreateString(n + 6);
+		if (v) {
+			v->valuestring[len - 7] = 0;
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "node", v);
+		}
+	}
+}
+
 static void add_llm(cJSON *doc, const cJSON *log)
 {
 	static const char *const keep[] = { "at", "node", "role", "provider", "model", "tokens_in", "tokens_out",
@@ -340,6 +355,16 @@ static void add_llm(cJSON *doc, const cJSON *log)
 	cJSON_ArrayForEach(e, log) {
 		cJSON *o = cJSON_CreateObject();
 		rj_pick(o, e, keep, false);
+		node_name(o);
+		{
+			/* logged when the answer came: the call began latency_ms earlier */
+			int64_t at = rj_str(e, "at") ? og_clock_parse_iso8601(rj_str(e, "at")) : -1;
+			const cJSON *lat = rj_get(e, "latency_ms");
+			char iso[40];
+			if (at >= 0 && cJSON_IsNumber(lat))
+				cJSON_AddStringToObject(o, "started_at", og_clock_iso8601(at - (int64_t)lat->valuedouble, iso,
+										    sizeof(iso)));
+		}
 		cJSON_AddItemToArray(calls, o);
 		n++;
 		tin += cJSON_GetNumberValue(rj_get(e, "tokens_in")) > 0 ? cJSON_GetNumberValue(rj_get(e, "tokens_in")) : 0;

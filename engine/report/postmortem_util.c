@@ -198,7 +198,7 @@ cJSON *pm_timeline(const cJSON *r)
 			 pm_val(rj_get(e, "provider"), d1, sizeof(d1)), pm_val(rj_get(e, "model"), d2, sizeof(d2)),
 			 rj_str(e, "role") ? rj_str(e, "role") : "-", rj_str(e, "node") ? rj_str(e, "node") : "-",
 			 rj_str(e, "outcome") ? rj_str(e, "outcome") : "-");
-		row(tl, rj_str(e, "at"), "llm", what, NULL);
+		row(tl, rj_str(e, "started_at") ? rj_str(e, "started_at") : rj_str(e, "at"), "llm", what, NULL);
 	}
 	cJSON_ArrayForEach(e, rj_get(r, "executions")) {
 		const cJSON *t;

@@ -3,8 +3,9 @@
 # thread, against golden files, and the incident index it feeds.
 #
 # The thread (graphs/incident.lua, built-in analyzer, the Black Friday
-# Alertmanager alert; restart_service and scale_replicas overridden to
-# /bin/echo, so their dry-runs in the sandbox say the same every time):
+# Alertmanager alert; the LLM role rca answered by tests/tools/fake_llm.py;
+# restart_service and scale_replicas overridden to /bin/echo, so their
+# dry-runs in the sandbox say the same every time):
 #   `opsgraph serve` takes the alert: human_decision asks (checkpoint ASK)
 #   fork ASK (hint edited), carol answers "manual": a branch that ends
 #   fork ASK again, alice answers re_analyze with a hint: the collector,
@@ -48,10 +49,23 @@ check() {
 	if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
 }
 
-cat >"$tmp/config.json" <<'JSON'
-{"tool_overrides": {"restart_service": {"command": ["/bin/echo", "deployment.apps/{service} restarted"]},
-                    "scale_replicas": {"command": ["/bin/echo", "deployment.apps/{service} scaled to {replicas}"]}}}
-JSON
+# the LLM role rca answers from tests/tools/fake_llm.py (120 tokens in, 30 out)
+mkdir -p "$tmp/llm"
+start_server "fake LLM server" tests/tools/fake_llm.py "$tmp/llm"
+llm_srv=$srv
+trap 'kill $llm_srv 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+python3 - "$tmp/config.json" "$BASE" <<'PY'
+import json, sys
+json.dump({
+    "tool_overrides": {
+        "restart_service": {"command": ["/bin/echo", "deployment.apps/{service} restarted"]},
+        "scale_replicas": {"command": ["/bin/echo", "deployment.apps/{service} scaled to {replicas}"]}},
+    "llm": {"providers": {"fake": {"base_url": sys.argv[2]}},
+            "roles": {"rca": {"system": "You are the SRE on call.", "min_interval_ms": 0,
+                              "schema": {"type": "object", "required": ["root_cause", "evidence", "impact", "confidence"]},
+                              "chain": [{"provider": "fake", "model": "ok", "timeout_ms": 5000}]}},
+            "prices": {"ok": {"input_per_1k": 0.5, "output_per_1k": 1.5}}}}, open(sys.argv[1], "w"))
+PY
 CFG="--config $tmp/config.json --db $DB"
 
 # ---- the recorded thread ------------------------------------------------------
@@ -59,10 +73,10 @@ CFG="--config $tmp/config.json --db $DB"
 "$OPSGRAPH" serve --no-auth --listen 127.0.0.1:0 --db "$DB" --root "$PWD" --config "$tmp/config.json" \
 	--workers 1 >"$tmp/serve.log" 2>&1 &
 srv=$!
-trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+trap 'kill $srv $llm_srv 2>/dev/null; wait $srv 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 BASE=
 for _ in $(seq 100); do
-	BASE=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.log" | sed 's/listening on //')
+	BASE=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/serve.log" 2>/dev/null | sed 's/listening on //')
 	[ -n "$BASE" ] && break
 	kill -0 $srv 2>/dev/null || break
 	sleep 0.1
@@ -143,7 +157,11 @@ check "choices offered to alice" "$(j 'r["decisions"][0]["choices"]')" "['1', '2
 check "bob's note" "$(j 'r["decisions"][2]["note"]')" "restart did not help, DBA paged"
 check "re-analysis loops" "$(j '(r["re_analyses"]["count"], [l["hint"] for l in r["re_analyses"]["loops"]])')" \
 	"(1, ['check the redis latency too'])"
-check "analyses" "$(j 'len(r["analyses"])')" "2"
+check "analyses" "$(j '[(a["analyzer"], a["hint"]) for a in r["analyses"]]')" \
+	"[('fake/ok', None), ('fake/ok', 'check the redis latency too')]"
+check "LLM calls" "$(j '[(c["node"], c["role"], c["model"], c["tokens_in"], c["tokens_out"], c["cost"], c["outcome"]) for c in r["llm_calls"]]')" \
+	"[('root_cause_analyzer', 'rca', 'ok', 120, 30, 0.105, 'ok'), ('root_cause_analyzer', 'rca', 'ok', 120, 30, 0.105, 'ok')]"
+check "LLM totals" "$(j 'r["llm_totals"]')" "{'calls': 2, 'tokens_in': 240, 'tokens_out': 60, 'cost': 0.21}"
 check "branch" "$(j '[(b["forked_from"], b["status"], [d["by"] for d in b["decisions"]]) for b in r["branches"]]')" \
 	"[($ASK, 'done', ['carol'])]"
 check "tool output" "$(j 'r["executions"][0]["results"][0]["stdout"].strip()')" \

@@ -52,5 +52,7 @@ else:
         line = re.sub(r"\b\d+(\.\d+)? (days|s|min \d+ s|h \d+ min)\b(?= \|)", "<AGE>", line)
         # the last cell of the steps table is a duration in ms
         line = re.sub(r"^(\| \d+ \| -?\d+ \| .* \| )\d+ \|$", r"\1<N> |", line)
+        # the LLM table's latency cell
+        line = re.sub(r"^(\| <NOW> \|( [^|]+ \|){3} \d+ \| \d+ \| )\d+( \|)", r"\1<N>\3", line)
         out.append(line)
     print("\n".join(out))
