@@ -389,8 +389,12 @@ static void add_alert(cJSON *doc, const cJSON *alert, const cJSON *first)
 	char title[512];
 
 	rj_pick(a, alert, keep, false);
-	snprintf(title, sizeof(title), "%s: %s", rj_str(alert, "service") ? rj_str(alert, "service") : "incident",
-		 rj_str(alert, "summary") ? rj_str(alert, "summary") : "(no summary)");
+	if (cJSON_IsObject(alert))
+		snprintf(title, sizeof(title), "%s: %s", rj_str(alert, "service") ? rj_str(alert, "service") : "incident",
+			 rj_str(alert, "summary") ? rj_str(alert, "summary") : "(no summary)");
+	else	/* not an incident graph: the report still tells its steps */
+		snprintf(title, sizeof(title), "%s thread %s", rj_str(first, "graph") ? rj_str(first, "graph") : "a",
+			 rj_str(first, "thread_id") ? rj_str(first, "thread_id") : "?");
 	cJSON_AddStringToObject(doc, "title", title);
 	det = cJSON_AddObjectToObject(doc, "detection");
 	rj_copy(det, "alert_at", rj_get(alert, "started_at"));

@@ -224,6 +224,17 @@ expect_rc 2
 expect_in "md, html and json" "$err" "stderr"
 og postmortem --db "$DB"
 expect_rc 2
+og postmortem "$T" --db :memory:
+expect_rc 2
+expect_in "needs the database" "$err" "stderr"
+# a thread of another graph: its steps, no incident
+og run graphs/demo.lua --db "$DB" --input '{"count": 0}' --output json
+D=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["thread_id"])' 2>/dev/null)
+og postmortem "$D" --db "$DB"
+expect_rc 0
+expect_in "# Postmortem: demo thread $D" "$out" "postmortem of a demo thread"
+expect_in "| b, c | running |" "$out" "a step of two tasks"
+expect_in "| d | done |" "$out" "its last step"
 
 # ---- the index ----------------------------------------------------------------
 og similar --text "database connection pool exhausted" --db "$DB" --output json
