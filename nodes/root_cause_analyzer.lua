@@ -1,6 +1,8 @@
 -- nodes/root_cause_analyzer.lua: the root-cause analysis node (issue 4).
 --
--- Reads state.alert, state.context and state.operator_hint (re_analyze), writes
+-- Reads state.alert, state.context, state.operator_hint (re_analyze) and
+-- state.operator_model ("provider/model" asked first, e.g. set by a fork from
+-- the postmortem page), writes
 --   rca        {root_cause, evidence[], impact, confidence, analyzer, signature?, also[],
 --               notes[]?, llm?}
 --   candidates up to 3 remediation proposals, best first, for the planner
@@ -65,6 +67,7 @@ local function llm_link(alert, context, ctx, opts, state)
       } or nil,
     },
     hint = is_str(hint) and hint or nil,
+    model = is_str(state.operator_model) and state.operator_model or nil,
   }
   if not r.ok then return nil, r.error end
   local d = r.data

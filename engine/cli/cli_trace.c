@@ -193,7 +193,7 @@ void cli_trace_llm(struct cli_trace *t, const cJSON *e)
 	}
 	cJSON_AddStringToObject(a, "opsgraph.llm.role", og_json_get_str(e, "role"));
 	cJSON_AddStringToObject(a, "opsgraph.llm.outcome", outcome);
-	if (strcmp(outcome, "ok")) {
+	if (strcmp(outcome, "ok") && strcmp(outcome, "repaired")) {	/* a repaired answer is an answer */
 		t->spans[k].status = OG_OTLP_ERROR;
 		t->spans[k].msg = strdup(outcome);
 		cJSON_AddStringToObject(a, "error.type", outcome);

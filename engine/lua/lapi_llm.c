@@ -2,7 +2,8 @@
  * lapi_llm.c: ctx.llm.chat, the LLM roles of nodes (root_cause_analyzer,
  * action_planner) with their fallback chain.
  *
- *   ctx.llm.chat{ role = "rca", input = <string or table>, hint = <string, optional> }
+ *   ctx.llm.chat{ role = "rca", input = <string or table>, hint = <string, optional>,
+ *                 model = <"provider/model" or "model", optional> }
  *     -> { ok = true, data = <JSON object valid against the role's schema>,
  *          provider, model, tokens_in, tokens_out, latency_ms, cost, attempts = {...} }
  *      | { ok = false, error = "...", attempts = {...} }
@@ -13,7 +14,12 @@
  * model + parameters). Each link is asked in turn: the answer must be a JSON
  * object valid against the schema (engine/core/jschema.h); when it is not,
  * the link gets ONE repair request carrying the validation errors; then the
- * next link is asked. ok = false means every link failed: the node then runs
+ * next link is asked. `model` asks one model first (a fork that re-runs an
+ * analysis with another model): the chain's link with that model (and
+ * provider, when given), else, for "provider/model" of a configured
+ * provider, that model with the provider's settings; the rest of the chain
+ * follows as usual. A model that is neither is refused (ok = false, naming
+ * the links). ok = false means every link failed: the node then runs
  * its built-in analyzer, which is the real end of every chain (it lives in
  * Lua, nodes/lib/builtin_analyzer.lua).
  *
@@ -185,6 +191,7 @@ struct chain {
 	cJSON *res;			/* the result being built */
 	cJSON *attempts;
 	char *sys, *user;		/* redacted messages */
+	const char *pick;		/* the `model` option: asked first, or NULL */
 };
 
 static const cJSON *obj(const cJSON *o, const char *k)
@@ -569,13 +576,49 @@ static int role_lookup(struct chain *c, struct og_err *err)
 	return 0;
 }
 
+/* The link the `model` option names: the chain's own (*first, borrowed),
+ * or for "provider/model" of a configured provider a new link (*own, the
+ * caller frees it). -OG_EINVAL naming the chain's links otherwise. */
+static int pick_link(struct chain *c, const cJSON **first, int *at, cJSON **own, struct og_err *err)
+{
+	const char *slash = strchr(c->pick, '/'), *want = slash ? slash + 1 : c->pick;
+	size_t plen = slash ? (size_t)(slash - c->pick) : 0, n = 0;
+	const cJSON *link;
+	char links[600] = "";
+
+	cJSON_ArrayForEach(link, obj(c->rconf, "chain")) {
+		const char *p = str_of(link, "provider"), *m = str_of(link, "model");
+		if (m && !strcmp(m, want) && (!slash || (p && strlen(p) == plen && !strncmp(p, c->pick, plen)))) {
+			*first = link;
+			return 0;
+		}
+		++*at;
+		if (n + 80 < sizeof(links))
+			n += (size_t)snprintf(links + n, sizeof(links) - n, "%s%s/%s", n ? ", " : "", p ? p : "?",
+					      m ? m : "?");
+	}
+	if (slash && plen && *want) {
+		char pname[64];
+		snprintf(pname, sizeof(pname), "%.*s", (int)plen, c->pick);
+		if (cJSON_IsObject(obj(obj(c->conf, "providers"), pname))) {
+			if (!(*own = cJSON_CreateObject()) || !cJSON_AddStringToObject(*own, "provider", pname) ||
+			    !cJSON_AddStringToObject(*own, "model", want))
+				return og_err_set(err, -OG_ENOMEM, "out of memory");
+			return 0;
+		}
+	}
+	return og_err_set(err, -OG_EINVAL, "model \"%s\" is not a link of role \"%s\" (%s)%s", c->pick, c->role, links,
+			  slash ? " and names no provider of llm.providers" : "; give \"provider/model\" for another "
+			  "model of a configured provider");
+}
+
 /* The chain for one call: the result tree (ok or not), or NULL when memory
  * runs out. */
 static cJSON *run_chain(struct chain *c, const char *input, const char *hint, const char *warning)
 {
 	struct og_err err = { 0 };
 	const cJSON *link;
-	cJSON *answer = NULL;
+	cJSON *answer = NULL, *pick_own = NULL;	/* a link made for the `model` option */
 	int64_t t0 = og_clock_mono_us();
 	int i = 0;
 
@@ -590,9 +633,26 @@ static cJSON *run_chain(struct chain *c, const char *input, const char *hint, co
 		goto nomem;
 	if (build_messages(c, input, hint, &err) < 0)
 		goto failed;
-	cJSON_ArrayForEach(link, obj(c->rconf, "chain")) {
-		if ((answer = ask_link(c, link, i++)))
-			break;
+	if (c->pick) {
+		const cJSON *first = NULL;
+		int at = 0;
+		if (pick_link(c, &first, &at, &pick_own, &err) < 0)
+			goto failed;
+		answer = ask_link(c, first ? first : pick_own, at);	/* own: one past the chain */
+		if (!first)
+			first = pick_own;
+		cJSON_ArrayForEach(link, obj(c->rconf, "chain")) {
+			if (answer)
+				break;
+			if (link != first)
+				answer = ask_link(c, link, i);
+			i++;
+		}
+	} else {
+		cJSON_ArrayForEach(link, obj(c->rconf, "chain")) {
+			if ((answer = ask_link(c, link, i++)))
+				break;
+		}
 	}
 	if (!answer) {
 		const cJSON *a;
@@ -610,6 +670,7 @@ static cJSON *run_chain(struct chain *c, const char *input, const char *hint, co
 	cJSON_AddNumberToObject(c->res, "latency_ms", (double)((og_clock_mono_us() - t0) / 1000));
 	cJSON_AddItemToObject(c->res, "attempts", c->attempts);
 	c->attempts = NULL;
+	cJSON_Delete(pick_own);
 	return c->res;
 failed:
 	cJSON_AddBoolToObject(c->res, "ok", 0);
@@ -617,8 +678,10 @@ failed:
 	cJSON_AddNumberToObject(c->res, "latency_ms", (double)((og_clock_mono_us() - t0) / 1000));
 	cJSON_AddItemToObject(c->res, "attempts", c->attempts);
 	c->attempts = NULL;
+	cJSON_Delete(pick_own);
 	return c->res;
 nomem:
+	cJSON_Delete(pick_own);
 	cJSON_Delete(c->res);
 	cJSON_Delete(c->attempts);
 	c->res = c->attempts = NULL;
@@ -634,7 +697,7 @@ static int lapi_llm_chat(lua_State *L)
 	struct og_err err = { 0 }, werr = { 0 };
 	struct chain c;
 	struct llm_state *st;
-	const char *role, *input, *hint = NULL;
+	const char *role, *input, *hint = NULL, *pick = NULL;
 	cJSON **box;
 	size_t len;
 
@@ -645,8 +708,8 @@ static int lapi_llm_chat(lua_State *L)
 	lua_pushnil(L);
 	while (lua_next(L, 1)) {
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-		if (!k || (strcmp(k, "role") && strcmp(k, "input") && strcmp(k, "hint")))
-			return luaL_error(L, "ctx.llm.chat: unknown option '%s' (known: role, input, hint)",
+		if (!k || (strcmp(k, "role") && strcmp(k, "input") && strcmp(k, "hint") && strcmp(k, "model")))
+			return luaL_error(L, "ctx.llm.chat: unknown option '%s' (known: role, input, hint, model)",
 					  k ? k : luaL_typename(L, -2));
 		lua_pop(L, 1);
 	}
@@ -688,6 +751,20 @@ static int lapi_llm_chat(lua_State *L)
 	}
 	if (strlen(input) != lua_rawlen(L, 3))
 		return luaL_error(L, "ctx.llm.chat: input holds a NUL byte");
+	switch (lua_getfield(L, 1, "model")) {				/* 5 */
+	case LUA_TNIL:
+		break;
+	case LUA_TSTRING:
+		if (!lua_rawlen(L, 5) || lua_rawlen(L, 5) >= 160)
+			return luaL_error(L, "ctx.llm.chat: model is \"provider/model\" or a model name of the "
+					  "role's chain, 1 to 159 characters");
+		pick = lua_tostring(L, 5);
+		break;
+	default:
+		return luaL_error(L, "ctx.llm.chat: model must be a string such as \"openai/gpt-4o\" (got %s)",
+				  luaL_typename(L, 5));
+	}
+	lua_pop(L, 1);	/* pick stays valid: the table holds the string */
 
 	if (lapi_journal_replay(L, "llm")) {				/* 5: the recorded result */
 		const char *was;
@@ -711,6 +788,7 @@ static int lapi_llm_chat(lua_State *L)
 	c.vm = vm;
 	c.st = st;
 	c.role = role;
+	c.pick = pick;
 	c.conf = vm->config_path[0] && st->file_read ? st->file_conf : vm->llm_conf;
 	/* no Lua runs until the chain returns: role, input and hint stay put */
 	*box = run_chain(&c, input, hint, werr.code ? werr.msg : NULL);

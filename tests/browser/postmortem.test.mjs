@@ -158,9 +158,11 @@ try {
       const at = await chip.getAttribute('data-checkpoint');
       await chip.click();
       await a.waitForFunction((c) => document.querySelector('#pm-fork-ckpt').value === c, at, T);
-      const preset = a.locator('#pm-presets .pm-preset', { hasText: 're-analyze' });
+      const preset = a.locator('#pm-presets .pm-preset', { hasText: 're-analyze with a hint' });
       await preset.waitFor(T);
       expect(await a.locator('#pm-presets .pm-preset', { hasText: 'action 1' }).count() === 1, 'an "action 1" shortcut');
+      await a.locator('#pm-presets .pm-preset', { hasText: 'another model' }).click();
+      expect(JSON.parse(await a.inputValue('#pm-fork-update')).operator_model === 'PROVIDER/MODEL', 'the model shortcut');
       await preset.click();
       expect(await a.inputValue('#pm-fork-as') === 'context_collector', 'as node');
       expect(JSON.parse(await a.inputValue('#pm-fork-update')).operator_hint, 'the hint in the editor');

@@ -388,6 +388,30 @@ expect_in 'no role \"nope\" in config llm.roles (configured: rca)' "$out" "unkno
 og run "$CHAT" --db :memory: --input '{"mode": "badinput"}' --config "$tmp/cfg.json"
 expect_rc 1
 expect_in "input must be a string or a table (got number)" "$out$err" "bad input error"
+# the model option (a fork's operator_model): a link asked first, another
+# model of a configured provider, refused otherwise
+config "server-error ok"
+n0=$(nreq)
+og run "$CHAT" --db :memory: --input '{"mode": "model"}' --config "$tmp/cfg.json" --output json
+expect_rc 0
+printf '%s' "$out" >"$tmp/model.json"
+r=$(python3 - "$tmp/model.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["state"]["r"]
+checks = [
+    (r["link"]["ok"] and r["link"]["model"] == "ok" and r["link"]["outcomes"] == ["ok:ok"], "link first: %r" % r["link"]),
+    (r["prov"]["ok"] and r["prov"]["model"] == "invalid-json" and r["prov"]["outcomes"] == ["invalid-json:invalid_json", "invalid-json:repaired"], "provider/model: %r" % r["prov"]),
+    (not r["none"]["ok"] and 'model "nosuch/ok" is not a link of role "rca" (fake/server-error, fake/ok) and names no provider' in r["none"]["error"], "unknown provider: %r" % r["none"]),
+    (not r["bare"]["ok"] and 'give "provider/model"' in r["bare"]["error"], "bare unknown model: %r" % r["bare"]),
+]
+print(" | ".join(m for c, m in checks if not c) or "ok")
+PY
+)
+[ "$r" = ok ] && ok || bad "model option: $r"
+[ "$(nreq)" -eq $((n0 + 3)) ] && ok || bad "model option: $(($(nreq) - n0)) requests, want 3 (server-error never asked)"
+og run "$CHAT" --db :memory: --input '{"mode": "badmodel"}' --config "$tmp/cfg.json"
+expect_rc 1
+expect_in 'model must be a string such as "openai/gpt-4o" (got number)' "$out$err" "bad model option"
 og run "$CHAT" --db :memory: --input '{"mode": "unknown"}' --config "$tmp/cfg.json"
 expect_rc 1
 expect_in "unknown option 'temperature'" "$out$err" "unknown option error"

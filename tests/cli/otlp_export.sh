@@ -242,6 +242,7 @@ n0=$(nexp)
 og run tests/graphs/otlp_tools.lua --db "$DB" --thread null-1 --config "$tmp/null.json"
 expect_rc 0
 [ "$(nexp)" = "$n0" ] && ok || bad "otlp null exported something"
+: >"$tmp/null_serve.log"
 "$OPSGRAPH" serve --listen 127.0.0.1:0 --db "$DB" --root "$tmp/root" --config "$tmp/null.json" 2>"$tmp/null_serve.log" &
 og_srv=$!
 for _ in $(seq 100); do grep -q 'listening on' "$tmp/null_serve.log" && break; kill -0 "$og_srv" 2>/dev/null || break; sleep 0.1; done
@@ -266,4 +267,19 @@ for _ in $(seq 100); do [ "$(nexp)" -ge 6 ] && break; sleep 0.1; done
 check 6 srv-1 "${SHAPE[@]}" \
 	'root[0]["name"] == "run otlp_tools" and root[0]["a"]["opsgraph.thread_id"] == "srv-1"' \
 	'[s["name"] for s in spans if s["name"].startswith("execute_tool")] == ["execute_tool echo_tool", "execute_tool fail_tool"]'
+
+# --- a fork that re-runs the analysis with another model (operator_model) ----
+og history inc-1 --output json --db "$DB"
+at=$(printf '%s' "$out" | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if "dry_run_actions" in (r["writes"] or {})][0])')
+og fork inc-1 --checkpoint "$at" --as-node context_collector --update '{"operator_model": "ollama/invalid-json"}' \
+	--db "$DB" --config "$tmp/cfg.json"
+expect_rc 0
+og resume inc-1 --db "$DB" --config "$tmp/cfg.json" --output json
+expect_rc 0
+expect_in '"analyzer":"ollama/invalid-json"' "$out" "the re-analysis used the fork's model"
+[ "$(nexp)" = 7 ] && ok || bad "fork + resume: $(nexp) exports, want 7"
+check 7 inc-1 "${SHAPE[@]}" \
+	'[s["name"] for s in spans if s["name"].startswith("chat ")] == ["chat invalid-json", "chat invalid-json"]' \
+	'all(parent(s) is node("root_cause_analyzer") for s in spans if s["name"].startswith("chat "))' \
+	'[(s["status"].get("code"), s["a"]["opsgraph.llm.outcome"]) for s in spans if s["name"].startswith("chat ")] == [(2, "invalid_json"), (0, "repaired")]'
 finish

@@ -283,6 +283,8 @@ export function postmortemView(id, ui) {
     }
     if (has('context_collector') && has('root_cause_analyzer') && 'context' in s) {
       btns.push(['re-analyze with a hint', 'context_collector', { operator_hint: 'look at the most recent deploy first' }]);
+      // root_cause_analyzer asks operator_model first (ctx.llm.chat's model)
+      btns.push(['re-analyze with another model', 'context_collector', { operator_model: 'PROVIDER/MODEL' }]);
     }
     p.innerHTML = btns.map(([label], i) => `<button type="button" class="ghost pm-preset" data-i="${i}">${esc(label)}</button>`).join('');
     p.onclick = (ev) => {

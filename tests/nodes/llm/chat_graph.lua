@@ -7,6 +7,9 @@
 --   badrole  a role the config does not have
 --   badinput input = 5 (raises)
 --   unknown  an unknown option (raises)
+--   model    the `model` option: a link of the chain, a model of a configured
+--            provider, one that is neither
+--   badmodel model = 5 (raises)
 local og = require("opsgraph")
 local g = og.graph{ name = "llm_chat", state = { mode = og.last(), r = og.merge() } }
 local function brief(x)
@@ -29,6 +32,13 @@ g:node("call", function(s, ctx)
     r.bad = brief(ctx.llm.chat{ role = "nope", input = "x" })
   elseif s.mode == "badinput" then
     ctx.llm.chat{ role = "rca", input = 5 }
+  elseif s.mode == "model" then
+    r.link = brief(ctx.llm.chat{ role = "rca", input = "x", model = "ok" })
+    r.prov = brief(ctx.llm.chat{ role = "rca", input = "x", model = "fake/invalid-json" })
+    r.none = brief(ctx.llm.chat{ role = "rca", input = "x", model = "nosuch/ok" })
+    r.bare = brief(ctx.llm.chat{ role = "rca", input = "x", model = "gpt-9" })
+  elseif s.mode == "badmodel" then
+    ctx.llm.chat{ role = "rca", input = "x", model = 5 }
   elseif s.mode == "unknown" then
     ctx.llm.chat{ role = "rca", input = "x", temperature = 1 }
   end
