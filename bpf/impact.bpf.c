@@ -354,10 +354,37 @@ SEC("tracepoint/syscalls/sys_exit_kill")
 int exit_kill(struct trace_event_raw_sys_exit *ctx) { return signal_emit(ctx, IMPACT_KILL, 0, 1); }
 SEC("tracepoint/syscalls/sys_exit_tgkill")
 int exit_tgkill(struct trace_event_raw_sys_exit *ctx) { return signal_emit(ctx, IMPACT_TGKILL, 0, 2); }
+/* the target of a pidfd: the struct pid behind the file, as the host
+ * numbers it; in `code`, 0 when it cannot be read */
 SEC("tracepoint/syscalls/sys_exit_pidfd_send_signal")
 int exit_pidfd_send_signal(struct trace_event_raw_sys_exit *ctx)
 {
-	return signal_emit(ctx, IMPACT_PIDFD_SEND_SIGNAL, 0, 1);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct impact_event *e;
+	struct file **fds, *f = NULL;
+	struct pid *pid;
+	struct args p;
+	unsigned int fd;
+
+	if (!in_scope() || !args_get_in(&p) || !(e = event_new(IMPACT_SIGNAL)))
+		return 0;
+	e->ret = ctx->ret;
+	e->call = IMPACT_PIDFD_SEND_SIGNAL;
+	e->target = (int)p.a[0];
+	e->sig = (int)p.a[1];
+	fd = (unsigned int)p.a[0];
+	fds = BPF_CORE_READ(t, files, fdt, fd);
+	if (fd < BPF_CORE_READ(t, files, fdt, max_fds) &&
+	    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffff]) == 0 && f) {
+		/* pidfs (6.9+) keeps it in the inode, older kernels in the file */
+		pid = BPF_CORE_READ(f, f_inode, i_private);
+		if (!pid)
+			pid = BPF_CORE_READ(f, private_data);
+		if (pid)
+			e->code = BPF_CORE_READ(pid, numbers[0].nr);
+	}
+	submit(e);
+	return 0;
 }
 
 /* --- syscalls the seccomp filter denies --- */

@@ -19,7 +19,7 @@ enum impact_kind {
 	IMPACT_RENAME,		/* path -> path2 */
 	IMPACT_CHMOD,		/* path, mode */
 	IMPACT_CONNECT,		/* family, addr (4 or 16 bytes, or the unix path in path), port */
-	IMPACT_SIGNAL,		/* target (pid, tid or pidfd per call), sig, call */
+	IMPACT_SIGNAL,		/* target (pid, tid or pidfd per call), sig, call; pidfd: code = its host pid */
 	IMPACT_DENIED,		/* denied syscall: call = index in IMPACT_DENIED_LIST, ret = -EPERM */
 };
 

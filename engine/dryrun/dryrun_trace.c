@@ -302,6 +302,18 @@ static const struct impact_event *by_nspid(const struct dryrun_trace *tr, int ns
 	return found;
 }
 
+/* a process of the sandbox by its host pid, as it was when event `at` happened */
+static const struct impact_event *by_pid(const struct dryrun_trace *tr, int pid, const struct impact_event *at)
+{
+	const struct impact_event *found = NULL;
+	size_t i;
+
+	for (i = 0; i < tr->n_ev && &tr->ev[i] < at; i++)
+		if ((tr->ev[i].kind == IMPACT_EXEC || tr->ev[i].kind == IMPACT_FORK) && tr->ev[i].pid == pid)
+			found = &tr->ev[i];
+	return found;
+}
+
 static void fold_signal(cJSON *sigs, const struct dryrun_trace *tr, const struct impact_event *e)
 {
 	static const char *const calls[] = { "?", "kill", "tgkill", "tkill", "pidfd_send_signal" };
@@ -311,10 +323,17 @@ static void fold_signal(cJSON *sigs, const struct dryrun_trace *tr, const struct
 	cJSON_AddStringToObject(o, "call", calls[e->call >= 1 && e->call <= 4 ? e->call : 0]);
 	cJSON_AddNumberToObject(o, "signal", e->sig);
 	if (e->call == IMPACT_PIDFD_SEND_SIGNAL) {
-		cJSON_AddNullToObject(o, "target_pid");
-		cJSON_AddNullToObject(o, "target_comm");
+		/* a pidfd the sandbox opened names one of its own processes */
+		const struct impact_event *by_host = e->code > 0 ? by_pid(tr, e->code, e) : NULL;
+
+		if (e->code > 0)
+			cJSON_AddNumberToObject(o, "target_pid", e->code);
+		else
+			cJSON_AddNullToObject(o, "target_pid");
+		cJSON_AddItemToObject(o, "target_comm", by_host ? comm_json(by_host->comm)
+							       : e->code > 0 ? host_comm(e->code) : cJSON_CreateNull());
 		cJSON_AddNumberToObject(o, "pidfd", e->target);
-		cJSON_AddStringToObject(o, "scope", "pidfd");
+		cJSON_AddStringToObject(o, "scope", by_host ? "sandbox" : "pidfd");
 	} else if (e->target <= 0) {
 		/* kill(0 / -1 / -pgid): a process group or everything visible */
 		cJSON_AddNumberToObject(o, "target_pid", e->target);

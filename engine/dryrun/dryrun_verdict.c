@@ -269,7 +269,9 @@ static void signals_clause(struct sbuf *b, const cJSON *signals)
 			break;
 		signal_name((int)sig, name, sizeof(name));
 		sb_clause(b);
-		if (comm)
+		if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "target_pid")))
+			sb_add(b, "signals a process it holds a pidfd to with %s", name);
+		else if (comm)
 			sb_add(b, "signals %s (pid %.0f) with %s", comm, pid, name);
 		else
 			sb_add(b, "signals pid %.0f with %s", pid, name);

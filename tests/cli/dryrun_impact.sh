@@ -110,6 +110,18 @@ expect_eq "[('kill', 'sleep', 2, 15, 'ok', 'sandbox')]" \
 	"$(json '[(s["call"], s["target_comm"], s["target_nspid"], s["signal"], s["result"], s["scope"]) for s in r["signals"]]')" "signals"
 expect_eq "touches no files, no network" "$(json 'r["verdict"]')" "verdict"
 
+dry --timeout 10 -- python3 -c '
+import os, signal, subprocess
+p = subprocess.Popen(["sleep", "5"])
+for _ in range(100000):
+    if open("/proc/%d/comm" % p.pid).read().strip() == "sleep":
+        break
+signal.pidfd_send_signal(os.pidfd_open(p.pid), signal.SIGTERM)
+p.wait()'
+expect_rc 0
+expect_eq "[('pidfd_send_signal', 'sleep', 15, 'ok', 'sandbox', True)]" \
+	"$(json '[(s["call"], s["target_comm"], s["signal"], s["result"], s["scope"], s["target_pid"] == [p["pid"] for p in r["processes"] if p["comm"] == "sleep"][0]) for s in r["signals"]]')" "pidfd signal"
+
 # --- a fork bomb, held by the pids limit ---
 dry --pids 24 --timeout 20 -- bash -c 'for i in $(seq 100); do sleep 1 & done 2>/dev/null; wait'
 expect_rc 0

@@ -71,8 +71,11 @@ static void test_signals_network(void)
 			  "{\"target_pid\":812,\"target_comm\":\"nginx\",\"signal\":1,\"result\":\"ESRCH\"},"
 			  "{\"target_pid\":812,\"target_comm\":\"nginx\",\"signal\":1,\"result\":\"ESRCH\"},"
 			  "{\"target_pid\":900,\"target_comm\":null,\"signal\":9},"
-			  "{\"target_pid\":4242,\"target_comm\":\"sleep\",\"signal\":15,\"scope\":\"sandbox\"}],\"network\":[]}"),
-		  "touches no files, signals nginx (pid 812) with SIGHUP, signals pid 900 with SIGKILL, no network");
+			  "{\"target_pid\":4242,\"target_comm\":\"sleep\",\"signal\":15,\"scope\":\"sandbox\"},"
+			  "{\"target_pid\":null,\"target_comm\":null,\"signal\":15,\"scope\":\"pidfd\",\"pidfd\":3}],"
+			  "\"network\":[]}"),
+		  "touches no files, signals nginx (pid 812) with SIGHUP, signals pid 900 with SIGKILL, "
+		  "signals a process it holds a pidfd to with SIGTERM, no network");
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":["
 			  "{\"family\":\"unix\",\"addr\":\"/var/run/nscd/socket\",\"port\":null,\"result\":\"ENOENT\"},"
 			  "{\"family\":\"inet\",\"addr\":\"10.0.0.1\",\"port\":5432,\"result\":\"ENETUNREACH\"},"
