@@ -132,10 +132,12 @@ static int parse_opts(int argc, char **argv, struct probe_opts *o, bool *once)
 						"a window)", a, v, OG_HS_MAX_WINDOW_MS / 60000);
 			*dst = ms;
 		} else if (!strcmp(a, "--runq-ms")) {
-			int64_t ms = parse_ms(v);
+			char *end;
+			/* a bare number is milliseconds here; 2s, 500ms also do */
+			int64_t ms = strtoll(v, &end, 10);
 
-			if (!strpbrk(v, "smh"))
-				ms = strtoll(v, NULL, 10);
+			if (end == v || *end)
+				ms = parse_ms(v);
 			if (ms < 0 || ms > OG_HS_MAX_WINDOW_MS)
 				return cli_fail(2, "probe: --runq-ms '%s' must be 0 .. %d ms", v, OG_HS_MAX_WINDOW_MS);
 			o->filter.runq_ms = (int)ms;

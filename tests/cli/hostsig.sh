@@ -96,6 +96,7 @@ assert all(v.startswith("unavailable: eBPF off") for v in d["collectors"].values
 EOF
 "$OPSGRAPH" probe --once --window 0 >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --window 0 should exit 2"
 "$OPSGRAPH" probe --window 1s >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe without --once/--listen should exit 2"
+"$OPSGRAPH" probe --once --window 1s --runq-ms abc >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --runq-ms abc should exit 2"
 
 # ---- the provoked incident ----------------------------------------------------
 # the lossy link: veth into a private netns, ~30 % of IPv4 packets dropped on egress
