@@ -45,6 +45,13 @@ cJSON *og_incident_resolution(const cJSON *notes)
 	return o;
 }
 
+/* The rca's signature; under an LLM's answer, the built-in analyzer's
+ * (rca.builtin), which the LLM was shown: the index matches incidents by it. */
+static const cJSON *signature_of(const cJSON *rca)
+{
+	return rj_str(rca, "signature") ? rj_get(rca, "signature") : rj_get(rj_get(rca, "builtin"), "signature");
+}
+
 /* The action the decision chose, from the plan. */
 static cJSON *chosen_action(const cJSON *v)
 {
@@ -125,7 +132,7 @@ int og_incident_record(struct og_store_lmdb *s, const char *thread, cJSON **rec,
 	rj_copy(o, "alertname", rj_str(labels, "alertname") ? rj_get(labels, "alertname") : rj_get(alert, "name"));
 	rj_copy(o, "summary", rj_get(alert, "summary"));
 	rj_copy(o, "description", rj_get(alert, "description"));
-	rj_copy(o, "signature", rj_get(rca, "signature"));
+	rj_copy(o, "signature", signature_of(rca));
 	rj_copy(o, "root_cause", rj_get(rca, "root_cause"));
 	rj_copy(o, "confidence", rj_get(rca, "confidence"));
 	rj_copy(o, "analyzer", rj_get(rca, "analyzer"));
@@ -227,7 +234,7 @@ int og_incident_query(struct og_store_lmdb *s, const char *thread, struct og_sim
 	free(text);
 	cJSON_AddStringToObject(k, "thread", thread);
 	rj_copy(k, "service", rj_get(alert, "service"));
-	rj_copy(k, "signature", rj_get(rca, "signature"));
+	rj_copy(k, "signature", signature_of(rca));
 	rj_copy(k, "labels", rj_get(alert, "labels"));
 	cJSON_Delete(ck);
 	memset(q, 0, sizeof(*q));

@@ -8,7 +8,8 @@
  *    signature, root_cause, confidence, analyzer, action{choice, id?, title?,
  *    tools[]?}, decided_by, outcome, fixed, re_analyses, started_at, ended_at,
  *    resolved_at}
- * outcome: "recovered" (verify_recovery saw the signal recover after the
+ * signature is the rca's, or under an LLM's answer the built-in analyzer's
+ * (rca.builtin.signature). outcome: "recovered" (verify_recovery saw the signal recover after the
  * action: fixed = true), "rolled_back", "not_recovered" (ended by "manual"
  * after the action did not help), "action_failed", "manual" (a human took
  * it over without an action), "resolved" (Alertmanager resolved it while no

@@ -411,6 +411,7 @@ static void add_rca(cJSON *doc, const cJSON *rca)
 
 	rj_pick(o, rca, keep, false);
 	rj_pick(o, rca, extra, true);
+	rj_copy(o, "builtin_signature", rj_get(rj_get(rca, "builtin"), "signature"));
 }
 
 static const cJSON *earlier_human(const cJSON *decisions, const cJSON *ack)

@@ -148,6 +148,9 @@ static void root_cause(struct pm_buf *b, const cJSON *r)
 	pm_printf(b, "Signature `%s`, confidence %s, analyzer %s.\n\n",
 		  rj_str(rc, "signature") ? rj_str(rc, "signature") : "-", pm_val(rj_get(rc, "confidence"), t, sizeof(t)),
 		  rj_str(rc, "analyzer") ? rj_str(rc, "analyzer") : "-");
+	if (rj_str(rc, "builtin_signature") && !rj_str(rc, "signature"))
+		pm_printf(b, "The built-in analyzer, which the LLM was shown, matched `%s`.\n\n",
+			  rj_str(rc, "builtin_signature"));
 	if (rj_str(rc, "impact"))
 		pm_printf(b, "Impact: %s\n\n", rj_str(rc, "impact"));
 	pm_puts(b, "Evidence:\n\n");

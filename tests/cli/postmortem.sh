@@ -239,10 +239,11 @@ expect_in "| d | done |" "$out" "its last step"
 # ---- the index ----------------------------------------------------------------
 og similar --text "database connection pool exhausted" --db "$DB" --output json
 expect_rc 0
-# indexed when bob ended it, again when Alertmanager's resolution came
+# indexed when bob ended it, again when Alertmanager's resolution came; the
+# LLM answered, so the signature is the built-in analyzer's it was shown
 check "similar finds the finished thread, resolved" \
-	"$(printf '%s' "$out" | python3 -c 'import json,sys; print([(x["thread_id"], x["outcome"], x["resolved_at"] is not None) for x in json.load(sys.stdin)])')" \
-	"[('$T', 'not_recovered', True)]"
+	"$(printf '%s' "$out" | python3 -c 'import json,sys; print([(x["thread_id"], x["outcome"], x["resolved_at"] is not None, x["signature"]) for x in json.load(sys.stdin)])')" \
+	"[('$T', 'not_recovered', True, 'db_pool_exhaustion')]"
 og similar "$T" --db "$DB" --output json
 expect_rc 0
 check "a thread is not similar to itself" "$out" "[]"
