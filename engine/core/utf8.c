@@ -4,31 +4,49 @@
  */
 #include "utf8.h"
 
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+size_t og_utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len, k;
+	uint32_t cp;
+
+	if (c && c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
 char *og_utf8_clean(const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	char *out = malloc(n * 3 + 1), *o = out;
 	size_t i = 0;
 
 	if (!out)
 		return NULL;
 	while (i < n) {
-		unsigned char c = u[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-		size_t k;
-		bool ok = len && c && i + len <= n && !(len == 2 && c < 0xC2) && !(len == 4 && c > 0xF4);
+		size_t len = og_utf8_seq_len((const unsigned char *)s + i, n - i);
 
-		for (k = 1; ok && k < len; k++)
-			ok = (u[i + k] & 0xC0) == 0x80;
-		if (ok && len == 3)	/* overlong or a surrogate */
-			ok = !(c == 0xE0 && u[i + 1] < 0xA0) && !(c == 0xED && u[i + 1] >= 0xA0);
-		if (ok && len == 4)
-			ok = !(c == 0xF0 && u[i + 1] < 0x90) && !(c == 0xF4 && u[i + 1] >= 0x90);
-		if (ok) {
+		if (len) {
 			memcpy(o, s + i, len);
 			o += len;
 			i += len;

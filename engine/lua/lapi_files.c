@@ -224,65 +224,6 @@ static lua_Integer opt_int(lua_State *L, int t, const char *name, lua_Integer de
 	return v;
 }
 
-/* ---- UTF-8 ------------------------------------------------------------------ */
-
-/* the length of the valid UTF-8 sequence (no NUL) at s[0..n), 0 if invalid */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len, k;
-	uint32_t cp;
-
-	if (c && c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
-/* [-0, +1, m] s[0..n) as valid UTF-8: NUL and invalid bytes become U+FFFD */
-static void push_line(lua_State *L, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	luaL_Buffer b;
-	size_t i = 0, run = 0;
-
-	while (run < n && u[run] && u[run] < 0x80)	/* the common case: plain ASCII */
-		run++;
-	if (run == n) {
-		lua_pushlstring(L, s, n);
-		return;
-	}
-	luaL_buffinit(L, &b);
-	while (i < n) {
-		size_t len = utf8_len(u + i, n - i);
-
-		if (len) {
-			luaL_addlstring(&b, s + i, len);
-			i += len;
-		} else {
-			luaL_addstring(&b, "\xef\xbf\xbd");
-			i++;
-		}
-	}
-	luaL_pushresult(&b);
-}
-
 /* ---- read_lines ---------------------------------------------------------------- */
 
 /* reads up to want bytes at off; returns the count or -1 (errno set) */
@@ -421,7 +362,7 @@ static int lapi_files_read_lines(lua_State *L)
 				n = e2 - b;
 				if (n && box->p[b + n - 1] == '\r')
 					n--;
-				push_line(L, box->p + b, n);
+				og_lconv_push_utf8(L, box->p + b, n);
 				lua_rawseti(L, 5, (lua_Integer)++k);
 			}
 			b = e2 + 1;
@@ -524,7 +465,7 @@ static int lapi_files_list(lua_State *L)
 	og_lconv_push_array_mt(L);
 	lua_setmetatable(L, 3);
 	for (i = 0; i < box->n; i++) {
-		push_line(L, box->v[i], strlen(box->v[i]));
+		og_lconv_push_utf8(L, box->v[i], strlen(box->v[i]));
 		lua_rawseti(L, 3, (lua_Integer)i + 1);
 	}
 	lua_pushcfunction(L, names_box_gc);		/* free now, not at the next GC */

@@ -191,43 +191,6 @@ static void push_known(lua_State *L, int idx)
 	lua_settop(L, base + 1);
 }
 
-/* [-0, +1, m] s[0..n) as valid UTF-8: NUL and invalid bytes become U+FFFD */
-static void push_utf8(lua_State *L, const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	luaL_Buffer b;
-	size_t i = 0;
-
-	luaL_buffinit(L, &b);
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k, len = 0;
-		uint32_t cp = 0;
-
-		if (c && c < 0x80)
-			len = 1, cp = c;
-		else if (c >= 0xc2 && c <= 0xdf)
-			len = 2, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, cp = c & 0x07;
-		if (len && i + len <= n) {
-			for (k = 1; k < len && (s[i + k] & 0xc0) == 0x80; k++)
-				cp = cp << 6 | (s[i + k] & 0x3f);
-			if (k == len && !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
-			    !(len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-				luaL_addlstring(&b, str + i, len);
-				i += len;
-				continue;
-			}
-		}
-		luaL_addstring(&b, "\xef\xbf\xbd");
-		i++;
-	}
-	luaL_pushresult(&b);
-}
-
 static bool is_key_char(char c, bool first)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
@@ -533,9 +496,9 @@ static void push_result(lua_State *L, const struct og_proc_result *r, const char
 	lua_setfield(L, -2, "signal");
 	lua_pushboolean(L, r->timed_out);
 	lua_setfield(L, -2, "timed_out");
-	push_utf8(L, r->out ? r->out : "", r->out_len);
+	og_lconv_push_utf8(L, r->out ? r->out : "", r->out_len);
 	lua_setfield(L, -2, "stdout");
-	push_utf8(L, r->err ? r->err : "", r->err_len);
+	og_lconv_push_utf8(L, r->err ? r->err : "", r->err_len);
 	lua_setfield(L, -2, "stderr");
 	lua_pushboolean(L, r->out_truncated || r->err_truncated);
 	lua_setfield(L, -2, "truncated");
@@ -800,7 +763,7 @@ static void run_http(lua_State *L, const char *name, int req, lua_Number timeout
 	lua_pushinteger(L, rc == 0 ? (lua_Integer)b->res.status : 0);
 	lua_setfield(L, -2, "status");
 	keep = rc == 0 && b->res.body ? b->res.body_len : 0;
-	push_utf8(L, keep ? b->res.body : "", keep > TOOLS_KEEP_BYTES ? TOOLS_KEEP_BYTES : keep);
+	og_lconv_push_utf8(L, keep ? b->res.body : "", keep > TOOLS_KEEP_BYTES ? TOOLS_KEEP_BYTES : keep);
 	lua_setfield(L, -2, "body");
 	lua_pushboolean(L, keep > TOOLS_KEEP_BYTES);
 	lua_setfield(L, -2, "truncated");

@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 
 #include "../core/json.h"
+#include "../core/utf8.h"
 
 /* Its address is the registry key of the array-marker metatable. */
 static const char lconv_array_key;
@@ -739,4 +740,31 @@ char *og_lconv_to_json_text(lua_State *L, int idx, const char *what, size_t *len
 	if (!(text = og_json_out_finish(&o, len)))
 		og_err_set(err, -OG_ENOMEM, "out of memory converting %s to JSON", what && *what ? what : "a value");
 	return text;
+}
+
+void og_lconv_push_utf8(lua_State *L, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	luaL_Buffer b;
+	size_t i = 0, run = 0;
+
+	while (run < n && u[run] && u[run] < 0x80)	/* the common case: plain ASCII */
+		run++;
+	if (run == n) {
+		lua_pushlstring(L, s, n);
+		return;
+	}
+	luaL_buffinit(L, &b);
+	while (i < n) {
+		size_t len = og_utf8_seq_len(u + i, n - i);
+
+		if (len) {
+			luaL_addlstring(&b, s + i, len);
+			i += len;
+		} else {
+			luaL_addstring(&b, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	luaL_pushresult(&b);
 }

@@ -43,6 +43,11 @@ void og_lconv_push_array_mt(lua_State *L);
  * protected mode. v stays owned by the caller. [-0, +1, e] */
 void og_lconv_push(lua_State *L, const cJSON *v);
 
+/* [-0, +1, m] s[0..n) as a Lua string of valid UTF-8 (what ctx.json.encode
+ * and the JSON journal accept): NUL and bytes that are not UTF-8 become
+ * U+FFFD. For text from outside: tool output, response bodies, file lines. */
+void og_lconv_push_utf8(lua_State *L, const char *s, size_t n);
+
 /* Convert the Lua value at idx to a new cJSON tree; the caller owns it
  * (cJSON_Delete). nil and og.null at the top level give JSON null. Tables with
  * the array-marker metatable, and tables whose keys are exactly 1..n (n >= 1),
