@@ -248,6 +248,26 @@ void *lapi_push_gc_box(lua_State *L, size_t size, lua_CFunction gc, const void *
 	return p;
 }
 
+/* [-1, +1, e] under pcall: pushes the cJSON tree (a light userdata) */
+int lapi_push_json_protected(lua_State *L)
+{
+	og_lconv_push(L, lua_touserdata(L, 1));
+	return 1;
+}
+
+void lapi_push_json_owned(lua_State *L, cJSON *j)
+{
+	int rc;
+
+	/* neither push allocates: nothing can raise before j is covered */
+	lua_pushcfunction(L, lapi_push_json_protected);
+	lua_pushlightuserdata(L, j);
+	rc = lua_pcall(L, 1, 1, 0);
+	cJSON_Delete(j);
+	if (rc != LUA_OK)
+		lua_error(L);
+}
+
 void lapi_push_readonly(lua_State *L)
 {
 	lua_newtable(L);				/* t view */

@@ -88,8 +88,7 @@ static int lapi_host_signals(lua_State *L)
 	free(s);
 	if (!j)
 		return luaL_error(L, "ctx.host.signals: out of memory");
-	og_lconv_push(L, j);
-	cJSON_Delete(j);
+	lapi_push_json_owned(L, j);
 	lapi_journal_record(L, "host.signals", -1);
 	return 1;
 }

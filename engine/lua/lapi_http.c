@@ -496,13 +496,6 @@ static bool is_json_type(const char *ct)
 	return (n == 4 && !strncasecmp(slash, "json", 4)) || (n > 5 && !strncasecmp(slash + n - 5, "+json", 5));
 }
 
-/* [-1, +1, e] under pcall: pushes the cJSON tree (a light userdata) */
-static int push_json_protected(lua_State *L)
-{
-	og_lconv_push(L, lua_touserdata(L, 1));
-	return 1;
-}
-
 /* [-0, +0, e] response at idx: sets json, or json_error, when the
  * content-type is JSON */
 static void decode_json(lua_State *L, int idx)
@@ -525,7 +518,7 @@ static void decode_json(lua_State *L, int idx)
 		lua_pushfstring(L, "invalid JSON near byte %d", end ? (int)(end - body) : 0);
 		lua_setfield(L, idx, "json_error");
 	} else {
-		lua_pushcfunction(L, push_json_protected);
+		lua_pushcfunction(L, lapi_push_json_protected);
 		lua_pushlightuserdata(L, b->p);
 		/* protected: a tree nested too deep raises; it becomes json_error */
 		int ok = lua_pcall(L, 1, 1, 0) == LUA_OK;

@@ -50,8 +50,7 @@ static int lapi_incidents_similar(lua_State *L)
 		lua_pushfstring(L, "ctx.incidents.similar: %s", err.msg);
 		return 2;	/* not journaled: a re-run asks again */
 	}
-	og_lconv_push(L, out);
-	cJSON_Delete(out);
+	lapi_push_json_owned(L, out);
 	lapi_journal_record(L, "incidents", -1);
 	return 1;
 }

@@ -103,6 +103,13 @@ void lapi_push_ctx(lua_State *L);
  * cached in the registry under `key`) runs `gc` when it is collected: C
  * memory a ctx call holds stays owned even if Lua raises midway (lapi.c). */
 void *lapi_push_gc_box(lua_State *L, size_t size, lua_CFunction gc, const void *key);
+/* [-0, +1, e] pushes j (owned: freed here) as Lua values. The conversion
+ * runs under lua_pcall, so a memory error or a tree nested too deep frees j
+ * before the error goes on up. */
+void lapi_push_json_owned(lua_State *L, cJSON *j);
+/* [-1, +1, e] a lua_CFunction for lua_pcall: pushes the cJSON tree given as
+ * a light userdata (for callers that map the error themselves) */
+int lapi_push_json_protected(lua_State *L);
 /* [-1, +1, m] Replaces the table on top by a read-only view of it, for ctx
  * namespaces shared by every call (lapi.c). */
 void lapi_push_readonly(lua_State *L);
