@@ -104,6 +104,19 @@ static cJSON *report_json(const struct og_sandbox_result *r)
 		if (r->timed_out)
 			cJSON_AddItemToArray(lim, cJSON_CreateString("timeout"));
 	}
+	if (r->denials_seen) {
+		cJSON *d = cJSON_AddArrayToObject(o, "denied");
+		size_t i;
+		for (i = 0; d && i < r->n_denied; i++) {
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "syscall", r->denied[i].syscall);
+			cJSON_AddStringToObject(x, "comm", r->denied[i].comm);
+			cJSON_AddNumberToObject(x, "pid", r->denied[i].pid);
+			cJSON_AddItemToArray(d, x);
+		}
+	} else if (r->denials_off[0]) {
+		cJSON_AddStringToObject(o, "reason", r->denials_off);
+	}
 	cJSON_AddNumberToObject(o, "cgroup_id", (double)r->cgroup_id);
 	return o;
 }

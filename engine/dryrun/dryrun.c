@@ -204,6 +204,28 @@ static int run_native(cJSON *rep, const struct og_dryrun_spec *spec, struct og_e
 	return rc;
 }
 
+/* The supervisor saw every denial (the trace only those with a tracepoint,
+ * the same ones again): its list replaces the trace's. */
+static void add_denied(cJSON *rep, const struct og_sandbox_result *r)
+{
+	cJSON *a, *o;
+	size_t i;
+
+	if (!r->denials_seen)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(rep, "denied");
+	a = cJSON_AddArrayToObject(rep, "denied");
+	for (i = 0; a && i < r->n_denied; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "syscall", r->denied[i].syscall);
+		cJSON_AddStringToObject(o, "comm", r->denied[i].comm);
+		cJSON_AddNumberToObject(o, "pid", r->denied[i].pid);
+		cJSON_AddItemToArray(a, o);
+	}
+	if (r->denied_more)
+		cJSON_AddNumberToObject(rep, "denied_more", (double)r->denied_more);
+}
+
 static void set_fidelity(cJSON *rep, const char *fidelity, const char *reason)
 {
 	cJSON_AddStringToObject(rep, "fidelity", fidelity);
@@ -253,6 +275,7 @@ int og_dryrun_run(const struct og_dryrun_spec *spec, cJSON **report, struct og_e
 	sandbox_spec_fill(&s, spec, spec->argv);
 	dryrun_trace_begin(&tr, spec->trace, &s);
 	rc = og_sandbox_run(&s, &r, &serr);
+	tr.denials_seen = r.denials_seen;
 	dryrun_trace_end(&tr);
 	if (rc < 0) {
 		snprintf(reason, sizeof(reason), "not dry-run: %s", serr.msg);
@@ -260,10 +283,11 @@ int og_dryrun_run(const struct og_dryrun_spec *spec, cJSON **report, struct og_e
 		goto done;
 	}
 	if (spec->native_argv && !native_ok)
-		snprintf(reason, sizeof(reason), "native dry-run failed: %s%s%s", nerr.msg,
-			 tr.reason[0] ? "; " : "", tr.reason);
+		snprintf(reason, sizeof(reason), "native dry-run failed: %s%s%s%s%s", nerr.msg,
+			 tr.reason[0] ? "; " : "", tr.reason, r.denials_off[0] ? "; " : "", r.denials_off);
 	else
-		snprintf(reason, sizeof(reason), "%s", tr.reason);
+		snprintf(reason, sizeof(reason), "%s%s%s", tr.reason, tr.reason[0] && r.denials_off[0] ? "; " : "",
+			 r.denials_off);
 	set_fidelity(rep, native_ok ? "native+sandbox" : "sandbox", reason[0] ? reason : NULL);
 	add_exit(rep, &r);
 	cJSON_AddNumberToObject(rep, "duration_ms", (double)r.duration_ms);
@@ -271,6 +295,7 @@ int og_dryrun_run(const struct og_dryrun_spec *spec, cJSON **report, struct og_e
 	cJSON_AddArrayToObject(rep, "surprises");
 	add_files(rep, spec, &r.files);
 	dryrun_trace_fold(&tr, rep, spec);
+	add_denied(rep, &r);
 	add_text(rep, "stdout", r.out, r.out_len, r.out_truncated);
 	add_text(rep, "stderr", r.err, r.err_len, r.err_truncated);
 	cJSON_AddNumberToObject(rep, "cgroup_id", (double)r.cgroup_id);

@@ -22,6 +22,7 @@ struct dryrun_trace {
 	uint64_t lost;
 	int host_pid;			/* the sandbox's init, as the host sees it */
 	bool armed;			/* on_start ran and the filter is set */
+	bool denials_seen;		/* the sandbox's supervisor recorded every denial */
 	char reason[OG_ERR_MSG + 256];	/* "eBPF trace off: ...", "eBPF trace partial: ..." or "" */
 };
 

@@ -84,7 +84,8 @@ void dryrun_trace_end(struct dryrun_trace *tr)
 	if (missing[0])
 		len = (size_t)snprintf(tr->reason, sizeof(tr->reason),
 				       "eBPF trace partial: this kernel has no tracepoint for %s (syscalls it was built "
-				       "without; the sandbox still denies them, unseen)", missing);
+				       "without; the sandbox still denies them, %s)", missing,
+				       tr->denials_seen ? "and its seccomp supervisor records them" : "unseen");
 	if (tr->lost && len < sizeof(tr->reason))
 		snprintf(tr->reason + len, sizeof(tr->reason) - len, "%s%llu events lost (ring buffer full)",
 			 len ? "; " : "eBPF trace partial: ", (unsigned long long)tr->lost);

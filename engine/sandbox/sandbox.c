@@ -35,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,6 +44,7 @@
 
 #include "../core/capture.h"
 #include "../core/clock.h"
+#include "sandbox_int.h"
 
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
@@ -76,7 +78,9 @@ struct child_ctx {
 	char *const *envp;
 	const char *cwd;
 	int mnt_fd, sync_r, status_w, out_w, err_w;
-	struct sock_fprog *filter;
+	int notif_w;			/* where the seccomp listener goes (sandbox_notif_send) */
+	struct sock_fprog *filter;	/* USER_NOTIF */
+	struct sock_fprog *filter_eperm;	/* the fallback when the kernel refuses a listener */
 };
 
 static int64_t now_ms(void)
@@ -209,26 +213,32 @@ int og_sandbox_check(struct og_err *err)
 
 /* ---- seccomp ---- */
 
-static const int denied_syscalls[] = {
-	SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot, SYS_unshare, SYS_setns, SYS_reboot,
-	SYS_kexec_load, SYS_kexec_file_load, SYS_init_module, SYS_finit_module, SYS_delete_module,
-	SYS_bpf, SYS_perf_event_open, SYS_ptrace, SYS_process_vm_writev, SYS_process_vm_readv,
+/* names as the report spells them: umount2 is "umount", as its tracepoint */
+#define D(n) { SYS_##n, #n }
+static const struct {
+	int nr;
+	const char *name;
+} denied_syscalls[] = {
+	D(mount), { SYS_umount2, "umount" }, D(pivot_root), D(chroot), D(unshare), D(setns), D(reboot),
+	D(kexec_load), D(kexec_file_load), D(init_module), D(finit_module), D(delete_module),
+	D(bpf), D(perf_event_open), D(ptrace), D(process_vm_writev), D(process_vm_readv),
 #ifdef SYS_iopl
-	SYS_iopl,
+	D(iopl),
 #endif
 #ifdef SYS_ioperm
-	SYS_ioperm,
+	D(ioperm),
 #endif
-	SYS_swapon, SYS_swapoff, SYS_open_by_handle_at, SYS_name_to_handle_at,
-	SYS_fsopen, SYS_fsmount, SYS_fsconfig, SYS_fspick, SYS_move_mount, SYS_open_tree,
+	D(swapon), D(swapoff), D(open_by_handle_at), D(name_to_handle_at),
+	D(fsopen), D(fsmount), D(fsconfig), D(fspick), D(move_mount), D(open_tree),
 #ifdef SYS_mount_setattr
-	SYS_mount_setattr,
+	D(mount_setattr),
 #endif
-	SYS_keyctl, SYS_add_key, SYS_request_key, SYS_userfaultfd, SYS_settimeofday, SYS_clock_settime,
-	SYS_clock_adjtime, SYS_adjtimex, SYS_acct, SYS_quotactl, SYS_io_uring_setup, SYS_io_uring_enter,
-	SYS_io_uring_register, SYS_syslog, SYS_vhangup, SYS_lookup_dcookie, SYS_sethostname,
-	SYS_setdomainname,
+	D(keyctl), D(add_key), D(request_key), D(userfaultfd), D(settimeofday), D(clock_settime),
+	D(clock_adjtime), D(adjtimex), D(acct), D(quotactl), D(io_uring_setup), D(io_uring_enter),
+	D(io_uring_register), D(syslog), D(vhangup), D(lookup_dcookie), D(sethostname),
+	D(setdomainname),
 };
+#undef D
 
 #if defined(__x86_64__)
 #define OG_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -243,8 +253,23 @@ static const int denied_syscalls[] = {
 #define CLONE_NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
 			CLONE_NEWCGROUP)
 
-static void build_filter(struct sock_filter *f, struct sock_fprog *prog)
+const char *sandbox_denied_name(int nr)
 {
+	size_t i;
+
+	if (nr == SYS_clone)
+		return "clone";
+	for (i = 0; i < N_DENIED; i++)
+		if (denied_syscalls[i].nr == nr)
+			return denied_syscalls[i].name;
+	return NULL;
+}
+
+/* notify: the denials go to the supervisor (SECCOMP_RET_USER_NOTIF), which
+ * answers EPERM; else the filter answers EPERM itself */
+static void build_filter(struct sock_filter *f, struct sock_fprog *prog, bool notify)
+{
+	const uint32_t deny = notify ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
 	size_t i, n = 0;
 
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
@@ -258,17 +283,17 @@ static void build_filter(struct sock_filter *f, struct sock_fprog *prog)
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NS_FLAGS, 0, 1);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, deny);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 #if defined(__x86_64__)
 	/* x32 ABI numbers would bypass the list below */
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, (uint8_t)(N_DENIED + 1), 0);
 #endif
 	for (i = 0; i < N_DENIED; i++)
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)denied_syscalls[i],
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)denied_syscalls[i].nr,
 						      (uint8_t)(N_DENIED - i), 0);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, deny);
 	prog->len = (unsigned short)n;
 	prog->filter = f;
 }
@@ -316,7 +341,7 @@ static bool bind_dev(const char *host, const char *dst)
 static _Noreturn void child_main(const struct child_ctx *c)
 {
 	char b;
-	int i, devnull;
+	int i, devnull, listener;
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 	const unsigned long nosx = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -399,8 +424,20 @@ static _Noreturn void child_main(const struct child_ctx *c)
 			signal(i, SIG_DFL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(c, 1, "no_new_privs");
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, c->filter) < 0)
-		child_fail(c, 1, "seccomp");
+	/* the arch check stays KILL in both filters */
+	if ((listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+				     c->filter)) < 0) {
+		int e = errno;
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, c->filter_eperm) < 0)
+			child_fail(c, 1, "seccomp");
+		if (sandbox_notif_send(c->notif_w, -1, e) < 0)
+			child_fail(c, 1, "tell the parent seccomp has no listener");
+	} else {
+		/* in flight, the fd keeps the listener alive past our close and exec */
+		if (sandbox_notif_send(c->notif_w, listener, 0) < 0)
+			child_fail(c, 1, "send the seccomp listener");
+		close(listener);
+	}
 	execve(c->path, c->argv, c->envp);
 	child_fail(c, 2, "exec");
 }
@@ -665,14 +702,15 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 {
 	struct cg_mounts m;
 	struct cgroups cg;
-	struct sock_filter filt[FILTER_LEN];
-	struct sock_fprog prog;
+	struct sock_filter filt[FILTER_LEN], filt_eperm[FILTER_LEN];
+	struct sock_fprog prog, prog_eperm;
 	struct child_ctx c;
 	struct og_clone_args ca;
 	struct og_capture out = { -1, NULL, 0, 0, 0, false }, errs = { -1, NULL, 0, 0, 0, false };
 	struct child_msg msg;
 	char id[64], *path = NULL, **envp = NULL;
 	int p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, p_sync[2] = { -1, -1 }, p_stat[2] = { -1, -1 };
+	int p_notif[2] = { -1, -1 }, listener = -1;
 	int mnt = -1, cgfd = -1, pidfd = -1, upper = -1, rc = 0;
 	int64_t t0, deadline, exited_at = -1, timeout, mem, pids;
 	bool reaped = false;
@@ -711,13 +749,14 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 		goto fail;
 	}
 	if (pipe2(p_out, O_CLOEXEC) < 0 || pipe2(p_err, O_CLOEXEC) < 0 || pipe2(p_sync, O_CLOEXEC) < 0 ||
-	    pipe2(p_stat, O_CLOEXEC) < 0) {
+	    pipe2(p_stat, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p_notif) < 0) {
 		rc = og_err_set(err, -OG_EIO, "sandbox: pipe: %s", strerror(errno));
 		goto fail;
 	}
-	build_filter(filt, &prog);
+	build_filter(filt, &prog, true);
+	build_filter(filt_eperm, &prog_eperm, false);
 	c = (struct child_ctx){ path, (char *const *)spec->argv, envp, spec->cwd ? spec->cwd : "/",
-				mnt, p_sync[0], p_stat[1], p_out[1], p_err[1], &prog };
+				mnt, p_sync[0], p_stat[1], p_out[1], p_err[1], p_notif[1], &prog, &prog_eperm };
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
 		   CLONE_INTO_CGROUP | CLONE_PIDFD;
@@ -737,6 +776,7 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 	og_close_fd(&p_err[1]);
 	og_close_fd(&p_stat[1]);
 	og_close_fd(&p_sync[0]);
+	og_close_fd(&p_notif[1]);
 	out.fd = p_out[0];
 	errs.fd = p_err[0];
 	p_out[0] = p_err[0] = -1;
@@ -763,7 +803,7 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 	og_close_fd(&p_sync[1]);
 	deadline = t0 + timeout;
 	for (;;) {
-		struct pollfd pf[3];
+		struct pollfd pf[5];
 		int nf = 0, wait_ms, pr, i;
 		int64_t now = now_ms();
 
@@ -783,6 +823,10 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 			pf[nf++] = (struct pollfd){ out.fd, POLLIN, 0 };
 		if (errs.fd >= 0)
 			pf[nf++] = (struct pollfd){ errs.fd, POLLIN, 0 };
+		if (p_notif[0] >= 0)
+			pf[nf++] = (struct pollfd){ p_notif[0], POLLIN, 0 };
+		if (listener >= 0)
+			pf[nf++] = (struct pollfd){ listener, POLLIN, 0 };
 		pr = poll(pf, (nfds_t)nf, wait_ms < 0 ? 0 : wait_ms);
 		if (pr < 0 && errno != EINTR) {
 			rc = og_err_set(err, -OG_EIO, "sandbox: poll: %s", strerror(errno));
@@ -808,6 +852,22 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 					r->signal = si.si_status;
 				}
 				cg_kill(&cg);	/* PID 1 is gone; the rest follow */
+			} else if (pf[i].fd == p_notif[0]) {
+				int e;
+				if (sandbox_notif_recv(p_notif[0], &listener, &e) < 0)
+					continue;
+				og_close_fd(&p_notif[0]);
+				r->denials_seen = listener >= 0;
+				if (e)
+					snprintf(r->denials_off, sizeof(r->denials_off),
+						 "seccomp denials unrecorded: %s (%s); they were still denied with EPERM",
+						 e == EPIPE ? "the child ended before installing its filter"
+							    : "the kernel refused a SECCOMP_RET_USER_NOTIF listener",
+						 strerror(e));
+			} else if (pf[i].fd == listener) {
+				/* every filter user gone (POLLHUP), or a notification */
+				if (!(pf[i].revents & POLLIN) || sandbox_notif_answer(listener, r) < 0)
+					og_close_fd(&listener);
 			} else if (og_capture_read(pf[i].fd == out.fd ? &out : &errs) < 0) {
 				rc = og_err_set(err, -OG_EIO, "sandbox: read output: %s", strerror(errno));
 				goto fail;
@@ -860,7 +920,9 @@ fail:
 		og_close_fd(&p_err[i]);
 		og_close_fd(&p_sync[i]);
 		og_close_fd(&p_stat[i]);
+		og_close_fd(&p_notif[i]);
 	}
+	og_close_fd(&listener);
 	og_close_fd(&upper);
 	og_close_fd(&pidfd);
 	og_close_fd(&cgfd);
@@ -877,6 +939,7 @@ void og_sandbox_result_release(struct og_sandbox_result *r)
 		return;
 	free(r->out);
 	free(r->err);
+	free(r->denied);
 	og_sandbox_files_release(&r->files);
 	memset(r, 0, sizeof(*r));
 }

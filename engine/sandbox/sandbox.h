@@ -14,8 +14,11 @@
  * read-only sysfs, tmpfs on /run and /tmp, a minimal /dev (null zero full
  * random urandom tty, fd links), an empty network namespace (lo down:
  * every connect fails), a bounding set cut to file-editing capabilities,
- * no_new_privs and a seccomp filter that answers EPERM to mount, module,
- * kexec, bpf, ptrace, raw I/O and namespace syscalls.
+ * no_new_privs and a seccomp filter that denies mount, module, kexec, bpf,
+ * ptrace, raw I/O and namespace syscalls: each goes to the parent as a
+ * SECCOMP_RET_USER_NOTIF notification, answered EPERM and recorded in
+ * r->denied (a kernel that refuses the listener gets the plain EPERM filter
+ * and r->denials_off says so).
  *
  * After the command ends (or the timeout kills the whole cgroup through
  * cgroup.kill), the overlay's upper layer is walked while the tmpfs is still
@@ -70,6 +73,15 @@ struct og_sandbox_files {
 	size_t cap_created, cap_modified, cap_deleted;
 };
 
+/* one syscall the seccomp filter denied, answered by the supervisor */
+struct og_sandbox_denial {
+	char syscall[24];	/* as sandbox_denied_name spells it */
+	int pid;		/* the caller's thread id, as the host sees it */
+	char comm[17];
+};
+
+#define OG_SANDBOX_DENIALS_MAX 256	/* kept; the rest only counted */
+
 struct og_sandbox_result {
 	int exit_code;		/* -1 when a signal ended the command */
 	int signal;
@@ -82,6 +94,12 @@ struct og_sandbox_result {
 	int64_t duration_ms;
 	uint64_t cgroup_id;
 	struct og_sandbox_files files;
+	/* every denial, when the kernel gave the supervisor a listener
+	 * (denials_seen); else denials_off says why they went unrecorded */
+	bool denials_seen;
+	struct og_sandbox_denial *denied;	/* owned */
+	size_t n_denied, cap_denied, denied_more;
+	char denials_off[160];
 };
 
 /* What a sandbox needs and this host lacks: returns 0, or -OG_ESTATE with

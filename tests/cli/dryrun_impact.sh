@@ -12,10 +12,11 @@
 # comm of its target, and the verdict line. expect_writes: a write outside
 # the declared glob is a surprise. A fork bomb held by pids and a memory bomb
 # held by memory (limits_hit, verdict); a mount attempt, a module load
-# (finit_module) and overlay escapes (umount of /, open_by_handle_at,
-# pivot_root, chroot) denied with EPERM and listed in "denied" (a syscall the
-# kernel was built without has no tracepoint: then the report's reason must
-# name it). A bad spec is refused. Last line: "N passed, N failed[, N skipped]".
+# (finit_module), unshare and overlay escapes (umount of /, open_by_handle_at,
+# pivot_root, chroot) denied with EPERM and listed in "denied", each once,
+# traced or not (the sandbox's seccomp supervisor records every denial; a
+# syscall the kernel was built without has no tracepoint: the reason names
+# it). A bad spec is refused. Last line: "N passed, N failed[, N skipped]".
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib.sh
@@ -143,7 +144,8 @@ expect_rc 0
 expect_eq "[('mount', 'mount')]" "$(json '[(d["syscall"], d["comm"]) for d in r["denied"]]')" "denied"
 expect_in "denied: mount" "$(json 'r["verdict"]')" "verdict"
 
-# --- a module load: EPERM; denied, or named as unseen when the kernel has no such syscall ---
+# --- a module load: EPERM and denied, also on a kernel built without modules
+# (no tracepoint: the sandbox's seccomp supervisor records it) ---
 dry --timeout 10 -- python3 -c '
 import ctypes, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -151,12 +153,24 @@ r = libc.syscall(313, 0, b"", 0)    # finit_module
 print("finit_module", r, ctypes.get_errno())'
 expect_rc 0
 expect_eq "finit_module -1 1" "$(json 'r["stdout"].strip()')" "finit_module result inside"
-if [ -d /sys/kernel/tracing/events/syscalls/sys_exit_finit_module ]; then
-	expect_eq "['finit_module']" "$(json '[d["syscall"] for d in r["denied"]]')" "denied"
-else
-	expect_in "no tracepoint for" "$(json 'r["reason"]')" "reason"
-	expect_in "sys_exit_finit_module" "$(json 'r["reason"]')" "reason"
+expect_eq "[('finit_module', 'python3')]" "$(json '[(d["syscall"], d["comm"]) for d in r["denied"]]')" "denied"
+expect_in "denied: finit_module" "$(json 'r["verdict"]')" "verdict"
+if [ ! -d /sys/kernel/tracing/events/syscalls/sys_exit_finit_module ]; then
+	expect_in "sys_exit_finit_module" "$(json 'r["reason"]')" "reason names the missing hook"
+	expect_in "seccomp supervisor records them" "$(json 'r["reason"]')" "reason"
 fi
+
+# --- unshare: denied, each call listed once ---
+dry --timeout 10 -- sh -c 'unshare -m true; unshare -n true; exit 0'
+expect_rc 0
+expect_eq "[('unshare', 'unshare'), ('unshare', 'unshare')]" "$(json '[(d["syscall"], d["comm"]) for d in r["denied"]]')" "denied"
+expect_in "denied: unshare" "$(json 'r["verdict"]')" "verdict"
+
+# --- denials recorded without the trace too ---
+timeout 60 "$OPSGRAPH" sandbox run --timeout 10 -- mount -t tmpfs none /mnt >"$tmp/out" 2>"$tmp/err"
+rc=$?; err=$(cat "$tmp/err"); last="opsgraph sandbox run (untraced) -- mount"
+expect_rc 0
+expect_eq "[('mount', 'mount')]" "$(json '[(d["syscall"], d["comm"]) for d in r["denied"]]')" "denied, untraced"
 
 # --- escapes from the overlay: umount of /, open_by_handle_at (shocker), pivot_root, chroot ---
 echo "host" >"$fix/escape.txt"
