@@ -8,7 +8,7 @@
  *           v2 group with new namespaces and a pidfd. The child waits on a
  *           pipe until the parent has put it in the v1 groups and called the
  *           tracer hook.
- *   child:  / private, tmpfs moved onto /tmp, overlay lowerdir=/ on merged,
+ *   child:  / private, staging tmpfs moved onto /tmp, overlay lowerdir=/ on merged,
  *           proc, sysfs ro, masks, minimal /dev, pivot_root(".", "."), caps,
  *           no_new_privs, seccomp, execve. It only makes system calls: the
  *           parent may have threads. Failures travel back on a close-on-exec
@@ -371,9 +371,13 @@ static _Noreturn void child_main(const struct child_ctx *c)
 	/* fresh sysfs: the host's would bring its writable cgroupfs along */
 	if (!mounted_ok("sysfs", MERGED "/sys", "sysfs", MS_RDONLY | nosx, NULL))
 		child_fail(c, 1, "mount sysfs");
-	if (!mounted_ok("tmpfs", MERGED "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") ||
-	    !mounted_ok("tmpfs", MERGED "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m"))
-		child_fail(c, 1, "mask /run and /tmp");
+	/* /run is masked: the host's daemons keep their sockets and pid files
+	 * there. /tmp is not: a checkout, a tool's script or its fixtures may
+	 * live there, and it is seen through the overlay like the rest of /
+	 * (writes land in the upper layer and show in the diff; a pathname
+	 * socket reached through an overlay inode refuses connections) */
+	if (!mounted_ok("tmpfs", MERGED "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m"))
+		child_fail(c, 1, "mask /run");
 	if (!mounted_ok("tmpfs", MERGED "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=1m"))
 		child_fail(c, 1, "mount /dev");
 	if (!bind_dev("/dev/null", MERGED "/dev/null") || !bind_dev("/dev/zero", MERGED "/dev/zero") ||

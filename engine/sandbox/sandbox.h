@@ -11,7 +11,7 @@
  * size-capped tmpfs that was never attached to the host's mount table
  * (fsopen/fsmount): writes land there and are thrown away. Inside: fresh
  * /proc (with /proc/sys read-only and /proc/sysrq-trigger masked), a fresh
- * read-only sysfs, tmpfs on /run and /tmp, a minimal /dev (null zero full
+ * read-only sysfs, tmpfs on /run, /tmp through the overlay, a minimal /dev (null zero full
  * random urandom tty, fd links), an empty network namespace (lo down:
  * every connect fails), a bounding set cut to file-editing capabilities,
  * no_new_privs and a seccomp filter that denies mount, module, kexec, bpf,

@@ -31,7 +31,6 @@ fi
 
 # the fixture lives on the root filesystem (the overlay's lower layer), not on /tmp
 fix=$(mktemp -d /var/tmp/og-sbx-fixture.XXXXXX) || exit 2
-# scripts too: the sandbox masks /tmp
 tmp=$(mktemp -d /var/tmp/og-sbx.XXXXXX) || exit 2
 trap 'rm -rf "$tmp" "$fix"' EXIT
 
@@ -196,6 +195,38 @@ left=$(findmnt -rn -o TARGET,FSTYPE | grep -E 'overlay|opsgraph' || true)
 expect_eq "" "$left" "mounts left behind"
 left=$(find /sys/fs/cgroup -maxdepth 3 -name 'opsgraph-sandbox*' 2>/dev/null || true)
 expect_eq "" "$left" "cgroups left behind"
+
+# --- /tmp is seen through the overlay: a script kept there runs and its
+# writes are reported and thrown away; a host Unix socket there refuses ---
+ttmp=$(mktemp -d /tmp/og-sbx-tmp.XXXXXX) || exit 2
+printf '#!/bin/sh\necho out >"%s/written"\ncat "%s/input"\n' "$ttmp" "$ttmp" >"$ttmp/tool.sh"
+chmod +x "$ttmp/tool.sh"; echo "from the host" >"$ttmp/input"
+sbx -- "$ttmp/tool.sh"
+expect_rc 0 "$rc" "$last"
+expect_eq "from the host" "$(json 'r["stdout"].strip()')" "a script under /tmp reads its input"
+expect_eq "['$ttmp/written']" "$(json 'r["files"]["created"]')" "its write under /tmp is reported"
+[ -e "$ttmp/written" ] && bad "the sandbox wrote $ttmp/written on the host" || ok
+python3 - "$ttmp/host.sock" >"$ttmp/listener.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); s.settimeout(6)
+try:
+    c, _ = s.accept(); print("CONNECTED", c.recv(16))
+except OSError as e:
+    print("no connection:", e)
+PY
+lpid=$!
+for _ in $(seq 50); do [ -S "$ttmp/host.sock" ] && break; sleep 0.1; done
+sbx -- python3 -c "
+import socket
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect('$ttmp/host.sock'); s.send(b'escape'); print('connected')
+except OSError as e:
+    print('refused', e.errno)"
+expect_in "refused" "$out" "a host Unix socket under /tmp is out of reach"
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+case "$(cat "$ttmp/listener.out")" in *CONNECTED*) bad "the host socket got a connection from the sandbox" ;; *) ok ;; esac
+rm -rf "$ttmp"
 
 # --- the figure: dry-run of /bin/true (printed, not asserted) ---
 best=999999
