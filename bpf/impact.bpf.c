@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * impact.bpf.c: the impact trace of a sandboxed dry-run (issue #6), loaded by
- * engine/trace/trace_impact.c for the length of one dry-run.
+ * engine/trace/trace_impact.c once per process.
  *
- * Only tasks of the sandbox's cgroup v2 (target_cgid, written by user space
- * once the sandbox's cgroup exists; 0 = disarmed) are recorded. The sandbox
+ * Only tasks of the sandboxes' cgroups v2 (the cgids map, to which user space
+ * adds a sandbox's id once its cgroup exists and from which it removes it
+ * after the run) are recorded; each event carries its cgroup id, by which
+ * the loader hands it to that dry-run. One loaded object serves every
+ * dry-run of a process, concurrent ones too. The sandbox
  * puts its child there with CLONE_INTO_CGROUP, so nothing escapes the filter,
  * and the sandbox gives it no cgroupfs to leave through.
  *
@@ -36,10 +39,19 @@ char LICENSE[] SEC("license") = "GPL";
 #define O_APPEND 02000
 #define WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 
-/* the sandbox's cgroup v2 id; 0 = disarmed (user space writes it) */
-volatile __u64 target_cgid = 0;
+/* how many cgroups are in `cgids` (user space keeps it): 0 = disarmed,
+ * every program returns after this one load */
+volatile __u32 n_armed = 0;
 /* events that did not fit in the ring buffer */
 volatile __u64 lost = 0;
+
+/* the cgroup v2 ids of the sandboxes being dry-run by this process */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IMPACT_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -48,9 +60,12 @@ struct {
 
 static __always_inline bool in_scope(void)
 {
-	__u64 cg = target_cgid;
+	__u64 cg;
 
-	return cg && bpf_get_current_cgroup_id() == cg;
+	if (!n_armed)
+		return false;
+	cg = bpf_get_current_cgroup_id();
+	return bpf_map_lookup_elem(&cgids, &cg) != NULL;
 }
 
 /* Waking the reader for every event costs more than the event (an irq_work
@@ -79,6 +94,7 @@ static __always_inline struct impact_event *event_new(unsigned int kind)
 	id = bpf_get_current_pid_tgid();
 	t = (struct task_struct *)bpf_get_current_task();
 	e->kind = kind;
+	e->cgid = bpf_get_current_cgroup_id();	/* user space routes the event by it */
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->ppid = BPF_CORE_READ(t, real_parent, tgid);

@@ -8,6 +8,7 @@
 
 #define IMPACT_PATH_MAX 256
 #define IMPACT_COMM_LEN 16
+#define IMPACT_MAX_CGROUPS 256	/* dry-runs traced at once by one process */
 
 enum impact_kind {
 	IMPACT_EXEC = 1,	/* path = the executable, path2 = argv (NUL-separated, arg_len bytes) */
@@ -44,6 +45,7 @@ enum impact_denied { IMPACT_DENIED_LIST(IMPACT_DENIED_ENUM) IMPACT_DENIED_COUNT 
 #undef IMPACT_DENIED_ENUM
 
 struct impact_event {
+	unsigned long long cgid;	/* the cgroup v2 id of the task */
 	unsigned int kind;
 	int pid;		/* tgid as the host sees it */
 	int tid;

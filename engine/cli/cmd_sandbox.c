@@ -10,12 +10,17 @@
  * full impact report of engine/dryrun/ (eBPF trace when this host allows it,
  * verdict line); --cpu, --cwd and --max-output are not dry-run spec fields
  * and are refused there. Exit status 0 also for "fidelity":"none".
+ * `--repeat N` (with --trace) dry-runs the command N times in this one
+ * process, as a server does, and prints one report per line, each with
+ * "run_ms", the wall time of that og_dryrun_run (bench/dryrun.sh: the first
+ * loads the eBPF programs, the others reuse them).
  */
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/clock.h"
 #include "../core/json.h"
 #include "../core/utf8.h"
 #include "../dryrun/dryrun.h"
@@ -27,7 +32,7 @@ static void usage(void)
 	fprintf(stderr, "usage: opsgraph sandbox run [--timeout S] [--memory MB] [--pids N] [--cpu PCT] [--tmpfs MB]\n"
 			"                                [--max-output BYTES] [--cwd DIR] [--env NAME=VALUE]... -- CMD [ARGS...]\n"
 			"       opsgraph sandbox run --trace [--tool NAME] [--expect-writes GLOB]... [--timeout S] [--memory MB]\n"
-			"                                [--pids N] [--tmpfs MB] [--env NAME=VALUE]... -- CMD [ARGS...]\n"
+			"                                [--pids N] [--tmpfs MB] [--env NAME=VALUE]... [--repeat N] -- CMD [ARGS...]\n"
 			"       opsgraph sandbox check\n");
 }
 
@@ -122,12 +127,14 @@ static cJSON *report_json(const struct og_sandbox_result *r)
 }
 
 /* --trace: the impact report of engine/dryrun/ */
-static int dryrun_print(const struct og_sandbox_spec *s, const char *tool, const char *const *expect)
+static int dryrun_print(const struct og_sandbox_spec *s, const char *tool, const char *const *expect, int repeat)
 {
 	struct og_dryrun_spec d;
 	struct og_err err = { 0 };
 	cJSON *rep = NULL;
 	char *text;
+	int64_t t0;
+	int k;
 
 	memset(&d, 0, sizeof(d));
 	d.tool = tool;
@@ -139,14 +146,19 @@ static int dryrun_print(const struct og_sandbox_spec *s, const char *tool, const
 	d.pids = s->pids;
 	d.tmpfs_mb = s->tmpfs_mb;
 	d.trace = true;
-	if (og_dryrun_run(&d, &rep, &err) < 0)
-		return cli_fail(2, "sandbox run --trace: %s", err.msg);
-	text = og_json_print(rep, NULL);
-	cJSON_Delete(rep);
-	if (!text)
-		return cli_fail(1, "out of memory");
-	puts(text);
-	free(text);
+	for (k = 0; k < (repeat ? repeat : 1); k++) {
+		t0 = og_clock_mono_us();
+		if (og_dryrun_run(&d, &rep, &err) < 0)
+			return cli_fail(2, "sandbox run --trace: %s", err.msg);
+		if (repeat)
+			cJSON_AddNumberToObject(rep, "run_ms", (double)(og_clock_mono_us() - t0) / 1000.0);
+		text = repeat ? cJSON_PrintUnformatted(rep) : og_json_print(rep, NULL);
+		cJSON_Delete(rep);
+		if (!text)
+			return cli_fail(1, "out of memory");
+		puts(text);
+		free(text);
+	}
 	return 0;
 }
 
@@ -158,10 +170,11 @@ static int sandbox_run(int argc, char **argv)
 	const char **env = NULL, **expect = NULL, *tool = NULL;
 	size_t n_env = 0, n_expect = 0;
 	bool trace = false;
+	int repeat = 0;
 	cJSON *rep = NULL;
 	char *text = NULL;
 	double d;
-	int i, rc, status = 1;
+	int i, rc = 0, status = 1;
 
 	memset(&spec, 0, sizeof(spec));
 	env = calloc((size_t)argc + 1, sizeof(*env));
@@ -191,15 +204,19 @@ static int sandbox_run(int argc, char **argv)
 			spec.tmpfs_mb = (int64_t)d;
 		else if (!strcmp(f, "--max-output") && !(rc = num_arg(f, v, 1, &d)))
 			spec.max_output = (size_t)d;
+		else if (!strcmp(f, "--repeat") && !(rc = num_arg(f, v, 1, &d)) && d <= 1000 && d == (int)d)
+			repeat = (int)d;
 		else if (!strcmp(f, "--cwd") && v)
 			spec.cwd = v;
 		else if (!strcmp(f, "--env") && v && strchr(v, '='))
 			env[n_env++] = v;
 		else {
-			if (strcmp(f, "--timeout") && strcmp(f, "--memory") && strcmp(f, "--pids") &&
+			if (strcmp(f, "--timeout") && strcmp(f, "--memory") && strcmp(f, "--pids") && strcmp(f, "--repeat") &&
 			    strcmp(f, "--cpu") && strcmp(f, "--tmpfs") && strcmp(f, "--max-output")) {
 				usage();
 				cli_fail(2, "sandbox run: bad argument '%s'", f);
+			} else if (!strcmp(f, "--repeat") && !rc) {
+				cli_fail(2, "sandbox run: --repeat takes a whole number from 1 to 1000, not '%s'", v);
 			}
 			status = 2;
 			goto done;
@@ -212,9 +229,9 @@ static int sandbox_run(int argc, char **argv)
 	}
 	spec.argv = (const char *const *)argv + i + 1;
 	spec.env = env;
-	if ((tool || n_expect) && !trace) {
+	if ((tool || n_expect || repeat) && !trace) {
 		usage();
-		status = cli_fail(2, "sandbox run: --tool and --expect-writes need --trace");
+		status = cli_fail(2, "sandbox run: --tool, --expect-writes and --repeat need --trace");
 		goto done;
 	}
 	if (trace) {
@@ -222,7 +239,7 @@ static int sandbox_run(int argc, char **argv)
 			usage();
 			status = cli_fail(2, "sandbox run --trace: --cwd, --cpu and --max-output are not dry-run options");
 		} else {
-			status = dryrun_print(&spec, tool, n_expect ? expect : NULL);
+			status = dryrun_print(&spec, tool, n_expect ? expect : NULL, repeat);
 		}
 		goto done;
 	}

@@ -429,5 +429,6 @@ void dryrun_trace_fold(struct dryrun_trace *tr, cJSON *rep, const struct og_dryr
 	cJSON_AddNumberToObject(info, "opens_for_write", (double)writes);
 	cJSON_AddNumberToObject(info, "unlinks", (double)unlinks);
 	cJSON_AddNumberToObject(info, "setup_ms", (double)og_impact_setup_ms(tr->t));
+	cJSON_AddBoolToObject(info, "loaded", og_impact_cold(tr->t));
 	cJSON_AddStringToObject(info, "missing_hooks", og_impact_missing(tr->t));
 }

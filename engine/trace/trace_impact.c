@@ -49,6 +49,12 @@ int64_t og_impact_setup_ms(const struct og_impact_trace *t)
 	return 0;
 }
 
+bool og_impact_cold(const struct og_impact_trace *t)
+{
+	(void)t;
+	return false;
+}
+
 int og_impact_arm(struct og_impact_trace *t, uint64_t cgroup_id, struct og_err *err)
 {
 	(void)t;
@@ -81,35 +87,59 @@ void og_impact_close(struct og_impact_trace *t)
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "impact.skel.h"
 #include "tracefs.h"
 
+/* the reader's wait while a dry-run is armed (the programs wake it only
+ * when a quarter of the ring is pending), and while none is */
 #define READER_POLL_MS 50
+#define READER_IDLE_MS 1000
 /* events kept per dry-run (about 13 MB); a tool that writes thousands of
  * files has its overlay diff for those, the rest are counted as lost */
 #define MAX_EVENTS 20000
-/* how long a detached holder keeps the tracepoints registered after a dry-run */
+/* how long a detached holder keeps the tracepoints registered after exit */
 #define LINGER_S 3
 #define LINGER_MAX_FDS 128
 
-struct og_impact_trace {
+/* The process's one loaded tracer: loaded and attached by the first traced
+ * dry-run, attached while the process lives (its links go to a holder at
+ * exit), shared by every dry-run, concurrent ones too. */
+struct impact_tracer {
 	struct impact_bpf *skel;
 	struct bpf_link **links;
 	size_t n_links;
 	struct ring_buffer *rb;
 	pthread_t reader;
-	bool reader_on;
-	atomic_int stop;
 	int wake_fd;		/* in the ring buffer's epoll set: ends the reader's wait at once */
-	struct impact_event *ev;	/* written by the reader thread only, until it is joined */
-	size_t n, cap;
-	uint64_t over;		/* events past MAX_EVENTS */
-	bool oom;
+	pthread_mutex_t mu;	/* guards sessions, n_armed, flush_done */
+	pthread_cond_t flushed;
+	struct og_impact_trace *sessions;	/* armed dry-runs */
+	int n_armed;
+	atomic_ullong flush_req;	/* asked by a finishing dry-run */
+	unsigned long long flush_done;	/* the last request a full drain followed */
 	char missing[2048];
 	int64_t setup_ms;
 };
+
+/* one dry-run's view of the tracer */
+struct og_impact_trace {
+	struct impact_tracer *tr;
+	struct og_impact_trace *next;	/* in tr->sessions while armed */
+	uint64_t cgid;
+	bool armed;
+	struct impact_event *ev;	/* appended by the reader under tr->mu while armed */
+	size_t n, cap;
+	uint64_t over;		/* events past MAX_EVENTS */
+	bool oom;
+	uint64_t lost0;		/* the programs' lost counter at arm */
+	bool cold;		/* this dry-run loaded the tracer */
+};
+
+static pthread_mutex_t tracer_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct impact_tracer *tracer;	/* never freed: the process's, until exit */
 
 /* the last warning libbpf printed on this thread, for the error message */
 static _Thread_local char libbpf_last[512];
@@ -174,7 +204,7 @@ static bool hook_exists(const char *sec, const char **name)
 	return access(path, F_OK) == 0;
 }
 
-static void skip_missing(struct og_impact_trace *t)
+static void skip_missing(struct impact_tracer *t)
 {
 	struct bpf_program *p;
 	const char *name;
@@ -190,7 +220,7 @@ static void skip_missing(struct og_impact_trace *t)
 	}
 }
 
-static int attach_all(struct og_impact_trace *t, struct og_err *err)
+static int attach_all(struct impact_tracer *t, struct og_err *err)
 {
 	struct bpf_program *p;
 	size_t n = 0;
@@ -216,53 +246,88 @@ static int attach_all(struct og_impact_trace *t, struct og_err *err)
 	return 0;
 }
 
+/* in the reader thread: the event goes to the dry-run of its cgroup; one
+ * whose dry-run has finished (a straggler) is dropped */
 static int on_event(void *ctx, void *data, size_t size)
 {
-	struct og_impact_trace *t = ctx;
+	struct impact_tracer *tr = ctx;
+	const struct impact_event *e = data;
+	struct og_impact_trace *t;
 
-	if (size < sizeof(struct impact_event) || t->oom)
+	if (size < sizeof(struct impact_event))
 		return 0;
-	if (t->n >= MAX_EVENTS) {
+	pthread_mutex_lock(&tr->mu);
+	for (t = tr->sessions; t && t->cgid != e->cgid; t = t->next)
+		;
+	if (!t || t->oom) {
+	} else if (t->n >= MAX_EVENTS) {
 		t->over++;
-		return 0;
-	}
-	if (t->n == t->cap) {
+	} else if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		struct impact_event *v = realloc(t->ev, cap * sizeof(*v));
 		if (!v) {
 			t->oom = true;
-			return 0;
+		} else {
+			t->ev = v;
+			t->cap = cap;
+			memcpy(&t->ev[t->n++], e, sizeof(*e));
 		}
-		t->ev = v;
-		t->cap = cap;
+	} else {
+		memcpy(&t->ev[t->n++], e, sizeof(*e));
 	}
-	memcpy(&t->ev[t->n++], data, sizeof(struct impact_event));
+	pthread_mutex_unlock(&tr->mu);
 	return 0;
 }
 
+/* Drains the ring for the process's whole life. A finishing dry-run asks
+ * for a flush (flush_req) and waits until a drain that began after its ask
+ * is over: every event its sandbox submitted is then in its list. */
 static void *reader_main(void *arg)
 {
-	struct og_impact_trace *t = arg;
+	struct impact_tracer *tr = arg;
+	sigset_t all;
 
-	while (!atomic_load(&t->stop))
-		if (ring_buffer__poll(t->rb, READER_POLL_MS) < 0 && errno != EINTR)
-			break;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		unsigned long long req = atomic_load(&tr->flush_req);
+		eventfd_t v;
+		int wait_ms;
+
+		/* a request whose wake this loop drained already is served at once */
+		pthread_mutex_lock(&tr->mu);
+		wait_ms = req > tr->flush_done ? 0 : tr->n_armed ? READER_POLL_MS : READER_IDLE_MS;
+		pthread_mutex_unlock(&tr->mu);
+		if (ring_buffer__poll(tr->rb, wait_ms) < 0 && errno != EINTR)
+			usleep(READER_POLL_MS * 1000);	/* never spins; a finish still gets its drain */
+		(void)eventfd_read(tr->wake_fd, &v);
+		ring_buffer__consume(tr->rb);
+		pthread_mutex_lock(&tr->mu);
+		if (req > tr->flush_done)
+			tr->flush_done = req;
+		pthread_cond_broadcast(&tr->flushed);
+		pthread_mutex_unlock(&tr->mu);
+	}
 	return NULL;
 }
 
-int og_impact_open(struct og_impact_trace **out, struct og_err *err)
+static void tracer_linger_at_exit(void);
+
+/* under tracer_mu */
+static int tracer_load(struct og_err *err)
 {
-	struct og_impact_trace *t;
+	struct impact_tracer *t;
 	libbpf_print_fn_t old;
 	int64_t t0 = og_clock_mono_us();
 	int rc;
 
-	*out = NULL;
 	if ((rc = host_check(err)) < 0)
 		return rc;
 	if (!(t = calloc(1, sizeof(*t))))
 		return og_err_set(err, -OG_ENOMEM, "impact trace: out of memory");
 	t->wake_fd = -1;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->flushed, NULL);
 	old = libbpf_set_print(libbpf_keep_last);
 	libbpf_last[0] = '\0';
 	if (!(t->skel = impact_bpf__open())) {
@@ -294,51 +359,130 @@ int og_impact_open(struct og_impact_trace **out, struct og_err *err)
 			goto fail;
 		}
 	}
+	if ((rc = pthread_create(&t->reader, NULL, reader_main, t)) != 0) {
+		rc = og_err_set(err, -OG_ESTATE, "impact trace: reader thread: %s", strerror(rc));
+		goto fail;
+	}
 	libbpf_set_print(old);
 	t->setup_ms = (og_clock_mono_us() - t0) / 1000;
-	*out = t;
+	tracer = t;
+	atexit(tracer_linger_at_exit);
 	return 0;
 fail:
 	libbpf_set_print(old);
-	og_impact_close(t);
+	ring_buffer__free(t->rb);
+	if (t->wake_fd >= 0)
+		close(t->wake_fd);
+	/* nothing was armed: this detach is the only one, and pays its grace periods */
+	for (size_t i = 0; i < t->n_links; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	impact_bpf__destroy(t->skel);
+	pthread_cond_destroy(&t->flushed);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
 	return rc;
+}
+
+int og_impact_open(struct og_impact_trace **out, struct og_err *err)
+{
+	struct og_impact_trace *t;
+	bool cold = false;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&tracer_mu);
+	if (!tracer) {
+		rc = tracer_load(err);
+		cold = rc == 0;
+	}
+	pthread_mutex_unlock(&tracer_mu);
+	if (rc < 0)
+		return rc;
+	if (!(t = calloc(1, sizeof(*t))))
+		return og_err_set(err, -OG_ENOMEM, "impact trace: out of memory");
+	t->tr = tracer;
+	t->cold = cold;
+	*out = t;
+	return 0;
 }
 
 const char *og_impact_missing(const struct og_impact_trace *t)
 {
-	return t ? t->missing : "";
+	return t ? t->tr->missing : "";
 }
 
 int64_t og_impact_setup_ms(const struct og_impact_trace *t)
 {
-	return t ? t->setup_ms : 0;
+	return t && t->cold ? t->tr->setup_ms : 0;
+}
+
+bool og_impact_cold(const struct og_impact_trace *t)
+{
+	return t && t->cold;
 }
 
 int og_impact_arm(struct og_impact_trace *t, uint64_t cgroup_id, struct og_err *err)
 {
-	int rc;
+	struct impact_tracer *tr;
+	struct og_impact_trace *o;
+	uint8_t one = 1;
 
-	if (!t || t->reader_on)
-		return og_err_set(err, -OG_ESTATE, "impact trace: not open, or armed twice");
-	t->skel->bss->target_cgid = cgroup_id;
-	atomic_store(&t->stop, 0);
-	if ((rc = pthread_create(&t->reader, NULL, reader_main, t)) != 0) {
-		t->skel->bss->target_cgid = 0;
-		return og_err_set(err, -OG_ESTATE, "impact trace: reader thread: %s", strerror(rc));
+	if (!t || t->armed || !cgroup_id)
+		return og_err_set(err, -OG_ESTATE, "impact trace: not open, armed twice or no cgroup");
+	tr = t->tr;
+	pthread_mutex_lock(&tr->mu);
+	for (o = tr->sessions; o && o->cgid != cgroup_id; o = o->next)
+		;
+	if (o) {
+		pthread_mutex_unlock(&tr->mu);
+		return og_err_set(err, -OG_ESTATE, "impact trace: cgroup %llu is traced already",
+				  (unsigned long long)cgroup_id);
 	}
-	t->reader_on = true;
+	if (bpf_map_update_elem(bpf_map__fd(tr->skel->maps.cgids), &cgroup_id, &one, BPF_NOEXIST) < 0) {
+		int e = errno;
+		pthread_mutex_unlock(&tr->mu);
+		return og_err_set(err, -OG_ESTATE, "impact trace: adding cgroup %llu to the filter: %s%s",
+				  (unsigned long long)cgroup_id, strerror(e),
+				  e == E2BIG ? " (too many dry-runs traced at once)" : "");
+	}
+	t->cgid = cgroup_id;
+	t->lost0 = tr->skel->bss->lost;
+	t->next = tr->sessions;
+	tr->sessions = t;
+	t->armed = true;
+	tr->skel->bss->n_armed = (unsigned int)++tr->n_armed;
+	pthread_mutex_unlock(&tr->mu);
+	/* out of its idle wait: polls at the armed pace from now */
+	(void)eventfd_write(tr->wake_fd, 1);
 	return 0;
 }
 
-static void reader_stop(struct og_impact_trace *t)
+/* Takes t out of the filter, waits for a drain of what its cgroup submitted
+ * until then, and out of the routing. */
+static void disarm(struct og_impact_trace *t)
 {
-	if (!t->reader_on)
+	struct impact_tracer *tr = t->tr;
+	struct og_impact_trace **pp;
+	unsigned long long req;
+
+	if (!t->armed)
 		return;
-	atomic_store(&t->stop, 1);
-	/* should the write fail, the reader still ends within READER_POLL_MS */
-	(void)eventfd_write(t->wake_fd, 1);
-	pthread_join(t->reader, NULL);
-	t->reader_on = false;
+	pthread_mutex_lock(&tr->mu);
+	bpf_map_delete_elem(bpf_map__fd(tr->skel->maps.cgids), &t->cgid);
+	tr->skel->bss->n_armed = (unsigned int)--tr->n_armed;
+	req = atomic_fetch_add(&tr->flush_req, 1) + 1;
+	pthread_mutex_unlock(&tr->mu);
+	(void)eventfd_write(tr->wake_fd, 1);
+	pthread_mutex_lock(&tr->mu);
+	while (tr->flush_done < req)
+		pthread_cond_wait(&tr->flushed, &tr->mu);
+	for (pp = &tr->sessions; *pp && *pp != t; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = t->next;
+	t->armed = false;
+	pthread_mutex_unlock(&tr->mu);
 }
 
 int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, size_t *n, uint64_t *lost,
@@ -347,14 +491,13 @@ int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, 
 	*ev = NULL;
 	*n = 0;
 	*lost = 0;
-	if (!t)
-		return og_err_set(err, -OG_ESTATE, "impact trace: not open");
-	t->skel->bss->target_cgid = 0;
-	reader_stop(t);
-	ring_buffer__consume(t->rb);
+	if (!t || !t->armed)
+		return og_err_set(err, -OG_ESTATE, "impact trace: not armed");
+	disarm(t);
 	*ev = t->ev;
 	*n = t->n;
-	*lost = t->skel->bss->lost + t->over;
+	/* the ring is shared: a concurrent dry-run's losses count here too */
+	*lost = t->tr->skel->bss->lost - t->lost0 + t->over;
 	if (t->oom)
 		return og_err_set(err, -OG_ENOMEM, "impact trace: out of memory after %zu events", t->n);
 	return 0;
@@ -363,16 +506,15 @@ int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, 
 /*
  * Detaching a syscall tracepoint's last perf event waits for RCU grace
  * periods under the kernel's event_mutex: about 80 ms each here, 2-3 s for
- * the whole set, in whatever process closes it last. A detached holder
- * process keeps copies of the link fds for LINGER_S seconds: our own detach
- * is then instant (the event stays registered), so is the next dry-run's
- * attach and detach, and only the last holder pays, in the background.
- * While a holder lives, the syscall tracepoints stay registered (the
- * host's syscalls take the tracing slow path for those seconds: bench/
- * dryrun.sh measures it) and the old programs stay in the tracepoints'
- * program arrays, disarmed (target_cgid 0: they return after one compare).
- * That is also why a loaded object is never reused for the next dry-run:
- * attaching a program that a holder still has attached fails with EEXIST.
+ * the whole set, in whatever process closes it last. At exit a detached
+ * holder process keeps copies of the link fds for LINGER_S seconds: the
+ * process's own exit is then instant (the event stays registered), so is
+ * the next process's attach, and only the last holder pays, in the
+ * background. While a holder lives, the syscall tracepoints stay
+ * registered (the host's syscalls take the tracing slow path for those
+ * seconds: bench/dryrun.sh measures it) and the programs stay in the
+ * tracepoints' program arrays, disarmed (n_armed 0: they return after one
+ * load).
  */
 static void holder_main(int *keep, size_t n)
 {
@@ -403,17 +545,22 @@ static void holder_main(int *keep, size_t n)
 	_exit(0);
 }
 
-static void links_linger(struct og_impact_trace *t)
+/* atexit: the links go to a holder; the rest goes with the process */
+static void tracer_linger_at_exit(void)
 {
+	struct impact_tracer *t = tracer;
 	int keep[LINGER_MAX_FDS];
 	size_t i, n = 0;
 	pid_t pid;
 
+	if (!t)
+		return;
+	t->skel->bss->n_armed = 0;
 	for (i = 0; i < t->n_links && n < LINGER_MAX_FDS; i++)
 		if (bpf_link__fd(t->links[i]) >= 0)
 			keep[n++] = bpf_link__fd(t->links[i]);
 	if (!n || (pid = fork()) < 0)
-		return;	/* then the detach below pays the grace periods */
+		return;	/* then the exit pays the grace periods */
 	if (pid == 0) {
 		if (fork() == 0)
 			holder_main(keep, n);
@@ -425,21 +572,9 @@ static void links_linger(struct og_impact_trace *t)
 
 void og_impact_close(struct og_impact_trace *t)
 {
-	size_t i;
-
 	if (!t)
 		return;
-	if (t->skel)
-		t->skel->bss->target_cgid = 0;
-	reader_stop(t);
-	links_linger(t);
-	ring_buffer__free(t->rb);
-	if (t->wake_fd >= 0)
-		close(t->wake_fd);
-	for (i = 0; i < t->n_links; i++)
-		bpf_link__destroy(t->links[i]);
-	free(t->links);
-	impact_bpf__destroy(t->skel);
+	disarm(t);
 	free(t->ev);
 	free(t);
 }

@@ -1,13 +1,16 @@
 /*
  * trace_impact.h: the loader of bpf/impact.bpf.c, the eBPF impact trace of
- * one sandboxed dry-run (dryrun/ folds its events into the report).
+ * sandboxed dry-runs (dryrun/ folds its events into the report).
  *
- * og_impact_open loads and attaches the programs (the syscall tracepoints
- * put every task of the host on the syscall slow path while attached, so a
- * trace lives only for one dry-run); og_impact_arm, called from the
- * sandbox's on_start before the child runs, sets the cgroup filter and
- * starts a thread that drains the ring buffer while the sandbox runs;
- * og_impact_finish disarms, joins the thread and hands out the events.
+ * The programs are loaded and attached once per process, by the first
+ * og_impact_open (23-40 ms here: BTF, the verifier), and stay attached
+ * while the process lives (at exit a holder takes the links, see
+ * trace_impact.c); one reader thread drains the ring buffer and hands each
+ * event to the dry-run of its cgroup. Per dry-run: og_impact_open gets a
+ * handle, og_impact_arm (from the sandbox's on_start, before the child
+ * runs) adds the sandbox's cgroup id to the filter, og_impact_finish
+ * removes it, waits for a drain and hands out that dry-run's events only.
+ * Dry-runs on several threads at once each get their own.
  * Any host that cannot trace (built with BPF=0, not root, no BTF, no
  * tracefs, a kernel that refuses the programs) gets -OG_ESTATE and a
  * precise reason, never a crash or a hang.
@@ -15,6 +18,7 @@
 #ifndef OG_TRACE_IMPACT_H
 #define OG_TRACE_IMPACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +27,8 @@
 
 struct og_impact_trace;
 
-/* Loads and attaches. *out is NULL on failure (-OG_ESTATE: the host cannot
+/* A dry-run's handle; loads and attaches on the process's first call.
+ * *out is NULL on failure (-OG_ESTATE: the host cannot
  * trace, err says why; -OG_ENOMEM). */
 int og_impact_open(struct og_impact_trace **out, struct og_err *err);
 
@@ -32,10 +37,12 @@ int og_impact_open(struct og_impact_trace **out, struct og_err *err);
  * tracepoints for them); "" when every hook is attached. */
 const char *og_impact_missing(const struct og_impact_trace *t);
 
-/* Milliseconds og_impact_open spent loading and attaching. */
+/* Milliseconds og_impact_open spent loading and attaching: 0 unless this
+ * handle was the one that loaded (og_impact_cold). */
 int64_t og_impact_setup_ms(const struct og_impact_trace *t);
+bool og_impact_cold(const struct og_impact_trace *t);
 
-/* Records the tasks of cgroup v2 id cgroup_id from now on. */
+/* Records the tasks of cgroup v2 id cgroup_id from now on, for t. */
 int og_impact_arm(struct og_impact_trace *t, uint64_t cgroup_id, struct og_err *err);
 
 /* Stops recording and returns the events in the order they were submitted
@@ -44,7 +51,7 @@ int og_impact_arm(struct og_impact_trace *t, uint64_t cgroup_id, struct og_err *
 int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, size_t *n, uint64_t *lost,
 		     struct og_err *err);
 
-/* Detaches and frees; NULL is fine. */
+/* Disarms if need be and frees the handle (the programs stay); NULL is fine. */
 void og_impact_close(struct og_impact_trace *t);
 
 /* "mount", "finit_module"...: the name of an IMPACT_DENIED_* index, or NULL. */

@@ -5,8 +5,11 @@
  * reuse the loaded programs (trace/trace_impact.c keeps one object): each
  * report must hold exactly its own run's events, none repeated by the
  * previous run's links (a lingering holder keeps those) and none left over
- * in the ring buffer.
+ * in the ring buffer. Then dry-runs on four threads at once, as `opsgraph
+ * serve` runs jobs: each report holds exactly its own processes, none of
+ * another thread's (the programs share one ring; events go by cgroup id).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,76 @@ static int count_comm(const cJSON *procs, const char *comm)
 			n++;
 	}
 	return n;
+}
+
+#define N_THREADS 4
+#define ROUNDS 2
+
+struct worker {
+	const char *prog;	/* each thread's own program, run 5 times by sh */
+	const char *comm;
+	char script[128];
+	int ok_runs, bad_runs, untraced;
+	char why[OG_ERR_MSG + 64];
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	const char *argv[] = { "/bin/sh", "-c", w->script, NULL };
+	struct og_dryrun_spec s;
+	int r;
+
+	snprintf(w->script, sizeof(w->script), "for i in 1 2 3 4 5; do %s >/dev/null; done", w->prog);
+	memset(&s, 0, sizeof(s));
+	s.trace = true;
+	s.argv = argv;
+	for (r = 0; r < ROUNDS; r++) {
+		struct og_err err = { 0 };
+		cJSON *rep = NULL;
+		const cJSON *p;
+
+		if (og_dryrun_run(&s, &rep, &err) < 0 || !rep) {
+			w->bad_runs++;
+			snprintf(w->why, sizeof(w->why), "%s", err.msg);
+			continue;
+		}
+		p = cJSON_GetObjectItemCaseSensitive(rep, "processes");
+		if (!p) {
+			w->untraced++;
+		} else if (cJSON_GetArraySize(p) == 6 && count_comm(p, "sh") == 1 && count_comm(p, w->comm) == 5) {
+			w->ok_runs++;
+		} else {
+			char *txt = cJSON_PrintUnformatted(p);
+			w->bad_runs++;
+			snprintf(w->why, sizeof(w->why), "%s", txt ? txt : "?");
+			free(txt);
+		}
+		cJSON_Delete(rep);
+	}
+	return NULL;
+}
+
+static void concurrent(void)
+{
+	struct worker w[N_THREADS] = {
+		{ .prog = "/bin/true", .comm = "true" },
+		{ .prog = "/bin/echo x", .comm = "echo" },
+		{ .prog = "/bin/ls /", .comm = "ls" },
+		{ .prog = "/bin/cat /dev/null", .comm = "cat" },
+	};
+	pthread_t th[N_THREADS];
+	int i;
+
+	for (i = 0; i < N_THREADS; i++)
+		CHECK_INT(pthread_create(&th[i], NULL, worker_main, &w[i]), ==, 0);
+	for (i = 0; i < N_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].bad_runs)
+			fprintf(stderr, "thread %d (%s): %s\n", i, w[i].comm, w[i].why);
+		CHECK_INT(w[i].untraced, ==, 0);
+		CHECK_INT(w[i].ok_runs, ==, ROUNDS);
+	}
 }
 
 int main(void)
@@ -83,6 +156,10 @@ int main(void)
 		  ==,
 		  cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[2], "trace"), "events")
 			  ->valueint);
+	/* the first dry-run loaded the programs, the others reused them */
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[0], "trace"), "loaded")));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[2], "trace"), "loaded")));
+	concurrent();
 out:
 	for (i = 0; i < 3; i++)
 		cJSON_Delete(rep[i]);
