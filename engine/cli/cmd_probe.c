@@ -34,6 +34,7 @@
 #include "../core/json.h"
 #include "../hostsig/hostsig_json.h"
 #include "../trace/hostsig.h"
+#include "../trace/hostsig_check.h"
 #include "cli.h"
 
 #define PROBE_MAX_BUCKETS 4000
@@ -142,12 +143,11 @@ static int parse_opts(int argc, char **argv, struct probe_opts *o, bool *once)
 				return cli_fail(2, "probe: --runq-ms '%s' must be 0 .. %d ms", v, OG_HS_MAX_WINDOW_MS);
 			o->filter.runq_ms = (int)ms;
 		} else if (!strcmp(a, "--cgroup")) {
-			struct stat st;
+			struct og_err err = { 0 };
 
-			if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode))
-				return cli_fail(2, "probe: --cgroup '%s' is not a cgroup v2 directory (%s); give e.g. "
-						"/sys/fs/cgroup/unified/my.service", v, strerror(errno));
-			o->filter.cgroup_id = (uint64_t)st.st_ino;
+			if (og_hostsig_cgroup_id(v, &o->filter.cgroup_id, &err) < 0)
+				return cli_fail(2, "probe: --cgroup %s; give e.g. /sys/fs/cgroup/unified/my.service",
+						err.msg);
 		} else if (!strcmp(a, "--listen")) {
 			o->listen = v;
 		} else {

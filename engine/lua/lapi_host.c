@@ -23,6 +23,7 @@
 
 #include "../hostsig/hostsig_json.h"
 #include "../trace/hostsig.h"
+#include "../trace/hostsig_check.h"
 #include "lconv.h"
 
 #define HOST_MAX_WINDOW_MS 60000
@@ -66,13 +67,12 @@ static int lapi_host_signals(lua_State *L)
 		return luaL_error(L, "ctx.host.signals: window_ms is required (1 .. %d)", HOST_MAX_WINDOW_MS);
 	f.runq_ms = int_field(L, "runq_ms", 0, HOST_MAX_WINDOW_MS, -1);
 	if (lua_getfield(L, 1, "cgroup") != LUA_TNIL) {
-		const char *dir = lua_tostring(L, -1);
-		struct stat st;
+		const char *dir = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 
-		if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-			return luaL_error(L, "ctx.host.signals: cgroup '%s' is not a cgroup v2 directory (%s)",
-					  dir ? dir : "?", dir ? strerror(errno) : "not a string");
-		f.cgroup_id = (uint64_t)st.st_ino;
+		if (!dir)
+			return luaL_error(L, "ctx.host.signals: cgroup must be a cgroup v2 directory path (a string)");
+		if (og_hostsig_cgroup_id(dir, &f.cgroup_id, &err) < 0)
+			return luaL_error(L, "ctx.host.signals: cgroup %s", err.msg);
 	}
 	lua_pop(L, 1);
 	if (lapi_journal_replay(L, "host.signals"))

@@ -21,6 +21,8 @@
 #include "../core/err.h"
 #include "tracefs.h"
 
+#define CGROUP2_MAGIC 0x63677270UL	/* CGROUP2_SUPER_MAGIC, linux/magic.h */
+
 #ifndef OG_NO_BPF
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -155,6 +157,20 @@ static void check_cgroup2(struct og_hostsig_check *c)
 	else
 		put(c, "cgroup2", false, false, "no cgroup2 mount in /proc/self/mountinfo: collectors run host-wide "
 		    "only (mount -t cgroup2 none /sys/fs/cgroup/unified to scope them)");
+}
+
+int og_hostsig_cgroup_id(const char *dir, uint64_t *id, struct og_err *err)
+{
+	struct statfs sf;
+	struct stat st;
+
+	if (stat(dir, &st) != 0 || statfs(dir, &sf) != 0)
+		return og_err_set(err, -OG_EINVAL, "'%s' is not a cgroup v2 directory (%s)", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || (unsigned long)sf.f_type != CGROUP2_MAGIC)
+		return og_err_set(err, -OG_EINVAL, "'%s' is not a cgroup v2 directory (%s)", dir,
+				  !S_ISDIR(st.st_mode) ? "not a directory" : "not on a cgroup2 mount");
+	*id = (uint64_t)st.st_ino;
+	return 0;
 }
 
 #ifndef OG_NO_BPF

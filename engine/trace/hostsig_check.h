@@ -11,6 +11,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct og_err;
 
 struct og_hostsig_check {
 	const char *name;	/* "privilege", "btf", "prog_type.tracepoint", ... */
@@ -28,5 +31,12 @@ size_t og_hostsig_checks(struct og_hostsig_check *c, size_t max);
 /* The quick checks (build, privilege, BTF): true with `why` filled when no
  * eBPF collector can run here. */
 bool og_hostsig_unusable(char *why, size_t n);
+
+/* The cgroup v2 id (the directory's inode, what bpf_get_current_cgroup_id
+ * returns) of dir for `probe --cgroup` and ctx.host.signals{cgroup}; -OG_EINVAL
+ * with the reason when dir is not a directory of a cgroup2 mount (a plain
+ * directory's inode matches no task: every scoped collector would report
+ * nothing, which reads as a quiet host). */
+int og_hostsig_cgroup_id(const char *dir, uint64_t *id, struct og_err *err);
 
 #endif

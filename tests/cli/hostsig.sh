@@ -97,6 +97,10 @@ EOF
 "$OPSGRAPH" probe --once --window 0 >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --window 0 should exit 2"
 "$OPSGRAPH" probe --window 1s >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe without --once/--listen should exit 2"
 "$OPSGRAPH" probe --once --window 1s --runq-ms abc >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --runq-ms abc should exit 2"
+# a plain directory scoped every collector to nothing: an empty, quiet-looking summary
+out=$("$OPSGRAPH" probe --once --window 1s --cgroup /etc 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "'/etc' is not a cgroup v2 directory (not on a cgroup2 mount)" && ok ||
+	bad "probe --cgroup /etc should be refused (exit $rc): $out"
 
 # ---- the provoked incident ----------------------------------------------------
 # the lossy link: veth into a private netns, ~30 % of IPv4 packets dropped on egress
@@ -323,7 +327,7 @@ local g = og.graph{ name = "host_opts", state = { errs = og.last() } }
 g:node("try", function(_, ctx)
   local errs = {}
   for _, o in ipairs({ { window_ms = 0 }, { window_ms = 60001 }, { bogus = 1, window_ms = 5 }, {},
-                       { window_ms = 5, cgroup = "/nonexistent-cgroup" } }) do
+                       { window_ms = 5, cgroup = "/nonexistent-cgroup" }, { window_ms = 5, cgroup = "/etc" } }) do
     local ok, e = pcall(ctx.host.signals, o)
     errs[#errs + 1] = ok and "no error" or tostring(e)
   end
@@ -341,6 +345,7 @@ assert "(got 60001)" in e[1], e
 assert "unknown option 'bogus'" in e[2], e
 assert "window_ms is required" in e[3], e
 assert "cgroup '/nonexistent-cgroup' is not a cgroup v2 directory" in e[4], e
+assert "cgroup '/etc' is not a cgroup v2 directory (not on a cgroup2 mount)" in e[5], e
 EOF
 
 finish

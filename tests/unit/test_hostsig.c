@@ -12,6 +12,7 @@
 
 #include "hostsig/hostsig_json.h"
 #include "trace/hostsig.h"
+#include "trace/hostsig_check.h"
 #include "../test.h"
 
 static struct og_hostsig_summary *fresh(bool bpf)
@@ -237,6 +238,26 @@ static void test_collect_args(void)
 	free(s);
 }
 
+/* a --cgroup / cgroup option that is a plain directory scoped every collector
+ * to a group no task is in: an empty summary that looked like a quiet host */
+static void test_cgroup_id(void)
+{
+	struct og_err err = { 0 };
+	uint64_t id = 0;
+	bool found = false;
+
+	CHECK_INT(og_hostsig_cgroup_id("/etc", &id, &err), ==, -OG_EINVAL);
+	CHECK_CONTAINS(err.msg, "'/etc' is not a cgroup v2 directory");
+	CHECK_INT(og_hostsig_cgroup_id("/nonexistent-og", &id, &err), ==, -OG_EINVAL);
+	CHECK_CONTAINS(err.msg, "No such file");
+	CHECK_INT(og_hostsig_cgroup_id("/proc/self/status", &id, &err), ==, -OG_EINVAL);
+	/* the cgroup2 mount itself: hybrid hosts (ours) or pure v2 ones */
+	found = og_hostsig_cgroup_id("/sys/fs/cgroup/unified", &id, &err) == 0 ||
+		og_hostsig_cgroup_id("/sys/fs/cgroup", &id, &err) == 0;
+	CHECK(found);
+	CHECK(id != 0);
+}
+
 int main(void)
 {
 	test_quantile();
@@ -244,5 +265,6 @@ int main(void)
 	test_json_ebpf();
 	test_json_fallback();
 	test_collect_args();
+	test_cgroup_id();
 	TEST_END();
 }
