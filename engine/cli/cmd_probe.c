@@ -119,6 +119,11 @@ static int parse_opts(int argc, char **argv, struct probe_opts *o, bool *once)
 			*once = true;
 			continue;
 		}
+		if (strcmp(a, "--window") && strcmp(a, "--interval") && strcmp(a, "--keep") && strcmp(a, "--runq-ms") &&
+		    strcmp(a, "--cgroup") && strcmp(a, "--listen")) {
+			usage();
+			return cli_fail(2, "probe: unknown option '%s'", a);
+		}
 		if (!v) {
 			usage();
 			return cli_fail(2, "probe: %s needs a value", a);
@@ -148,11 +153,8 @@ static int parse_opts(int argc, char **argv, struct probe_opts *o, bool *once)
 			if (og_hostsig_cgroup_id(v, &o->filter.cgroup_id, &err) < 0)
 				return cli_fail(2, "probe: --cgroup %s; give e.g. /sys/fs/cgroup/unified/my.service",
 						err.msg);
-		} else if (!strcmp(a, "--listen")) {
-			o->listen = v;
 		} else {
-			usage();
-			return cli_fail(2, "probe: unknown option '%s'", a);
+			o->listen = v;
 		}
 	}
 	if (*once == (o->listen != NULL)) {

@@ -97,6 +97,8 @@ EOF
 "$OPSGRAPH" probe --once --window 0 >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --window 0 should exit 2"
 "$OPSGRAPH" probe --window 1s >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe without --once/--listen should exit 2"
 "$OPSGRAPH" probe --once --window 1s --runq-ms abc >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --runq-ms abc should exit 2"
+out=$("$OPSGRAPH" probe --once --bogus 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "unknown option '--bogus'" && ok || bad "probe --once --bogus (exit $rc): $out"
 # a plain directory scoped every collector to nothing: an empty, quiet-looking summary
 out=$("$OPSGRAPH" probe --once --window 1s --cgroup /etc 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "'/etc' is not a cgroup v2 directory (not on a cgroup2 mount)" && ok ||
