@@ -425,13 +425,18 @@ static const cJSON *earlier_human(const cJSON *decisions, const cJSON *ack)
 	return ack;
 }
 
-/* Acknowledged: the first answer of a human on any branch. */
+/* Acknowledged: the first answer of a human on any branch. Each time is
+ * counted twice: from the alert's own startsAt (detection; an alert replayed
+ * or delivered late makes it long) and from opsgraph's receipt of the alert
+ * (the thread's first checkpoint) to the answer and to the resolution as
+ * opsgraph received it, both on opsgraph's clock. */
 static void add_metrics(cJSON *doc, const cJSON *alert, const cJSON *decisions, const cJSON *branches,
 			const cJSON *resolution)
 {
 	cJSON *m = cJSON_AddObjectToObject(doc, "metrics");
 	const cJSON *b, *ack = earlier_human(decisions, NULL);
 	const char *res_at = rj_str(resolution, "at");
+	const char *recv = rj_str(rj_get(doc, "detection"), "opened_at");
 
 	cJSON_ArrayForEach(b, branches)
 		ack = earlier_human(rj_get(b, "decisions"), ack);
@@ -440,11 +445,29 @@ static void add_metrics(cJSON *doc, const cJSON *alert, const cJSON *decisions, 
 	cJSON_AddItemToObject(m, "time_to_acknowledge_s", span_s(rj_str(alert, "started_at"), rj_str(ack, "at")));
 	cJSON_AddItemToObject(m, "resolved_at", res_at ? cJSON_CreateString(res_at) : cJSON_CreateNull());
 	cJSON_AddItemToObject(m, "time_to_resolve_s", span_s(rj_str(alert, "started_at"), res_at));
+	cJSON_AddItemToObject(m, "received_at", recv ? cJSON_CreateString(recv) : cJSON_CreateNull());
+	cJSON_AddItemToObject(m, "time_to_acknowledge_from_received_s", span_s(recv, rj_str(ack, "at")));
+	cJSON_AddItemToObject(m, "time_to_resolve_from_received_s",
+			      span_s(recv, rj_str(resolution, "received_at")));
+}
+
+/* The commit of the last verify_recovery step on the main path: when
+ * opsgraph recorded the recovery, to the millisecond (the node's checked_at
+ * has whole seconds, which put a resolution before the acknowledgement). */
+static const cJSON *recovery_recorded(const cJSON *steps, const cJSON *fallback)
+{
+	const cJSON *st, *n, *at = fallback;
+
+	cJSON_ArrayForEach(st, steps)
+		cJSON_ArrayForEach(n, rj_get(st, "nodes"))
+			if (cJSON_IsString(n) && !strcmp(n->valuestring, "verify_recovery") && rj_str(st, "ended_at"))
+				at = rj_get(st, "ended_at");
+	return at;
 }
 
 /* How it ended: Alertmanager's resolution first, else what verify_recovery
  * saw, else the thread's status (a manual hand-over is not a resolution). */
-static cJSON *resolution_of(const cJSON *latest, const cJSON *notes, const char *outcome)
+static cJSON *resolution_of(const cJSON *latest, const cJSON *notes, const cJSON *steps, const char *outcome)
 {
 	const cJSON *v = rj_get(latest, "values"), *ver = rj_get(v, "verification");
 	cJSON *am = og_incident_resolution(notes), *o = cJSON_CreateObject();
@@ -454,12 +477,15 @@ static cJSON *resolution_of(const cJSON *latest, const cJSON *notes, const char 
 	if (am) {
 		cJSON_AddStringToObject(o, "source", "alertmanager");
 		rj_copy(o, "at", rj_get(am, "ends_at") ? rj_get(am, "ends_at") : rj_get(am, "at"));
+		rj_copy(o, "received_at", rj_get(am, "at"));	/* when opsgraph got the notification */
 	} else if (rj_str(ver, "status") && !strcmp(rj_str(ver, "status"), "recovered")) {
 		cJSON_AddStringToObject(o, "source", "verify_recovery");
 		rj_copy(o, "at", rj_get(ver, "checked_at"));
+		rj_copy(o, "received_at", recovery_recorded(steps, rj_get(ver, "checked_at")));
 	} else {
 		cJSON_AddNullToObject(o, "source");
 		cJSON_AddNullToObject(o, "at");
+		cJSON_AddNullToObject(o, "received_at");
 	}
 	cJSON_Delete(am);
 	return o;
@@ -579,7 +605,7 @@ int og_postmortem_build(struct og_store_lmdb *s, const char *thread, cJSON **out
 	add_llm(doc, log);
 	add_notes(doc, notes);
 	cJSON_AddItemToObject(doc, "resolution",
-			      resolution_of(latest, notes, rec ? rj_str(rec, "outcome") : rj_str(latest, "status")));
+			      resolution_of(latest, notes, steps, rec ? rj_str(rec, "outcome") : rj_str(latest, "status")));
 	add_metrics(doc, alert, decisions, branches, rj_get(doc, "resolution"));
 	rj_copy(doc, "similar", rj_get(rj_get(v, "context"), "similar"));
 	learned = cJSON_AddArrayToObject(doc, "learned");

@@ -33,8 +33,12 @@
  *                results[]{tool, status, exit_code, duration_ms, stdout, stderr, http_status, body}},
  *   verifications[], re_analyses{count, loops[]{at, by, hint, source}},
  *   branches[]{checkpoint, forked_from, created_at, source, latest, status, nodes[], decision},
- *   notes[]{key, kind, at}, resolution{status, outcome, source, at},
- *   metrics{acknowledged_at, acknowledged_by, time_to_acknowledge_s, resolved_at, time_to_resolve_s},
+ *   notes[]{key, kind, at}, resolution{status, outcome, source, at (the alert's endsAt or the
+ *              recovery), received_at (when opsgraph got the resolution)},
+ *   metrics{acknowledged_at, acknowledged_by, resolved_at,
+ *           time_to_acknowledge_s, time_to_resolve_s (from the alert's startsAt: detection),
+ *           received_at (the thread's first checkpoint), time_to_acknowledge_from_received_s,
+ *           time_to_resolve_from_received_s (from opsgraph's receipt, on opsgraph's clock)},
  *   similar (context.similar: the past incidents the run was shown), learned[].
  */
 #ifndef OG_POSTMORTEM_H

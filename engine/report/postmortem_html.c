@@ -145,13 +145,19 @@ char *og_postmortem_html(const cJSON *r)
 	pm_puts(&b, " by <code>opsgraph postmortem</code>.</p>\n<h2>Summary</h2><table>\n");
 	kv(&b, "Service", pm_val(rj_get(a, "service"), t1, sizeof(t1)));
 	kv(&b, "Severity", pm_val(rj_get(a, "severity"), t1, sizeof(t1)));
-	kv(&b, "Alert fired", pm_val(rj_get(a, "started_at"), t1, sizeof(t1)));
+	kv(&b, "Alert fired (its startsAt)", pm_val(rj_get(a, "started_at"), t1, sizeof(t1)));
+	kv(&b, "Received by opsgraph (thread opened)", pm_val(rj_get(m, "received_at"), t1, sizeof(t1)));
 	kv(&b, "Acknowledged", pm_val(rj_get(m, "acknowledged_at"), t1, sizeof(t1)));
 	kv(&b, "Acknowledged by", pm_val(rj_get(m, "acknowledged_by"), t1, sizeof(t1)));
-	kv(&b, "Time to acknowledge", pm_secs(rj_get(m, "time_to_acknowledge_s"), t1, sizeof(t1)));
+	kv(&b, "Time to acknowledge, from the alert's startsAt",
+	   pm_secs(rj_get(m, "time_to_acknowledge_s"), t1, sizeof(t1)));
+	kv(&b, "Time to acknowledge, from opsgraph's receipt",
+	   pm_secs(rj_get(m, "time_to_acknowledge_from_received_s"), t1, sizeof(t1)));
 	kv(&b, "Resolved", pm_val(rj_get(m, "resolved_at"), t1, sizeof(t1)));
 	kv(&b, "Resolved by", pm_val(rj_get(res, "source"), t1, sizeof(t1)));
-	kv(&b, "Time to resolve", pm_secs(rj_get(m, "time_to_resolve_s"), t1, sizeof(t1)));
+	kv(&b, "Time to resolve, from the alert's startsAt", pm_secs(rj_get(m, "time_to_resolve_s"), t1, sizeof(t1)));
+	kv(&b, "Time to resolve, from opsgraph's receipt",
+	   pm_secs(rj_get(m, "time_to_resolve_from_received_s"), t1, sizeof(t1)));
 	kv(&b, "Outcome", pm_val(rj_get(res, "outcome"), t1, sizeof(t1)));
 	kv(&b, "Re-analyses", pm_val(rj_get(rj_get(r, "re_analyses"), "count"), t1, sizeof(t1)));
 	snprintf(t2, sizeof(t2), "%s", pm_val(rj_get(rj_get(r, "llm_totals"), "calls"), t1, sizeof(t1)));

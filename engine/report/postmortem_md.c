@@ -97,16 +97,22 @@ static void summary(struct pm_buf *b, const cJSON *r)
 	pm_puts(b, "| | |\n|---|---|\n");
 	kv(b, "Service", rj_get(a, "service"));
 	kv(b, "Severity", rj_get(a, "severity"));
-	kv(b, "Alert fired", rj_get(a, "started_at"));
-	kv(b, "Thread opened", rj_get(rj_get(r, "detection"), "opened_at"));
+	kv(b, "Alert fired (its startsAt)", rj_get(a, "started_at"));
+	kv(b, "Received by opsgraph (thread opened)", rj_get(m, "received_at"));
 	pm_printf(b, "| Acknowledged | %s", pm_val(rj_get(m, "acknowledged_at"), t2, sizeof(t2)));
 	if (rj_str(m, "acknowledged_by"))
 		pm_printf(b, " by %s", rj_str(m, "acknowledged_by"));
-	pm_printf(b, " |\n| Time to acknowledge | %s |\n", pm_secs(rj_get(m, "time_to_acknowledge_s"), t, sizeof(t)));
+	pm_printf(b, " |\n| Time to acknowledge, from the alert's startsAt | %s |\n",
+		  pm_secs(rj_get(m, "time_to_acknowledge_s"), t, sizeof(t)));
+	pm_printf(b, "| Time to acknowledge, from opsgraph's receipt | %s |\n",
+		  pm_secs(rj_get(m, "time_to_acknowledge_from_received_s"), t, sizeof(t)));
 	pm_printf(b, "| Resolved | %s", pm_val(rj_get(m, "resolved_at"), t2, sizeof(t2)));
 	if (rj_str(res, "source"))
 		pm_printf(b, " (%s)", rj_str(res, "source"));
-	pm_printf(b, " |\n| Time to resolve | %s |\n", pm_secs(rj_get(m, "time_to_resolve_s"), t, sizeof(t)));
+	pm_printf(b, " |\n| Time to resolve, from the alert's startsAt | %s |\n",
+		  pm_secs(rj_get(m, "time_to_resolve_s"), t, sizeof(t)));
+	pm_printf(b, "| Time to resolve, from opsgraph's receipt | %s |\n",
+		  pm_secs(rj_get(m, "time_to_resolve_from_received_s"), t, sizeof(t)));
 	kv(b, "Outcome", rj_get(res, "outcome"));
 	kv(b, "Thread status", rj_get(r, "status"));
 	kv(b, "Re-analyses", rj_get(rj_get(r, "re_analyses"), "count"));

@@ -170,6 +170,19 @@ check "execution status" "$(j 'r["executions"][0]["status"]')" "succeeded"
 check "verification asked" "$(j 'r["verifications"][0]["status"]')" "manual"
 check "fork steps" "$(j '[s["parent"] for s in r["steps"] if s["source"] == "fork"]')" "[$ASK]"
 check "time to acknowledge" "$(j 'r["metrics"]["acknowledged_by"]')" "carol"
+# the recorded alert started in 2025: the times counted from opsgraph's receipt
+# of it (the thread's first checkpoint) are the ones this run can answer for
+check "received = thread opened" "$(j 'r["metrics"]["received_at"] == r["detection"]["opened_at"]')" "True"
+check "times from receipt" "$(python3 - "$tmp/pm.json" <<'PY' 2>&1
+import datetime, json, sys
+r = json.load(open(sys.argv[1])); m = r["metrics"]; res = r["resolution"]
+e = lambda x: datetime.datetime.fromisoformat(x.replace("Z", "+00:00")).timestamp()
+print(res["received_at"] == r["notes"][-1]["at"],
+      abs(m["time_to_acknowledge_from_received_s"] - (e(m["acknowledged_at"]) - e(m["received_at"]))) < 0.11,
+      abs(m["time_to_resolve_from_received_s"] - (e(res["received_at"]) - e(m["received_at"]))) < 0.11)
+PY
+)" "True True True"
+check "md names both clocks" "$(grep -c -e '^| Time to acknowledge, from the alert.s startsAt | ' -e '^| Time to acknowledge, from opsgraph.s receipt | ' -e '^| Time to resolve, from the alert.s startsAt | ' -e '^| Time to resolve, from opsgraph.s receipt | ' "$tmp/pm.md")" 4
 check "evidence" "$(j 'len(r["root_cause"]["evidence"]) > 0')" "True"
 check "outcome" "$(j 'r["resolution"]["outcome"]')" "not_recovered"
 check "resolution" "$(j '(r["resolution"]["source"], r["resolution"]["at"], r["metrics"]["time_to_resolve_s"])')" \

@@ -26,7 +26,8 @@ def norm_str(s):
 
 
 # keys whose numbers are timings of this run
-TIMING = {"duration_ms", "delay_s", "time_to_acknowledge_s", "latency_ms", "after_action_s"}
+TIMING = {"duration_ms", "delay_s", "time_to_acknowledge_s", "latency_ms", "after_action_s",
+          "time_to_acknowledge_from_received_s", "time_to_resolve_from_received_s"}
 
 
 def walk(v, key=None):
