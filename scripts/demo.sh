@@ -7,12 +7,14 @@
 # end: tests/tools/fake_observability.py (the recorded Prometheus, Loki and
 # Jaeger answers of examples/fixtures/) and examples/demo-service (a
 # payment-service with a real connection-pool leak). The threads stay in
-# var/demo/db for `opsgraph state|history --db var/demo/db`.
+# var/demo/db (DEMO_DIR=DIR for another directory) for `opsgraph
+# state|history|postmortem --db var/demo/db`; the first incident's postmortem
+# is written to var/demo/postmortem-THREAD.{md,html,json}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
 OG="$PWD/$BIN/opsgraph"
-W=var/demo
+W=${DEMO_DIR:-var/demo}
 ALERT=examples/alerts/am_black_friday_payment.json
 SHOW="python3 examples/demo/show.py"
 obs=
@@ -90,6 +92,8 @@ echo "opsgraph resume $T2 --value '{\"choice\": \"re_analyze\", \"hint\": \"chec
 "$OG" resume "$T2" --db "$W/db" --config "$W/config.json" --value \
 	'{"choice": "re_analyze", "hint": "check the Redis timeouts too"}' --output json >"$W/resume2.json" 2>"$W/resume2.log"
 $SHOW question <"$W/resume2.json"
+echo "what the analyzer was shown from the first incident ($T1, indexed when it finished):"
+"$OG" state "$T2" --db "$W/db" --output json | $SHOW similar
 echo "context collected $("$OG" state "$T2" --db "$W/db" --output json | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["values"]
@@ -115,7 +119,22 @@ echo "opsgraph tick   (run it from cron or a systemd timer)"
 say "7. threads in $W/db"
 "$OG" threads --db "$W/db"
 
-say "8. the web UI on 127.0.0.1 (opsgraph serve over the same database)"
+say "8. the postmortem of the first incident: opsgraph postmortem $T1"
+PM="$W/postmortem-$T1"
+"$OG" postmortem "$T1" --db "$W/db" --out "$PM.md"
+"$OG" postmortem "$T1" --db "$W/db" --format html --out "$PM.html"
+"$OG" postmortem "$T1" --db "$W/db" --format json --out "$PM.json"
+echo "written: $PM.md (for a wiki page), $PM.html (one self-contained page), $PM.json"
+$SHOW postmortem <"$PM.json"
+# the report's own lines the on-call engineer reads first: missing is a bug
+for want in "| Time to acknowledge, from opsgraph's receipt |" "| Time to resolve, from opsgraph's receipt |" \
+	"## Root cause" "## Decisions" "## Dry runs" "## Actions executed" "## What we learned"; do
+	grep -qF -- "$want" "$PM.md" || { echo "demo: $PM.md has no '$want'" >&2; exit 1; }
+done
+grep -q 'id="learned"' "$PM.html" || { echo "demo: $PM.html has no editable 'What we learned'" >&2; exit 1; }
+echo "the second incident's postmortem lists what it was shown: opsgraph postmortem $T2 --db $W/db"
+
+say "9. the web UI on 127.0.0.1 (opsgraph serve over the same database)"
 if [ "${DEMO_SERVE:-0}" = 1 ]; then
 	# one incident left waiting, to decide in the browser
 	"$OG" run graphs/incident.lua --db "$W/db" --config "$W/config.json" --input "@$ALERT" \
@@ -152,4 +171,5 @@ else
 	echo "the server is stopped; keep it running with: make demo DEMO_SERVE=1 (DEMO_PORT=8080 for a fixed port)"
 fi
 echo
-echo "Inspect them: $BIN/opsgraph state THREAD --db $W/db; $BIN/opsgraph history THREAD --db $W/db"
+echo "Inspect them: $BIN/opsgraph state THREAD --db $W/db; $BIN/opsgraph history THREAD --db $W/db;"
+echo "  $BIN/opsgraph postmortem THREAD --db $W/db; $BIN/opsgraph similar THREAD --db $W/db; the UI's #/t/THREAD/postmortem"

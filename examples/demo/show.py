@@ -10,6 +10,17 @@ question  the pending decision: alert, root cause with evidence, the actions
 outcome   status, the decision, the execution's tool results, the verification
 timeline  the thread's timeline, one line per entry (timeline NODE: only that node's)
 decision  the decision record (with the runbook text for "manual")
+
+    opsgraph state THREAD --output json            | python3 examples/demo/show.py similar
+    opsgraph postmortem THREAD --format json        | python3 examples/demo/show.py postmortem
+
+similar     the past incidents the run was shown (context.similar) and the
+            planned action that fixed the same signature last time; exits 1
+            when there is none (the demo must show it)
+postmortem  the report's key lines: time to acknowledge and to resolve (from
+            the alert's startsAt and from opsgraph's receipt), root cause,
+            the chosen action with its dry-run verdict, the outcome; exits 1
+            when one is missing
 """
 import json
 import sys
@@ -104,8 +115,67 @@ def decision(c):
         print("  runbook: " + dec["runbook_note"])
 
 
+def similar(c):
+    s = c.get("values") or {}
+    past = (s.get("context") or {}).get("similar") or []
+    print("  context.similar: %d past incident(s) like this one" % len(past))
+    for p in past:
+        print(wrap("- %s (score %s, %s): action \"%s\", outcome %s" % (
+            p.get("thread_id"), p.get("score"), p.get("signature"), (p.get("action") or {}).get("title"),
+            p.get("outcome")), "    "))
+    said = [a for a in (s.get("plan") or {}).get("actions") or [] if "Last time" in (a.get("description") or "")]
+    for a in said:
+        print(wrap("action %s \"%s\": %s" % (a.get("id"), a.get("title"),
+                                            a["description"][a["description"].index("Last time"):]), "  "))
+    if not past or not said:
+        sys.exit("demo: the run was shown no past incident that fixed this signature (context.similar %s)" % (
+            "empty" if not past else "has no fix"))
+
+
+def secs(v):
+    # as the report writes them (engine/report/postmortem_util.c, pm_secs)
+    if v is None:
+        return "-"
+    if abs(v) < 120:
+        return "%.1f s" % v
+    if abs(v) < 7200:
+        return "%d min %02d s" % (int(v / 60), abs(v) % 60)
+    if abs(v) < 172800:
+        return "%d h %02d min" % (int(v / 3600), abs(v) / 60 % 60)
+    return "%.1f days" % (v / 86400)
+
+
+def postmortem(r):
+    m, rc, res = r.get("metrics") or {}, r.get("root_cause") or {}, r.get("resolution") or {}
+    ex = (r.get("executions") or [{}])[0]
+    dr = next((a for a in (r.get("dry_runs") or {}).get("actions") or [] if a.get("id") == ex.get("action_id")), {})
+    lines = [
+        ("time to acknowledge", m.get("time_to_acknowledge_from_received_s"),
+         "%s from opsgraph's receipt of the alert, by %s (%s from the alert's startsAt)" % (
+             secs(m.get("time_to_acknowledge_from_received_s")), m.get("acknowledged_by"),
+             secs(m.get("time_to_acknowledge_s")))),
+        ("time to resolve", m.get("time_to_resolve_from_received_s"),
+         "%s from opsgraph's receipt, seen by %s (%s from the alert's startsAt)" % (
+             secs(m.get("time_to_resolve_from_received_s")), res.get("source"), secs(m.get("time_to_resolve_s")))),
+        ("root cause", rc.get("root_cause"), "%s (%s, confidence %s)" % (
+            rc.get("root_cause"), rc.get("signature"), rc.get("confidence"))),
+        ("chosen action", ex.get("title"), "%s \"%s\": %s" % (ex.get("action_id"), ex.get("title"), ex.get("status"))),
+        ("dry-run verdict", dr.get("verdict"), "%s (fidelity %s)" % (dr.get("verdict"), dr.get("fidelity"))),
+        ("outcome", res.get("outcome"), res.get("outcome")),
+    ]
+    for name, v, text in lines:
+        print(wrap("%-20s %s" % (name + ":", text), "  "))
+    missing = [name for name, v, _ in lines if v is None]
+    if missing:
+        sys.exit("demo: the postmortem of %s has no %s" % (r.get("thread_id"), ", ".join(missing)))
+    # the restart came after the answer, so did the recovery it caused
+    if m["time_to_resolve_from_received_s"] < m["time_to_acknowledge_from_received_s"]:
+        sys.exit("demo: the postmortem of %s has it resolved before it was acknowledged" % r.get("thread_id"))
+
+
 def main():
-    modes = {"question": question, "outcome": outcome, "timeline": timeline, "decision": decision}
+    modes = {"question": question, "outcome": outcome, "timeline": timeline, "decision": decision,
+             "similar": similar, "postmortem": postmortem}
     if len(sys.argv) not in (2, 3) or sys.argv[1] not in modes or (len(sys.argv) == 3 and sys.argv[1] != "timeline"):
         sys.exit(__doc__)
     modes[sys.argv[1]](json.load(sys.stdin), *sys.argv[2:])
