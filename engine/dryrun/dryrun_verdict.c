@@ -7,56 +7,20 @@
 #include "dryrun.h"
 
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/strbuf.h"
+
 #define VERDICT_MAX_GROUPS 3	/* more directory groups collapse into their common ancestor */
 #define VERDICT_MAX_ITEMS 3	/* destinations, signals, denied syscalls named before "+N more" */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->failed)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = true;
-		return;
-	}
-	if (!b->p || b->len + (size_t)n >= b->cap) {
-		size_t cap = (b->len + (size_t)n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
 /* ", " between the verdict's clauses */
-static void sb_clause(struct sbuf *b)
+static void sb_clause(struct og_strbuf *b)
 {
 	if (b->len)
-		sb_add(b, ", ");
+		og_strbuf_puts(b, ", ");
 }
 
 static const char *str(const cJSON *o, const char *key)
@@ -178,7 +142,7 @@ static bool seen_before(const cJSON *files, const char *const *kinds, size_t k, 
 	return false;
 }
 
-static int files_clause(struct sbuf *b, const cJSON *files)
+static int files_clause(struct og_strbuf *b, const cJSON *files)
 {
 	static const char *const kinds[] = { "created", "modified", "deleted", "renamed", "chmod" };
 	static const char *const words[] = { "created", "modified", "deleted", "renamed", "mode changed" };
@@ -203,7 +167,7 @@ static int files_clause(struct sbuf *b, const cJSON *files)
 	}
 	sb_clause(b);
 	if (!total) {
-		sb_add(b, "touches no files");
+		og_strbuf_printf(b, "touches no files");
 		free(g);
 		return 0;
 	}
@@ -214,15 +178,15 @@ static int files_clause(struct sbuf *b, const cJSON *files)
 		}
 		ng = 1;
 	}
-	sb_add(b, "touches ");
+	og_strbuf_printf(b, "touches ");
 	for (i = 0; i < ng; i++)
-		sb_add(b, "%s%zu file%s under %s", i == 0 ? "" : i + 1 == ng ? " and " : ", ", g[i].n,
+		og_strbuf_printf(b, "%s%zu file%s under %s", i == 0 ? "" : i + 1 == ng ? " and " : ", ", g[i].n,
 		       g[i].n == 1 ? "" : "s", g[i].dir);
-	sb_add(b, " (");
+	og_strbuf_printf(b, " (");
 	for (k = 0; k < 5; k++)
 		if (counts[k])
-			sb_add(b, "%s%zu %s", shown++ ? ", " : "", counts[k], words[k]);
-	sb_add(b, ")");
+			og_strbuf_printf(b, "%s%zu %s", shown++ ? ", " : "", counts[k], words[k]);
+	og_strbuf_printf(b, ")");
 	free(g);
 	return 0;
 }
@@ -239,7 +203,7 @@ static void signal_name(int sig, char *out, size_t cap)
 		snprintf(out, cap, "signal %d", sig);
 }
 
-static void signals_clause(struct sbuf *b, const cJSON *signals)
+static void signals_clause(struct og_strbuf *b, const cJSON *signals)
 {
 	const cJSON *it;
 	size_t n = 0;
@@ -270,25 +234,25 @@ static void signals_clause(struct sbuf *b, const cJSON *signals)
 		signal_name((int)sig, name, sizeof(name));
 		sb_clause(b);
 		if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "target_pid")))
-			sb_add(b, "signals a process it holds a pidfd to with %s", name);
+			og_strbuf_printf(b, "signals a process it holds a pidfd to with %s", name);
 		else if (comm)
-			sb_add(b, "signals %s (pid %.0f) with %s", comm, pid, name);
+			og_strbuf_printf(b, "signals %s (pid %.0f) with %s", comm, pid, name);
 		else
-			sb_add(b, "signals pid %.0f with %s", pid, name);
+			og_strbuf_printf(b, "signals pid %.0f with %s", pid, name);
 	}
 	if (n > VERDICT_MAX_ITEMS)
-		sb_add(b, " and more");
+		og_strbuf_printf(b, " and more");
 }
 
-static void network_clause(struct sbuf *b, const cJSON *net)
+static void network_clause(struct og_strbuf *b, const cJSON *net)
 {
 	const cJSON *it, *prev;
-	struct sbuf d = { 0 };
+	struct og_strbuf d = { 0 };
 	size_t n = 0, more = 0;
 
 	sb_clause(b);
 	if (!net) {
-		sb_add(b, "network not traced");
+		og_strbuf_printf(b, "network not traced");
 		return;
 	}
 	cJSON_ArrayForEach(it, net) {
@@ -314,26 +278,26 @@ static void network_clause(struct sbuf *b, const cJSON *net)
 			continue;
 		}
 		if (n++)
-			sb_add(&d, ", ");
+			og_strbuf_printf(&d, ", ");
 		if (fam && !strcmp(fam, "unix"))
-			sb_add(&d, "unix:%s", addr);
+			og_strbuf_printf(&d, "unix:%s", addr);
 		else if (fam && !strcmp(fam, "inet6"))
-			sb_add(&d, "[%s]:%.0f", addr, port);
+			og_strbuf_printf(&d, "[%s]:%.0f", addr, port);
 		else
-			sb_add(&d, "%s:%.0f", addr, port);
+			og_strbuf_printf(&d, "%s:%.0f", addr, port);
 	}
 	if (d.failed)
 		b->failed = true;
 	else if (!n)
-		sb_add(b, "no network");
+		og_strbuf_printf(b, "no network");
 	else if (more)
-		sb_add(b, "connects to %s (+%zu more)", d.p, more);
+		og_strbuf_printf(b, "connects to %s (+%zu more)", d.p, more);
 	else
-		sb_add(b, "connects to %s", d.p);
+		og_strbuf_printf(b, "connects to %s", d.p);
 	free(d.p);
 }
 
-static void denied_clause(struct sbuf *b, const cJSON *denied)
+static void denied_clause(struct og_strbuf *b, const cJSON *denied)
 {
 	const cJSON *it, *prev;
 	size_t n = 0;
@@ -350,16 +314,16 @@ static void denied_clause(struct sbuf *b, const cJSON *denied)
 		if (dup || !sc)
 			continue;
 		if (n == VERDICT_MAX_ITEMS) {
-			sb_add(b, ", ...");
+			og_strbuf_printf(b, ", ...");
 			break;
 		}
 		if (!n)
 			sb_clause(b);
-		sb_add(b, "%s%s", n++ ? ", " : "denied: ", sc);
+		og_strbuf_printf(b, "%s%s", n++ ? ", " : "denied: ", sc);
 	}
 }
 
-static void outcome_clause(struct sbuf *b, const cJSON *rep)
+static void outcome_clause(struct og_strbuf *b, const cJSON *rep)
 {
 	const cJSON *lim = arr(rep, "limits_hit"), *it;
 	double code, sig;
@@ -367,25 +331,25 @@ static void outcome_clause(struct sbuf *b, const cJSON *rep)
 
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "timed_out"))) {
 		sb_clause(b);
-		sb_add(b, "timed out");
+		og_strbuf_printf(b, "timed out");
 	} else if (num(rep, "signal", &sig) && sig > 0) {
 		signal_name((int)sig, name, sizeof(name));
 		sb_clause(b);
-		sb_add(b, "killed by %s", name);
+		og_strbuf_printf(b, "killed by %s", name);
 	} else if (num(rep, "exit_code", &code) && code != 0) {
 		sb_clause(b);
-		sb_add(b, "exit %.0f", code);
+		og_strbuf_printf(b, "exit %.0f", code);
 	}
 	cJSON_ArrayForEach(it, lim) {
 		const char *l = cJSON_GetStringValue(it);
 		if (l && strcmp(l, "timeout")) {
 			sb_clause(b);
-			sb_add(b, "hit the %s limit", l);
+			og_strbuf_printf(b, "hit the %s limit", l);
 		}
 	}
 }
 
-static void surprises_clause(struct sbuf *b, const cJSON *s)
+static void surprises_clause(struct og_strbuf *b, const cJSON *s)
 {
 	int n = cJSON_GetArraySize(s);
 	const char *first = s && s->child ? str(s->child, "path") : NULL;
@@ -394,21 +358,21 @@ static void surprises_clause(struct sbuf *b, const cJSON *s)
 		return;
 	sb_clause(b);
 	if (n == 1)
-		sb_add(b, "writes outside its declared paths: %s", first);
+		og_strbuf_printf(b, "writes outside its declared paths: %s", first);
 	else
-		sb_add(b, "writes outside its declared paths: %s and %d more", first, n - 1);
+		og_strbuf_printf(b, "writes outside its declared paths: %s and %d more", first, n - 1);
 }
 
 char *og_dryrun_verdict(const cJSON *report)
 {
-	struct sbuf b = { 0 };
+	struct og_strbuf b = { 0 };
 	const char *fid = str(report, "fidelity"), *reason = str(report, "reason");
 
 	if (fid && !strcmp(fid, "none")) {
 		if (reason && !strncmp(reason, "not dry-run", 11))
-			sb_add(&b, "%s", reason);
+			og_strbuf_printf(&b, "%s", reason);
 		else
-			sb_add(&b, "not dry-run: %s", reason ? reason : "no reason given");
+			og_strbuf_printf(&b, "not dry-run: %s", reason ? reason : "no reason given");
 	} else {
 		if (files_clause(&b, cJSON_GetObjectItemCaseSensitive(report, "files")) < 0)
 			b.failed = true;
@@ -418,9 +382,5 @@ char *og_dryrun_verdict(const cJSON *report)
 		denied_clause(&b, arr(report, "denied"));
 		surprises_clause(&b, arr(report, "surprises"));
 	}
-	if (b.failed) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p ? b.p : strdup("");
+	return og_strbuf_take(&b);
 }

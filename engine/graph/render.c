@@ -12,88 +12,11 @@
  */
 #include "render.h"
 
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A growable string. An allocation failure is sticky: later appends do
- * nothing and the caller checks `oom` once at the end. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-};
-
-static int sb_reserve(struct sbuf *b, size_t extra)
-{
-	size_t need, cap;
-	char *p;
-
-	if (b->oom)
-		return -1;
-	if (extra > SIZE_MAX - b->len - 1)
-		goto oom;
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < need) {
-		if (cap > SIZE_MAX / 2) {
-			cap = need;
-			break;
-		}
-		cap *= 2;
-	}
-	if (!(p = realloc(b->s, cap)))
-		goto oom;
-	b->s = p;
-	b->cap = cap;
-	return 0;
-oom:
-	b->oom = 1;
-	return -1;
-}
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-	if (sb_reserve(b, n) < 0)
-		return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (sb_reserve(b, 64) < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = 1;
-		return;
-	}
-	if ((size_t)n >= b->cap - b->len) {
-		if (sb_reserve(b, (size_t)n) < 0)
-			return;
-		va_start(ap, fmt);
-		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
+#include "../core/strbuf.h"
 
 /* Diagram id of a node index (or START/END) into buf. */
 static const char *node_id(int node, char *buf, size_t len)
@@ -108,38 +31,38 @@ static const char *node_id(int node, char *buf, size_t len)
 
 /* Text of a Mermaid quoted label: entity codes for the characters Mermaid
  * would read as syntax or markup, spaces for control characters. */
-static void mermaid_text(struct sbuf *b, const char *s)
+static void mermaid_text(struct og_strbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		switch (c) {
-		case '"': sb_puts(b, "#quot;"); break;
-		case '#': sb_puts(b, "#35;"); break;
-		case '&': sb_puts(b, "#38;"); break;
-		case '<': sb_puts(b, "#60;"); break;
-		case '>': sb_puts(b, "#62;"); break;
-		case '`': sb_puts(b, "#96;"); break;
-		default: sb_putn(b, c < 0x20 || c == 0x7f ? " " : s, 1); break;
+		case '"': og_strbuf_puts(b, "#quot;"); break;
+		case '#': og_strbuf_puts(b, "#35;"); break;
+		case '&': og_strbuf_puts(b, "#38;"); break;
+		case '<': og_strbuf_puts(b, "#60;"); break;
+		case '>': og_strbuf_puts(b, "#62;"); break;
+		case '`': og_strbuf_puts(b, "#96;"); break;
+		default: og_strbuf_putn(b, c < 0x20 || c == 0x7f ? " " : s, 1); break;
 		}
 	}
 }
 
 /* A DOT double-quoted string, quotes included. */
-static void dot_quoted(struct sbuf *b, const char *s)
+static void dot_quoted(struct og_strbuf *b, const char *s)
 {
-	sb_putn(b, "\"", 1);
+	og_strbuf_putn(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\') {
-			sb_putn(b, "\\", 1);
-			sb_putn(b, s, 1);
+			og_strbuf_putn(b, "\\", 1);
+			og_strbuf_putn(b, s, 1);
 		} else if (c == '\n') {
-			sb_puts(b, "\\n");
+			og_strbuf_puts(b, "\\n");
 		} else {
-			sb_putn(b, c < 0x20 || c == 0x7f ? " " : s, 1);
+			og_strbuf_putn(b, c < 0x20 || c == 0x7f ? " " : s, 1);
 		}
 	}
-	sb_putn(b, "\"", 1);
+	og_strbuf_putn(b, "\"", 1);
 }
 
 /* Where a declared destination leads: a node index, OG_START/OG_END, or
@@ -170,34 +93,34 @@ static int end_is_used(const struct og_graph *g)
 /* The link styles both formats draw. */
 enum link { LINK_EDGE, LINK_ROUTE, LINK_GOTO };
 
-static void mermaid_link(struct sbuf *b, const char *from, const char *to, enum link kind)
+static void mermaid_link(struct og_strbuf *b, const char *from, const char *to, enum link kind)
 {
 	static const char *const arrow[] = { " --> ", " -.-> ", " -. goto .-> " };
 
-	sb_printf(b, "    %s%s%s\n", from, arrow[kind], to);
+	og_strbuf_printf(b, "    %s%s%s\n", from, arrow[kind], to);
 }
 
-static void dot_link(struct sbuf *b, const char *from, const char *to, enum link kind)
+static void dot_link(struct og_strbuf *b, const char *from, const char *to, enum link kind)
 {
 	static const char *const attrs[] = { "", " [style=dashed]", " [style=dotted, label=\"goto\"]" };
 
-	sb_printf(b, "  \"%s\" -> \"%s\"%s;\n", from, to, attrs[kind]);
+	og_strbuf_printf(b, "  \"%s\" -> \"%s\"%s;\n", from, to, attrs[kind]);
 }
 
-static void render_mermaid(struct sbuf *b, const struct og_graph *g, int show_end, int hl)
+static void render_mermaid(struct og_strbuf *b, const struct og_graph *g, int show_end, int hl)
 {
 	char ia[32], ib[32];
 	int i, k, j;
 
-	sb_puts(b, "flowchart TD\n");
-	sb_puts(b, "    " OG_START_NAME "([START])\n");
+	og_strbuf_puts(b, "flowchart TD\n");
+	og_strbuf_puts(b, "    " OG_START_NAME "([START])\n");
 	for (i = 0; i < g->nnodes; i++) {
-		sb_printf(b, "    n_%d[\"", i);
+		og_strbuf_printf(b, "    n_%d[\"", i);
 		mermaid_text(b, g->nodes[i].name);
-		sb_puts(b, "\"]\n");
+		og_strbuf_puts(b, "\"]\n");
 	}
 	if (show_end)
-		sb_puts(b, "    " OG_END_NAME "([END])\n");
+		og_strbuf_puts(b, "    " OG_END_NAME "([END])\n");
 
 	for (i = 0, j = 0; i < g->nedges; i++) {
 		const struct og_edge *e = &g->edges[i];
@@ -207,7 +130,7 @@ static void render_mermaid(struct sbuf *b, const struct og_graph *g, int show_en
 			continue;
 		}
 		snprintf(ib, sizeof(ib), "join_%d", j++);
-		sb_printf(b, "    %s((\" \")):::join\n", ib);
+		og_strbuf_printf(b, "    %s((\" \")):::join\n", ib);
 		for (k = 0; k < e->nfrom; k++)
 			mermaid_link(b, node_id(e->from[k], ia, sizeof(ia)), ib, LINK_EDGE);
 		mermaid_link(b, ib, node_id(e->to, ia, sizeof(ia)), LINK_EDGE);
@@ -228,36 +151,36 @@ static void render_mermaid(struct sbuf *b, const struct og_graph *g, int show_en
 		}
 	}
 	if (j > 0)
-		sb_puts(b, "    classDef join fill:#424242,stroke:#424242;\n");
+		og_strbuf_puts(b, "    classDef join fill:#424242,stroke:#424242;\n");
 	if (hl >= OG_END) {
-		sb_puts(b, "    classDef current fill:#ffd54f,stroke:#f57f17;\n");
-		sb_printf(b, "    class %s current;\n", node_id(hl, ia, sizeof(ia)));
+		og_strbuf_puts(b, "    classDef current fill:#ffd54f,stroke:#f57f17;\n");
+		og_strbuf_printf(b, "    class %s current;\n", node_id(hl, ia, sizeof(ia)));
 	}
 }
 
 /* One DOT node statement; the highlighted node is filled. */
-static void dot_node(struct sbuf *b, const char *id, const char *label, const char *shape,
+static void dot_node(struct og_strbuf *b, const char *id, const char *label, const char *shape,
 		     const char *style, int current)
 {
-	sb_printf(b, "  \"%s\" [label=", id);
+	og_strbuf_printf(b, "  \"%s\" [label=", id);
 	dot_quoted(b, label);
-	sb_printf(b, ", shape=%s", shape);
+	og_strbuf_printf(b, ", shape=%s", shape);
 	if (current)
-		sb_printf(b, ", style=\"%s%sfilled\", fillcolor=\"#ffd54f\", color=\"#f57f17\"",
+		og_strbuf_printf(b, ", style=\"%s%sfilled\", fillcolor=\"#ffd54f\", color=\"#f57f17\"",
 			  style, *style ? "," : "");
 	else if (*style)
-		sb_printf(b, ", style=\"%s\"", style);
-	sb_puts(b, "];\n");
+		og_strbuf_printf(b, ", style=\"%s\"", style);
+	og_strbuf_puts(b, "];\n");
 }
 
-static void render_dot(struct sbuf *b, const struct og_graph *g, int show_end, int hl)
+static void render_dot(struct og_strbuf *b, const struct og_graph *g, int show_end, int hl)
 {
 	char ia[32], ib[32];
 	int i, k, j;
 
-	sb_puts(b, "digraph ");
+	og_strbuf_puts(b, "digraph ");
 	dot_quoted(b, g->name);
-	sb_puts(b, " {\n  rankdir=TB;\n");
+	og_strbuf_puts(b, " {\n  rankdir=TB;\n");
 	dot_node(b, OG_START_NAME, "START", "ellipse", "", hl == OG_START);
 	for (i = 0; i < g->nnodes; i++)
 		dot_node(b, node_id(i, ia, sizeof(ia)), g->nodes[i].name, "box", "rounded", hl == i);
@@ -272,7 +195,7 @@ static void render_dot(struct sbuf *b, const struct og_graph *g, int show_end, i
 			continue;
 		}
 		snprintf(ib, sizeof(ib), "join_%d", j++);
-		sb_printf(b, "  \"%s\" [shape=point];\n", ib);
+		og_strbuf_printf(b, "  \"%s\" [shape=point];\n", ib);
 		for (k = 0; k < e->nfrom; k++)
 			dot_link(b, node_id(e->from[k], ia, sizeof(ia)), ib, LINK_EDGE);
 		dot_link(b, ib, node_id(e->to, ia, sizeof(ia)), LINK_EDGE);
@@ -292,13 +215,13 @@ static void render_dot(struct sbuf *b, const struct og_graph *g, int show_end, i
 					 LINK_GOTO);
 		}
 	}
-	sb_puts(b, "}\n");
+	og_strbuf_puts(b, "}\n");
 }
 
 char *og_render_graph(const struct og_graph *g, enum og_render_format fmt, const char *highlight,
 		      struct og_err *err)
 {
-	struct sbuf b = { 0 };
+	struct og_strbuf b = { 0 };
 	int hl = OG_END - 1;	/* none */
 
 	if (!g) {
@@ -326,12 +249,12 @@ char *og_render_graph(const struct og_graph *g, enum og_render_format fmt, const
 		render_mermaid(&b, g, end_is_used(g) || hl == OG_END, hl);
 	else
 		render_dot(&b, g, end_is_used(g) || hl == OG_END, hl);
-	if (b.oom || !b.s) {
-		free(b.s);
+	if (b.failed || !b.p) {
+		og_strbuf_release(&b);
 		og_err_set(err, -OG_ENOMEM, "render: out of memory");
 		return NULL;
 	}
-	return b.s;
+	return b.p;
 }
 
 int og_render_parse_format(const char *name, enum og_render_format *out, struct og_err *err)

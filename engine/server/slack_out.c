@@ -19,6 +19,7 @@
 #include "../cli/cli.h"
 #include "../core/clock.h"
 #include "../core/json.h"
+#include "../core/strbuf.h"
 #include "../net/http_client.h"
 #include "server.h"
 #include "slack_out.h"
@@ -223,67 +224,28 @@ static void note_error(struct srv *S, const char *thread, const char *what, cons
 
 /* ---- text ------------------------------------------------------------------- */
 
-struct sb {
-	char *p;
-	size_t n, cap;
-	bool failed;
-};
-
-static void sb_add(struct sb *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = (b->n + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sb *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* Slack's mrkdwn wants &, < and > escaped, or they become links and mentions. */
-static void sb_md(struct sb *b, const char *s)
+static void sb_md(struct og_strbuf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '&')
-			sb_add(b, "&amp;", 5);
+			og_strbuf_putn(b, "&amp;", 5);
 		else if (*s == '<')
-			sb_add(b, "&lt;", 4);
+			og_strbuf_putn(b, "&lt;", 4);
 		else if (*s == '>')
-			sb_add(b, "&gt;", 4);
+			og_strbuf_putn(b, "&gt;", 4);
 		else
-			sb_add(b, s, 1);
+			og_strbuf_putn(b, s, 1);
 	}
 }
 
 /* b's text cut to what a block may hold (at a UTF-8 boundary); takes b. */
-static cJSON *md_block(struct sb *b)
+static cJSON *md_block(struct og_strbuf *b)
 {
 	cJSON *blk = cJSON_CreateObject(), *t;
 
-	if (b->p && b->n > SLACK_TEXT_MAX) {
-		/* the ellipsis ends at SLACK_TEXT_MAX, inside the b->n bytes held */
+	if (b->p && b->len > SLACK_TEXT_MAX) {
+		/* the ellipsis ends at SLACK_TEXT_MAX, inside the b->len bytes held */
 		size_t n = SLACK_TEXT_MAX - strlen("…");
 		while (n > 0 && ((unsigned char)b->p[n] & 0xC0) == 0x80)
 			n--;
@@ -293,8 +255,7 @@ static cJSON *md_block(struct sb *b)
 	t = cJSON_AddObjectToObject(blk, "text");
 	cJSON_AddStringToObject(t, "type", "mrkdwn");
 	cJSON_AddStringToObject(t, "text", b->p && !b->failed ? b->p : " ");
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	og_strbuf_release(b);
 	return blk;
 }
 
@@ -330,7 +291,7 @@ static cJSON *decision_message(struct srv *S, const char *thread, const char *ii
 	const cJSON *rca = cJSON_GetObjectItemCaseSensitive(q, "rca"), *a, *e, *ch;
 	const char *service = og_json_get_str(q, "service"), *sev = og_json_get_str(q, "severity");
 	const char *hash = og_json_get_str(q, "plan_hash");
-	struct sb b = { 0 };
+	struct og_strbuf b = { 0 };
 	char head[160];
 
 	snprintf(head, sizeof(head), "Decision needed: %s%s%s%s", *service ? service : "incident", *sev ? " (" : "",
@@ -345,56 +306,56 @@ static cJSON *decision_message(struct srv *S, const char *thread, const char *ii
 	cJSON_AddStringToObject(ht, "text", head);
 	cJSON_AddItemToArray(blocks, blk);
 	if (*og_json_get_str(q, "summary")) {
-		sb_add(&b, "*Alert:* ", 9);
+		og_strbuf_putn(&b, "*Alert:* ", 9);
 		sb_md(&b, og_json_get_str(q, "summary"));
 		cJSON_AddItemToArray(blocks, md_block(&b));
 	}
-	sb_add(&b, "*Root cause*", 12);
+	og_strbuf_putn(&b, "*Root cause*", 12);
 	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(rca, "confidence")))
-		sb_printf(&b, " (confidence %.2f%s%s)", og_json_get_num(rca, "confidence"),
+		og_strbuf_printf(&b, " (confidence %.2f%s%s)", og_json_get_num(rca, "confidence"),
 			  *og_json_get_str(rca, "analyzer") ? ", " : "", og_json_get_str(rca, "analyzer"));
-	sb_add(&b, "\n", 1);
+	og_strbuf_putn(&b, "\n", 1);
 	sb_md(&b, *og_json_get_str(rca, "root_cause") ? og_json_get_str(rca, "root_cause") : "(no root cause found)");
 	if (*og_json_get_str(rca, "impact")) {
-		sb_add(&b, "\n*Impact:* ", 11);
+		og_strbuf_putn(&b, "\n*Impact:* ", 11);
 		sb_md(&b, og_json_get_str(rca, "impact"));
 	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rca, "evidence")) {
 		if (!cJSON_IsString(e))
 			continue;
-		sb_add(&b, "\n• ", strlen("\n• "));
+		og_strbuf_putn(&b, "\n• ", strlen("\n• "));
 		sb_md(&b, e->valuestring);
 	}
 	cJSON_AddItemToArray(blocks, md_block(&b));
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(q, "actions")) {
 		const cJSON *t, *dr;
 		int k = 0;
-		sb_printf(&b, "*%s. ", og_json_get_str(a, "id"));
+		og_strbuf_printf(&b, "*%s. ", og_json_get_str(a, "id"));
 		sb_md(&b, og_json_get_str(a, "title"));
-		sb_add(&b, "*", 1);
+		og_strbuf_putn(&b, "*", 1);
 		if (*og_json_get_str(a, "risk"))
-			sb_printf(&b, "  risk: %s", og_json_get_str(a, "risk"));
+			og_strbuf_printf(&b, "  risk: %s", og_json_get_str(a, "risk"));
 		if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "eta"))) {
 			double eta = og_json_get_num(a, "eta");	/* seconds (nodes/README.md, plan) */
 			if (eta >= 60)
-				sb_printf(&b, ", eta: %.0f min", eta / 60);
+				og_strbuf_printf(&b, ", eta: %.0f min", eta / 60);
 			else
-				sb_printf(&b, ", eta: %.0f s", eta);
+				og_strbuf_printf(&b, ", eta: %.0f s", eta);
 		}
 		if (*og_json_get_str(a, "description")) {
-			sb_add(&b, "\n", 1);
+			og_strbuf_putn(&b, "\n", 1);
 			sb_md(&b, og_json_get_str(a, "description"));
 		}
 		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(a, "tools")) {
 			char *args = og_json_print_text(cJSON_GetObjectItemCaseSensitive(t, "args"));
 			if (k++)
-				sb_add(&b, ", ", 2);
+				og_strbuf_putn(&b, ", ", 2);
 			else
-				sb_add(&b, "\ntools: ", 8);
-			sb_add(&b, "`", 1);
+				og_strbuf_putn(&b, "\ntools: ", 8);
+			og_strbuf_putn(&b, "`", 1);
 			sb_md(&b, og_json_get_str(t, "name"));
 			sb_md(&b, args && strcmp(args, "null") ? args : "");
-			sb_add(&b, "`", 1);
+			og_strbuf_putn(&b, "`", 1);
 			free(args);
 		}
 		/* the dry-run's verdict line (nodes/dry_run_actions.lua), or why
@@ -403,11 +364,11 @@ static cJSON *decision_message(struct srv *S, const char *thread, const char *ii
 		if (*og_json_get_str(dr, "verdict")) {
 			const char *fid = og_json_get_str(dr, "fidelity");
 			if (*fid && strcmp(fid, "none")) {
-				sb_add(&b, "\n*dry-run* (", strlen("\n*dry-run* ("));
+				og_strbuf_putn(&b, "\n*dry-run* (", strlen("\n*dry-run* ("));
 				sb_md(&b, fid);
-				sb_add(&b, "): ", 3);
+				og_strbuf_putn(&b, "): ", 3);
 			} else {
-				sb_add(&b, "\n", 1);
+				og_strbuf_putn(&b, "\n", 1);
 			}
 			sb_md(&b, og_json_get_str(dr, "verdict"));
 		}
@@ -511,7 +472,7 @@ static void post_result(struct srv *S, struct cli_session *s)
 	const cJSON *msgnote, *dec = og_run_value(s->run, "decision"), *ver = og_run_value(s->run, "verification");
 	const cJSON *rerr = og_run_error(s->run);
 	cJSON *rows = NULL, *m, *claim;
-	struct sb b = { 0 };
+	struct og_strbuf b = { 0 };
 	char msg[1024], at[40];
 	bool added = false;
 
@@ -533,23 +494,23 @@ static void post_result(struct srv *S, struct cli_session *s)
 		goto out;
 	}
 	cJSON_Delete(claim);
-	sb_printf(&b, "*Finished:* thread `%s` is *%s*", thread, og_run_status_name(og_run_status(s->run)));
+	og_strbuf_printf(&b, "*Finished:* thread `%s` is *%s*", thread, og_run_status_name(og_run_status(s->run)));
 	if (cJSON_IsObject(dec)) {
-		sb_add(&b, "\n*Decision:* ", 13);
+		og_strbuf_putn(&b, "\n*Decision:* ", 13);
 		sb_md(&b, og_json_get_str(dec, "choice"));
 		if (*og_json_get_str(dec, "by")) {
-			sb_add(&b, " by ", 4);
+			og_strbuf_putn(&b, " by ", 4);
 			sb_md(&b, og_json_get_str(dec, "by"));
 		}
 	}
 	if (cJSON_IsObject(ver)) {
-		sb_add(&b, "\n*Verification:* ", 17);
+		og_strbuf_putn(&b, "\n*Verification:* ", 17);
 		sb_md(&b, og_json_get_str(ver, "status"));
-		sb_printf(&b, " (recovered: %s)", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ver, "recovered")) ? "yes"
+		og_strbuf_printf(&b, " (recovered: %s)", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ver, "recovered")) ? "yes"
 						 : "no");
 	}
 	if (rerr) {
-		sb_add(&b, "\n*Error:* ", 10);
+		og_strbuf_putn(&b, "\n*Error:* ", 10);
 		sb_md(&b, og_json_get_str(rerr, "message"));
 	}
 	m = cJSON_CreateObject();
