@@ -18,6 +18,7 @@
 
 #define DIFF_MAX_DEPTH 64
 #define DIFF_CMP_MAX (16 * 1024 * 1024)
+#define DIFF_MAX_DELETED 4096	/* entries below a deleted host directory stop being listed past this */
 
 static int files_add(struct og_sandbox_file **v, size_t *n, size_t *cap, const char *path, int64_t size)
 {
@@ -50,9 +51,31 @@ static int add_modified(struct og_sandbox_files *f, const char *path, int64_t si
 	return files_add(&f->modified, &f->n_modified, &f->cap_modified, path, size);
 }
 
-static int add_deleted(struct og_sandbox_files *f, const char *path)
+/* path, and when the host has a directory there, everything below it: an
+ * `rm -rf` leaves one whiteout, and "1 deleted" would hide what it took.
+ * Entries below are listed while the list is under DIFF_MAX_DELETED (the
+ * directory itself always is). */
+static int add_deleted(struct og_sandbox_files *f, const char *path, const char *lpath, int depth)
 {
-	return files_add(&f->deleted, &f->n_deleted, &f->cap_deleted, path, -1);
+	char p[4096], lp[8192];
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int rc;
+
+	if ((rc = files_add(&f->deleted, &f->n_deleted, &f->cap_deleted, path, -1)) < 0)
+		return rc;
+	if (depth >= DIFF_MAX_DEPTH || lstat(lpath, &st) != 0 || !S_ISDIR(st.st_mode) || !(d = opendir(lpath)))
+		return 0;
+	while (rc == 0 && f->n_deleted < DIFF_MAX_DELETED && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", path, e->d_name) < (int)sizeof(p) &&
+		    snprintf(lp, sizeof(lp), "%s/%s", lpath, e->d_name) < (int)sizeof(lp))
+			rc = add_deleted(f, p, lp, depth + 1);
+	}
+	closedir(d);
+	return rc;
 }
 
 static bool is_whiteout(const struct stat *st)
@@ -131,7 +154,7 @@ static int walk_child(int dirfd, const char *name, const char *rel, const char *
 	if (parent_lower && lstat(lpath, &ls) == 0)
 		in_lower = true;
 	if (is_whiteout(&us))
-		return in_lower ? add_deleted(f, path) : 0;
+		return in_lower ? add_deleted(f, path, lpath, depth) : 0;
 	if (S_ISDIR(us.st_mode)) {
 		if (!in_lower || !S_ISDIR(ls.st_mode)) {
 			if ((rc = in_lower ? add_modified(f, path, (int64_t)us.st_size) : add_created(f, path, &us)) < 0)
@@ -170,13 +193,15 @@ static int walk(int dirfd, const char *rel, const char *lower_root, bool lower_e
 		if ((ld = opendir(lpath))) {
 			while (rc == 0 && (e = readdir(ld))) {
 				struct stat st;
-				char p[4096];
+				char p[4096], lp[8192];
 				if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 					continue;
 				if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 					continue;
-				if (snprintf(p, sizeof(p), "%s/%s", rel, e->d_name) < (int)sizeof(p))
-					rc = add_deleted(f, p);
+				if (snprintf(p, sizeof(p), "%s/%s", rel, e->d_name) < (int)sizeof(p) &&
+				    snprintf(lp, sizeof(lp), "%s/%s", strcmp(lpath, "/") ? lpath : "", e->d_name) <
+				    (int)sizeof(lp))
+					rc = add_deleted(f, p, lp, depth);
 			}
 			closedir(ld);
 		}

@@ -85,7 +85,7 @@ expect_in "py 127.0.0.1 failed" "$out" "report"
 expect_in "py 10.0.0.1 failed" "$out" "report"
 expect_eq "['$fix/new.txt']" "$(json 'r["files"]["created"]')" "created"
 expect_eq "[('$fix/app.conf', 35)]" "$(json '[(m["path"], m["size"]) for m in r["files"]["modified"]]')" "modified"
-expect_eq "['$fix/data/gone', '$fix/data/victim1.txt', '$fix/data/victim2.txt']" \
+expect_eq "['$fix/data/gone', '$fix/data/gone/a', '$fix/data/victim1.txt', '$fix/data/victim2.txt']" \
 	"$(json 'r["files"]["deleted"]')" "deleted"
 after=$(cd "$fix" && find . -printf '%p %y %s %m\n' | sort; find "$fix" -type f -exec md5sum {} + | sort)
 expect_eq "$before" "$after" "host fixture after the dry-run"

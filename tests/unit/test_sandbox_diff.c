@@ -87,6 +87,12 @@ int main(void)
 	put(lower, "o/old1", "1\n", 0644);
 	put(lower, "o/old2", "2\n", 0644);
 	put(lower, "o/kept", "k\n", 0644);
+	dir(lower, "o/olddir");
+	put(lower, "o/olddir/z", "z\n", 0644);
+	dir(lower, "gone");
+	put(lower, "gone/f1", "1\n", 0644);
+	dir(lower, "gone/sub");
+	put(lower, "gone/sub/f2", "2\n", 0644);
 
 	/* upper: what a dry-run wrote */
 	put(upper, "new.txt", "brand new\n", 0644);		/* created */
@@ -103,6 +109,10 @@ int main(void)
 	snprintf(p, sizeof(p), "%s/d/ghost", upper);
 	if (whiteouts)
 		mknod(p, S_IFCHR | 0000, makedev(0, 0));	/* a whiteout of nothing: not listed */
+	/* rm -rf of a host directory: one whiteout, but every file below it goes */
+	snprintf(p, sizeof(p), "%s/gone", upper);
+	if (whiteouts)
+		mknod(p, S_IFCHR | 0000, makedev(0, 0));
 	dir(upper, "o");
 	put(upper, "o/kept", "k2\n", 0644);
 	snprintf(p, sizeof(p), "%s/o", upper);
@@ -121,9 +131,9 @@ int main(void)
 	CHECK_STR(buf, opaque ? "/a.txt:12 /o/kept:3 /perm.txt:7" : "/a.txt:12 /o/kept:3 /perm.txt:7");
 	join(f.deleted, f.n_deleted, false, buf, sizeof(buf));
 	if (whiteouts && opaque)
-		CHECK_STR(buf, "/b.txt /o/old1 /o/old2");
+		CHECK_STR(buf, "/b.txt /gone /gone/f1 /gone/sub /gone/sub/f2 /o/old1 /o/old2 /o/olddir /o/olddir/z");
 	else if (whiteouts)
-		CHECK_STR(buf, "/b.txt");
+		CHECK_STR(buf, "/b.txt /gone /gone/f1 /gone/sub /gone/sub/f2");
 	else
 		CHECK_STR(buf, "");
 	if (!whiteouts)
