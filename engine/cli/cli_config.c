@@ -283,6 +283,14 @@ static int check_dry_run(const cJSON *spec, const char *what, struct og_err *err
 		return og_err_set(err, -OG_EINVAL, "%s: dry_run.expect_writes must be a list of path globs the tool "
 				  "may write (e.g. [\"/var/cache/{service}/**\"]), and only for a mode that runs "
 				  "something", what);
+	i = 0;
+	cJSON_ArrayForEach(k, v) {
+		/* a leading {placeholder} may fill in an absolute path; the dry-run checks the result */
+		if (k->valuestring[0] != '/' && k->valuestring[0] != '{')
+			return og_err_set(err, -OG_EINVAL, "%s: dry_run.expect_writes[%d] \"%s\" is not an absolute path "
+					  "glob (e.g. \"/var/cache/{service}/**\")", what, i, k->valuestring);
+		i++;
+	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(dr, "timeout_ms")) && !is_count(v, 600000))
 		return og_err_set(err, -OG_EINVAL, "%s: dry_run.timeout_ms must be a whole number of milliseconds, 1 "
 				  "to 600000", what);

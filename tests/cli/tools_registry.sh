@@ -160,6 +160,7 @@ bad_tool drstray "{\"name\": \"drstray\", $T, $C, \"dry_run\": {\"mode\": \"sand
 bad_tool drnone "{\"name\": \"drnone\", $T, $C, \"dry_run\": {\"mode\": \"none\"}}" 'dry_run.mode "none" needs dry_run.reason'
 bad_tool drhttp "{\"name\": \"drhttp\", $T, \"http\": {\"method\": \"POST\", \"url\": \"http://x/\"}, \"dry_run\": {\"mode\": \"sandbox\"}}" 'dry_run.mode "sandbox" cannot apply to an http tool: the sandbox has no network'
 bad_tool drwrites "{\"name\": \"drwrites\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"expect_writes\": \"/tmp\"}}" 'dry_run.expect_writes must be a list of path globs'
+bad_tool drwrel "{\"name\": \"drwrel\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"expect_writes\": [\"/var/x/**\", \"var/cache/**\"]}}" 'dry_run.expect_writes[1] "var/cache/**" is not an absolute path glob'
 bad_tool drtime "{\"name\": \"drtime\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"timeout_ms\": 1.5}}" 'dry_run.timeout_ms must be a whole number of milliseconds, 1 to 600000'
 bad_tool drmem "{\"name\": \"drmem\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"memory_mb\": 0}}" 'dry_run.memory_mb must be a whole number of MiB'
 bad_tool drpids "{\"name\": \"drpids\", $T, $C, \"dry_run\": {\"mode\": \"sandbox\", \"pids\": \"64\"}}" 'dry_run.pids must be a whole number of processes'
