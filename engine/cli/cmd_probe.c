@@ -282,6 +282,15 @@ static void handle_signals(struct evhttp_request *req, struct agent *A, const ch
 		reply_error(req, 400, buf);
 		return;
 	}
+	if (since > until) {
+		/* an empty window would answer "none observed" on every line */
+		snprintf(buf, sizeof(buf), "since (%.60s) is after until (%.60s): give the window's start first",
+			 since_s, until_s);
+		evhttp_clear_headers(&q);
+		free(m);
+		reply_error(req, 400, buf);
+		return;
+	}
 	pthread_mutex_lock(&A->mu);
 	for (i = 0; i < A->nb; i++) {
 		const struct og_hostsig_summary *b = &A->buckets[(A->head + i) % A->cap];

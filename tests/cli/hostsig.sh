@@ -246,6 +246,8 @@ to=$(date -u -d '+2 sec' +%Y-%m-%dT%H:%M:%SZ)
 
 code=$(curl -s -o "$tmp/bad.json" -w '%{http_code}' "http://127.0.0.1:$APORT/v1/host-signals?since=yesterday")
 [ "$code" = 400 ] && grep -q "ISO-8601" "$tmp/bad.json" && ok || bad "bad since: HTTP $code $(cat "$tmp/bad.json")"
+code=$(curl -s -o "$tmp/inv.json" -w '%{http_code}' "http://127.0.0.1:$APORT/v1/host-signals?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z")
+[ "$code" = 400 ] && grep -q "is after until" "$tmp/inv.json" && ok || bad "since after until: HTTP $code $(cat "$tmp/inv.json")"
 code=$(curl -s -o "$tmp/nf.json" -w '%{http_code}' "http://127.0.0.1:$APORT/nope")
 [ "$code" = 404 ] && ok || bad "unknown path: HTTP $code"
 code=$(curl -s -o "$tmp/post.json" -w '%{http_code}' -X POST "http://127.0.0.1:$APORT/v1/host-signals")
