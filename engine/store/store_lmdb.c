@@ -115,7 +115,8 @@
  * ~24 separate requests of a commit's data flush). So in a sync commit a
  * put starts a segment whenever its thread's last segment is not the
  * newest handle, at most one per 1 << (nseg / 4) checkpoints (about
- * 4 log2 n segments for n checkpoints: 6 for the 8 of an S1 thread): the
+ * 4 log2(n / 4) segments for n checkpoints: 5 for the 8 of an S1 thread,
+ * 9 for 20, 31 for 1,000): the
  * batch's records and values then append side by side at the right edge,
  * and what the batch dirties in the middle is the threads' rows, which
  * sit together when the threads are recent. Measured on S1c at 64
