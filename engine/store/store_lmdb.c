@@ -110,6 +110,19 @@
  * other threads' make O(log n) of them. With them S4 after resume: 45.1 MB,
  * 501 B/checkpoint; resume phase 24,100 -> 27,100-27,300 threads/s; peak
  * RSS 67.2 -> 55.2 MB (with a libcurl-linked binary: 8 MB at start).
+ * Sync group commits (GROUP COMMIT below) use segments for another end: a
+ * batch of 30-60 puts of as many threads dirtied one leaf page of ckpts
+ * and one of values per put, each in its thread's part of the tree, and
+ * pages written are what a sync commit costs (~1.6 pages a put, written as
+ * ~24 separate requests of a commit's data flush). So in a sync commit a
+ * put starts a segment whenever its thread's last segment is not the
+ * newest handle, at most one per 1 << (nseg / 4) checkpoints (about
+ * 4 log2(n / 4) segments for n checkpoints: 5 for the 8 of an S1 thread,
+ * 9 for 20, 31 for 1,000): the
+ * batch's records and values then append side by side at the right edge,
+ * and what the batch dirties in the middle is the threads' rows, which
+ * sit together when the threads are recent. Measured on S1c at 64
+ * threads: 24 -> 13.5 write requests and 204 -> 116 KB per data flush.
  *
  * WHY, WITH FIGURES (bench/run.sh, 2 vCPUs; before -> after this layout).
  * Format 1 keyed everything by "T\0N\0" + be64 id, wrote the thread row on
@@ -142,7 +155,8 @@
  * Measured and not taken:
  *  - Opening without MDB_WRITEMAP (commits write(2) malloc'd pages): S1
  *    12,470 -> 7,740 runs/s, S4 pause 20,400 -> 12,100, and no RSS saved
- *    (reads still fault the pages into the map).
+ *    (reads still fault the pages into the map). Taken for sync
+ *    environments only (GROUP COMMIT below).
  *  - A longer async flush interval: flush_ms 1000 gives S4 +10-13% (fewer
  *    msyncs writing back the same hot pages and write-protecting them) and
  *    nothing in S1 (a rep is shorter than 100 ms); the default stays 100
@@ -152,8 +166,11 @@
  * TRANSACTIONS. put is one write transaction: values, record, and the
  * thread's handle and row when they change, commit together or not at all
  * (in sync mode the transaction may carry other callers' writes too: GROUP
- * COMMIT below). The map is opened
- * MDB_WRITEMAP (commits do not copy dirty pages through write(2)) and
+ * COMMIT below). An environment whose first handle in the process is
+ * async is opened MDB_WRITEMAP (commits do not copy dirty pages through
+ * write(2)); one whose first handle is sync is not (see GROUP COMMIT: a
+ * sync commit is bound by its flushes, which write(2)'s pages make
+ * cheaper). Handles of the other kind share it as it is. Both are opened
  * MDB_NOTLS (read transactions are not tied to a thread). Async durability
  * sets MDB_NOSYNC on the environment and a flusher thread calls
  * mdb_env_sync every flush_ms and at close.
@@ -167,7 +184,9 @@
  * GROUP COMMIT (sync durability). A sync commit costs two flushes: with
  * MDB_WRITEMAP, mdb_txn_commit msyncs the map (the transaction's pages),
  * then writes the meta page that makes them the current state and msyncs
- * that page. One flush of a dirty page takes 85 us on the disk these figures
+ * that page (without it, as sync environments are now opened: pwritev of
+ * the pages and fdatasync, then the meta page through an O_DSYNC
+ * descriptor). One flush of a dirty page takes 85 us on the disk these figures
  * come from (ext4 on virtio, 2 vCPUs), so a sync put took 185-210 us, and
  * since LMDB has one writer at a time, every runner of every process shared
  * one ceiling of ~4,500 durable writes/s, whatever the number of threads
@@ -198,7 +217,7 @@
  * 1,240 at 8 against 405, 411 at 1 against 417. At 64 threads the disk is still the limit: 65-80%
  * of the wall time is in msync, because a batch's data flush writes ~30
  * writes' pages (~465 us; the meta flush stays ~87 us). Callers
- * are woken one by one through a mutex of their own, not under q_mu: waking
+ * are woken through a mutex of their own each, not under q_mu: waking
  * 64 of them under one lock had them all queue on it again (a third of the
  * time in futex waits; 37,000 -> 45,000 writes/s once removed).
  *
@@ -238,6 +257,49 @@
  * previous commit's meta page, would save the meta flush: ~16% of the flush
  * time at 64 threads (87 of ~550 us per commit), ~35% at 4, at the price of
  * callers waiting for the next batch or an extra mdb_env_sync.
+ *
+ * WHAT A SYNC COMMIT COSTS NOW (2026-11-24, S1c at 64 threads, traced at
+ * the block layer with perf): the flushes are not the cost (a cache flush
+ * takes ~25 us here) but the write requests a data flush issues, ~20 us
+ * each on this virtio disk, one per run of adjacent dirty pages, plus the
+ * kernel's work per page before them (write-protecting each page of the
+ * map, with a TLB shootdown to the other core, and the write fault that
+ * follows on the page's next use). Per batch of ~30 writes: 204 KB in 24
+ * requests, ~400 us; the meta flush one request, ~60 us; the batch's fns
+ * 120-180 us of CPU inside the write lock, and waking the callers ~365 us
+ * of one core. Three changes:
+ *  - Segments in sync commits (SEGMENTS above): 116 KB in 13.5 requests.
+ *  - The batch is woken as a tree (wake_batch): the leader wakes two
+ *    callers and each woken caller two more, instead of the leader waking
+ *    all of them one by one while the next batch wanted the CPU; the
+ *    batch's fns went from 160-180 us to 100-115 us.
+ *  - An environment opened sync is not mapped MDB_WRITEMAP: LMDB copies
+ *    the dirty pages with pwritev and fdatasyncs, and writes the meta page
+ *    through an O_DSYNC descriptor, its standard commit; no write faults
+ *    in the fns and no write-protecting pass in the flush. ~10% in S1c.
+ *    Async handles opened later in the same process share the environment
+ *    and so commit through write(2) too (slower, correct).
+ * Together, S1c at 64 threads, alternating runs of the old and new builds
+ * (the VM is shared, and the disk's speed varies by 2x from minute to
+ * minute): medians 3,100 -> 3,900 runs/s under load, 4,650 -> 5,500-6,000
+ * in quieter minutes. None of them changes what a commit makes durable,
+ * when a caller returns, or LMDB's commit order (data pages, then the meta
+ * page, each on disk before the next step).
+ * Measured and not taken:
+ *  - MDB_NOMETASYNC with the leader flushing the meta page outside the
+ *    write lock (msync of the first two pages, through a mapping of its
+ *    own) while the next batch builds. Safe (LMDB writes a meta page into
+ *    the map only after its data pages are on disk, and keeps the previous
+ *    meta page), but no faster: the meta write queued behind the next
+ *    batch's data writes on the disk, so callers waited as long, and the
+ *    next batches were smaller (25 against 30 writes): -5 to -10%.
+ *  - Gathering (PostgreSQL's commit_delay): the next leader waits, up to
+ *    half the last commit's duration, for the last batch's callers to queue
+ *    again. Batches of 45-60 instead of 30, but the waits ate the gain:
+ *    within the noise, either way.
+ *  - Channel values in the ckpts tree right after their record (values
+ *    and record on one leaf page): 204 -> 152 KB per flush, no gain seen in
+ *    throughput, and a format change.
  *
  * Processes: each process batches its own callers; LMDB's writer lock
  * serialises their commits. While one process commits, the others' queues
@@ -801,6 +863,7 @@ struct ogl_req {
 	bool done, lead;		/* under mu: return rc / become the leader */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	struct ogl_req *kid[2];		/* once done: the callers this one wakes */
 };
 
 /* Tells the waiting caller of r that it is done or is to lead. Its own
@@ -817,6 +880,46 @@ static void wake(struct ogl_req *r, bool lead)
 		r->done = true;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
+}
+
+/* Wakes the callers r is to wake (wake_batch), r itself being done. */
+static void wake_kids(struct ogl_req *r)
+{
+	struct ogl_req *a = r->kid[0], *b = r->kid[1];
+
+	if (a)
+		wake(a, false);
+	if (b)
+		wake(b, false);
+}
+
+/* Wakes the callers of a settled batch, whose head is the leader's own
+ * request (self), as a binary tree in batch order: each woken caller wakes
+ * two more before it returns. The leader waking a batch of 30 one by one
+ * took ~12 us a wake, on one of the two cores that the next leader and the
+ * woken callers wanted; the tree spreads the wakes over the callers, and
+ * the last one wakes after ~log2(n) hops instead of n. */
+static void wake_batch(struct ogl_req *batch, struct ogl_req *self)
+{
+	struct ogl_req *r, *c, *next;
+
+	if (batch != self) {	/* not the shape the tree needs: one by one */
+		for (r = batch; r; r = next) {
+			next = r->next;	/* before wake: r may be gone after it */
+			if (r != self)
+				wake(r, false);
+		}
+		return;
+	}
+	/* all links first: a woken caller reads its own, and its kids wait
+	 * until it wakes them, so none of them has returned yet */
+	for (r = batch, c = batch->next; r; r = r->next) {
+		r->kid[0] = c;
+		c = c ? c->next : NULL;
+		r->kid[1] = c;
+		c = c ? c->next : NULL;
+	}
+	wake_kids(self);
 }
 
 /* Makes the environment's MDB_NOSYNC flag `nosync`. Under write_lock. */
@@ -954,11 +1057,7 @@ static void lead(struct ogl_env *e, struct ogl_req *self)
 	pthread_mutex_unlock(&e->q_mu);
 	if (next)
 		wake(next, true);
-	for (r = batch; r; r = next) {
-		next = r->next;		/* before wake: r may be gone after it */
-		if (r != self)
-			wake(r, false);
-	}
+	wake_batch(batch, self);
 }
 
 int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *what, struct og_err *err)
@@ -1000,6 +1099,8 @@ int ogl_write(struct og_store_lmdb *s, ogl_txn_fn fn, void *ctx, const char *wha
 			pthread_cond_wait(&r.cv, &r.mu);
 		leader = r.lead;
 		pthread_mutex_unlock(&r.mu);
+		if (!leader)
+			wake_kids(&r);
 	}
 	if (leader)
 		lead(e, &r);	/* r is in the batch it runs */
@@ -1406,12 +1507,12 @@ fail:
 }
 
 /* Opens the LMDB environment at `path`, after check_path said it is a
- * directory that is empty or holds an LMDB file. Writers
+ * directory that is empty or holds an LMDB file. Async writers
  * map it MDB_WRITEMAP, which sizes the file to the map at open; so an
  * existing environment is first opened read-only and its format checked, and
  * one that turns out to be foreign is closed untouched (a lock.mdb this call
  * created is removed again). */
-static int env_open(const char *path, bool ro, size_t map_size, const struct stat *dst, bool fresh,
+static int env_open(const char *path, bool ro, bool async, size_t map_size, const struct stat *dst, bool fresh,
 		    struct ogl_env **out, struct og_err *err)
 {
 	struct ogl_env *e = calloc(1, sizeof(*e));
@@ -1469,7 +1570,7 @@ static int env_open(const char *path, bool ro, size_t map_size, const struct sta
 		if (join_path(data, sizeof(data), path, "data.mdb", NULL) == 0 && stat(data, &st) == 0 &&
 		    (size_t)st.st_size > map_size)
 			map_size = (size_t)st.st_size;	/* never shrink the file */
-		rc = env_open1(e, MDB_NOTLS | MDB_WRITEMAP, map_size, err);
+		rc = env_open1(e, MDB_NOTLS | (async ? MDB_WRITEMAP : 0), map_size, err);
 		grow_lock(e, LOCK_UN);
 	} else {
 		rc = env_open1(e, MDB_NOTLS | MDB_RDONLY, 0, err);
@@ -1525,7 +1626,7 @@ int og_store_lmdb_open(const struct og_store_lmdb_opts *o, struct og_store_lmdb 
 		}
 		e->refs++;
 	} else {
-		if ((rc = env_open(path, ro, o ? o->map_size : 0, &st, fresh, &e, err)) < 0)
+		if ((rc = env_open(path, ro, async, o ? o->map_size : 0, &st, fresh, &e, err)) < 0)
 			goto fail;
 		e->next = reg_head;
 		reg_head = e;

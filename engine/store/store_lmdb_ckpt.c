@@ -506,21 +506,28 @@ static int new_handle(struct ogl_env *e, MDB_txn *txn, uint64_t *h)
 }
 
 /* Whether put ck, at the end of the thread's last segment (handle hl, first
- * id fl), starts a new segment (SEGMENTS in store_lmdb.c): when hl is far
- * from the right edge of the B-trees (OGL_SEG_GAP newer handles), its
- * checkpoints would go into pages appends filled to the brim and split them
- * in half. At most one segment per 4 << nseg checkpoints, so a thread has
- * O(log n) of them however its puts interleave with others'. */
+ * id fl), starts a new segment (SEGMENTS in store_lmdb.c). Alone (async
+ * commits): when hl is far from the right edge of the B-trees (OGL_SEG_GAP
+ * newer handles), its checkpoints would go into pages appends filled to the
+ * brim and split them in half; at most one segment per 4 << nseg
+ * checkpoints. In a sync group commit: whenever hl is not the newest handle,
+ * so the puts of one batch append side by side at the right edge instead of
+ * dirtying a leaf page each in the middle (pages written per commit are
+ * what a sync commit costs); at most one segment per 1 << (nseg / 4)
+ * checkpoints. Either way a thread has O(log n) segments however its puts
+ * interleave with others'. */
 static int want_segment(struct ogl_env *e, MDB_txn *txn, const struct ogl_trow *t, const struct og_ckpt *ck,
 			uint64_t hl, uint64_t fl, bool *yes)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
+	uint64_t gap = e->nosync ? OGL_SEG_GAP : 0, every;
 	int rc;
 
 	*yes = false;
-	if (hl + OGL_SEG_GAP >= e->max_handle || ck->id < fl ||
-	    ck->id - fl < ((uint64_t)4 << (t->nseg < 40 ? t->nseg : 40)))
+	every = e->nosync ? (uint64_t)4 << (t->nseg < 40 ? t->nseg : 40) :
+			    (uint64_t)1 << (t->nseg / 4 < 40 ? t->nseg / 4 : 40);
+	if (hl + gap >= e->max_handle || ck->id <= fl || ck->id - fl < every)
 		return 0;
 	/* and only above every id of the thread: no id changes segment */
 	if ((rc = mdb_cursor_open(txn, e->db_ckpts, &cur)))

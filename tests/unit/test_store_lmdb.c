@@ -21,7 +21,8 @@
  * after writing, in shared commits (each caller gets its own answer, the
  * failed write leaves nothing); batches that grow the map. Thread segments
  * (a thread resumed after 300 and 600 newer threads: reads, writes, a fork,
- * history, the index, gc and a reopen across its segments), refusal of a
+ * history, the index, gc and a reopen across its segments; the segments a
+ * sync commit starts for threads whose puts interleave), refusal of a
  * store of the previous format, the parser of stored JSON against cJSON's
  * and the date formatter against og_clock_iso8601. Prints (never
  * asserts) µs per put in async and sync mode, durable writes/s and fsyncs
@@ -954,6 +955,71 @@ static void test_segments(void)
 	for (i = 0; i < 40; i++)
 		cJSON_Delete(want[i]);
 	fake_release(&f);
+	og_graph_free(g);
+}
+
+/* Sync commits start a segment whenever the thread's last one is not the
+ * newest handle (a group commit's puts then append side by side), at most
+ * one per 1 << (nseg / 4) checkpoints; async ones keep the 256-handle gap.
+ * Three threads put 20 checkpoints each, round robin (so each finds the
+ * others' newer handles at every put): in sync mode a thread ends with 9
+ * segments (new ones at ids 2, 3, 4, 5, 7, 9, 11, 13, 17), in
+ * async mode with none; reads, history, gc and a reopen see each thread
+ * whole either way. */
+static void test_sync_segments(enum og_durability d, long want_segs)
+{
+	const char *path = newpath(d == OG_DURABLE_SYNC ? "syncseg" : "asyncseg");
+	struct og_store_lmdb *s = open_db(path, d, 0, false);
+	struct og_graph *g = graph_n(3);
+	struct og_err err = { 0 };
+	static const char *const names[3] = { "rr-a", "rr-b", "rr-c" };
+	cJSON *want[3][21] = { { 0 } }, *r = NULL;
+	char text[64], list[128];
+	struct fake f[3];
+	uint64_t id;
+	int i, k, n;
+
+	for (k = 0; k < 3; k++)
+		fake_init(&f[k], g, names[k]);
+	for (i = 1; i <= 20; i++) {
+		for (k = 0; k < 3; k++) {
+			snprintf(text, sizeof(text), "{\"step\":%d,\"t\":%d}", i, k);
+			fake_set(&f[k], i % 3, text);
+			CHECK_INT(fake_put(&f[k], s, &err), ==, 0);
+			want[k][i] = og_ckpt_to_json(&f[k].ck);
+		}
+	}
+	for (n = 0, i = 20; i >= 1; i--)
+		n += snprintf(list + n, sizeof(list) - (size_t)n, i > 1 ? "%d," : "%d", i);
+	for (k = 0; k < 3; k++) {
+		CHECK_INT(nsegs(s, names[k]), ==, want_segs);
+		for (i = 1; i <= 20; i++) {
+			cJSON *got = NULL;
+			CHECK_INT(og_store_lmdb_ops.get(s, names[k], (uint64_t)i, &got, &err), ==, 0);
+			CHECK_JSON_EQ(got, want[k][i]);
+			cJSON_Delete(got);
+		}
+		CHECK_INT(og_store_lmdb_latest_id(s, names[k], &id, &err), ==, 0);
+		CHECK_INT(id, ==, 20);
+		history_is(s, names[k], 0, 0, list);
+		history_is(s, names[k], 3, 14, "13,12,11");
+	}
+	CHECK_INT(og_store_lmdb_gc(s, 1, 0, &r, &err), ==, 0);
+	CHECK_INT(report_num(r, "checkpoints_deleted"), ==, 3 * 19);
+	cJSON_Delete(r);
+	og_store_lmdb_close(s);
+	s = open_db(path, OG_DURABLE_SYNC, 0, true);
+	for (k = 0; k < 3; k++) {
+		cJSON *got = NULL;
+		history_is(s, names[k], 0, 0, "20");
+		CHECK_INT(og_store_lmdb_ops.get(s, names[k], 0, &got, &err), ==, 0);
+		CHECK_JSON_EQ(got, want[k][20]);
+		cJSON_Delete(got);
+		for (i = 0; i <= 20; i++)
+			cJSON_Delete(want[k][i]);
+		fake_release(&f[k]);
+	}
+	og_store_lmdb_close(s);
 	og_graph_free(g);
 }
 
@@ -1900,6 +1966,8 @@ int main(void)
 	test_lease();
 	test_gc();
 	test_segments();
+	test_sync_segments(OG_DURABLE_SYNC, 9);
+	test_sync_segments(OG_DURABLE_ASYNC, 0);
 	test_async_reopen();
 	test_read_only();
 	test_foreign();
