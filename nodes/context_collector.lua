@@ -596,6 +596,14 @@ local function collect(state, ctx)
         :format(where))
       return
     end
+    if body.buckets == 0 then
+      -- the agent watched none of the window: its "none observed" lines would be
+      -- read as evidence of absence; its note says why there is nothing
+      for _, n in ipairs(type(body.notes) == "table" and body.notes or {}) do
+        if type(n) == "string" then note(n) end
+      end
+      return
+    end
     local h = {}
     for _, k in ipairs(HOST_KEYS) do h[k] = body[k] end
     if type(h.syscall_errors) == "table" then

@@ -290,6 +290,14 @@ if h["oom_kills"]:	# another process on this busy host was OOM-killed meanwhile 
 else:
     assert rca["signature"] == "crash_loop" and "agentcrash exited 5 times (exit code 7)" in rca["evidence"][0], rca
 EOF
+# a window the agent did not watch: no host section ("none observed" would be read as evidence), the note why
+collect web 2020-01-01T00:00:00Z 2020-01-01T01:00:00Z "$tmp/unwatched.json"
+python3 - "$tmp/unwatched.json" <<'EOF' && ok || bad "collector, unwatched window: $(head -c 1500 "$tmp/unwatched.json") $(cat "$tmp/unwatched.json.err")"
+import json, sys
+c = json.load(open(sys.argv[1]))["state"]["context"]
+assert c.get("host") in (None, {}), c["host"]
+assert any(n.startswith("host signals: the probe agent has no finished") for n in c["notes"]), c["notes"]
+EOF
 # the programs stay attached between intervals: the buckets follow each other
 # without the second a fresh load would leave unwatched each time
 curl -s "http://127.0.0.1:$APORT/v1/host-signals" >"$tmp/all.json"
