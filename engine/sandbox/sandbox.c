@@ -702,6 +702,25 @@ static char **build_env(const char *const *extra)
 	return env;
 }
 
+/* the child's word on its seccomp listener (sandbox_notif_recv); -1 while
+ * there is none yet */
+static int notif_take(int *p_notif, int *listener, struct og_sandbox_result *r)
+{
+	int e;
+
+	if (sandbox_notif_recv(p_notif[0], listener, &e) < 0)
+		return -1;
+	og_close_fd(&p_notif[0]);
+	r->denials_seen = *listener >= 0;
+	if (e)
+		snprintf(r->denials_off, sizeof(r->denials_off),
+			 "seccomp denials unrecorded: %s (%s); they were still denied with EPERM",
+			 e == EPIPE ? "the child ended before installing its filter"
+				    : "the kernel refused a SECCOMP_RET_USER_NOTIF listener",
+			 strerror(e));
+	return 0;
+}
+
 int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result *r, struct og_err *err)
 {
 	struct cg_mounts m;
@@ -857,17 +876,8 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 				}
 				cg_kill(&cg);	/* PID 1 is gone; the rest follow */
 			} else if (pf[i].fd == p_notif[0]) {
-				int e;
-				if (sandbox_notif_recv(p_notif[0], &listener, &e) < 0)
+				if (notif_take(p_notif, &listener, r) < 0)
 					continue;
-				og_close_fd(&p_notif[0]);
-				r->denials_seen = listener >= 0;
-				if (e)
-					snprintf(r->denials_off, sizeof(r->denials_off),
-						 "seccomp denials unrecorded: %s (%s); they were still denied with EPERM",
-						 e == EPIPE ? "the child ended before installing its filter"
-							    : "the kernel refused a SECCOMP_RET_USER_NOTIF listener",
-						 strerror(e));
 			} else if (pf[i].fd == listener) {
 				/* every filter user gone (POLLHUP), or a notification */
 				if (!(pf[i].revents & POLLIN) || sandbox_notif_answer(listener, r) < 0)
@@ -878,6 +888,9 @@ int og_sandbox_run(const struct og_sandbox_spec *spec, struct og_sandbox_result 
 			}
 		}
 	}
+	/* a command that ended at once may have left the child's word unread */
+	if (p_notif[0] >= 0)
+		notif_take(p_notif, &listener, r);
 	n = read(p_stat[0], &msg, sizeof(msg));
 	if (n == (ssize_t)sizeof(msg) && msg.kind == 1) {
 		rc = og_err_set(err, -OG_EIO, "sandbox: setup failed at %s: %s", msg.stage, strerror(msg.errnum));
