@@ -191,4 +191,28 @@ og run "$G" --db "$tmp/db" --config "$tmp/badcfg.json"
 og threads --db "$tmp/db" --output json
 check "no thread after a config error" "$out" "[]"
 
+# the shipped native dry-runs are commands the tool accepts: kubectl's flag
+# parser answers before it needs a cluster (rollout restart has no --dry-run)
+if command -v kubectl >/dev/null; then
+	for f in sandbox/tools/*.json; do
+		argv=$(python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1])).get("dry_run", {})
+a = d.get("argv") or []
+vals = {"service": "demo", "replicas": "2", "path": "/var/log", "name": "x"}
+if a[:1] == ["kubectl"]:
+    print("\n".join(re.sub(r"\{(\w+)\}", lambda m: vals[m.group(1)], x) for x in a[1:]))
+' "$f") || { bad "$f: could not read its dry_run.argv"; continue; }
+		[ -n "$argv" ] || continue
+		mapfile -t args <<<"$argv"
+		err=$(timeout 10 kubectl --server=https://127.0.0.1:1 "${args[@]}" </dev/null 2>&1)
+		case "$err" in
+		*"unknown flag"*|*"unknown command"*|*"unknown shorthand"*) bad "$f: dry_run.argv refused by kubectl: $err" ;;
+		*) ok ;;
+		esac
+	done
+else
+	echo "skip: kubectl not installed: the shipped native dry-runs' flags are not checked"
+fi
+
 finish
