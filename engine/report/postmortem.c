@@ -453,7 +453,8 @@ static void add_metrics(cJSON *doc, const cJSON *alert, const cJSON *decisions, 
 
 /* The commit of the last verify_recovery step on the main path: when
  * opsgraph recorded the recovery, to the millisecond (the node's checked_at
- * has whole seconds, which put a resolution before the acknowledgement). */
+ * has whole seconds, which put the resolution up to a second before the
+ * answer that caused it). */
 static const cJSON *recovery_recorded(const cJSON *steps, const cJSON *fallback)
 {
 	const cJSON *st, *n, *at = fallback;
@@ -480,8 +481,8 @@ static cJSON *resolution_of(const cJSON *latest, const cJSON *notes, const cJSON
 		rj_copy(o, "received_at", rj_get(am, "at"));	/* when opsgraph got the notification */
 	} else if (rj_str(ver, "status") && !strcmp(rj_str(ver, "status"), "recovered")) {
 		cJSON_AddStringToObject(o, "source", "verify_recovery");
-		rj_copy(o, "at", rj_get(ver, "checked_at"));
-		rj_copy(o, "received_at", recovery_recorded(steps, rj_get(ver, "checked_at")));
+		rj_copy(o, "at", recovery_recorded(steps, rj_get(ver, "checked_at")));
+		rj_copy(o, "received_at", rj_get(o, "at"));
 	} else {
 		cJSON_AddNullToObject(o, "source");
 		cJSON_AddNullToObject(o, "at");

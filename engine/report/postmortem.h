@@ -34,7 +34,7 @@
  *   verifications[], re_analyses{count, loops[]{at, by, hint, source}},
  *   branches[]{checkpoint, forked_from, created_at, source, latest, status, nodes[], decision},
  *   notes[]{key, kind, at}, resolution{status, outcome, source, at (the alert's endsAt or the
- *              recovery), received_at (when opsgraph got the resolution)},
+ *              commit of verify_recovery's step), received_at (when opsgraph got the resolution)},
  *   metrics{acknowledged_at, acknowledged_by, resolved_at,
  *           time_to_acknowledge_s, time_to_resolve_s (from the alert's startsAt: detection),
  *           received_at (the thread's first checkpoint), time_to_acknowledge_from_received_s,

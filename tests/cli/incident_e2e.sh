@@ -137,6 +137,18 @@ check "BF: the tool's own words" "$(q "$T" 's["execution"]["results"][0]["stdout
 check "BF: recovered" "$(q "$T" '[s["verification"]["status"], s["verification"]["recovered"], s["verification"]["last_value"] < 0.8]')" '["recovered", true, true]'
 check "BF: timeline" "$(q "$T" '[e["event"] for e in s["timeline"] if e["event"] in ("alert parsed", "context_collected", "rca", "plan", "dry_run", "decision", "execution_finished", "recovery_verified")]')" \
 	'["alert parsed", "context_collected", "rca", "plan", "dry_run", "decision", "execution_finished", "recovery_verified"]'
+# its postmortem: resolved by verify_recovery when opsgraph recorded the
+# recovery (the step's commit, to the ms), after alice's answer on both clocks
+og postmortem "$T" --db "$DB" --format json
+expect_rc 0
+check "BF: postmortem resolution" "$(printf '%s' "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin); m = r["metrics"]; res = r["resolution"]
+ver = [st for st in r["steps"] if "verify_recovery" in st["nodes"]][-1]
+print(res["source"], res["at"] == res["received_at"] == m["resolved_at"] == ver["ended_at"],
+      m["resolved_at"] >= m["acknowledged_at"], m["time_to_resolve_s"] >= m["time_to_acknowledge_s"],
+      m["time_to_resolve_from_received_s"] >= m["time_to_acknowledge_from_received_s"])' 2>&1)" \
+	"verify_recovery True True True True"
 $CTL health payment-service >"$tmp/h" 2>&1
 check "demo service healthy after" "$?:$(cat "$tmp/h")" "0:payment-service: ok, connection pool 6/100"
 [ "$(cat "$demo/payment-service/pid")" != "$PID0" ] && ok || bad "the demo service was not restarted (pid $PID0)"
