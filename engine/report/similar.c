@@ -261,6 +261,11 @@ static int hit_cmp(const void *a, const void *b)
 
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
+	/* the same alert handed over by hand again and again must not push the
+	 * one action that fixed it out of the top 3 the analyzer is shown */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x->rec, "fixed")) !=
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(y->rec, "fixed")))
+		return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x->rec, "fixed")) ? -1 : 1;
 	if ((c = strcmp(ey ? ey : "", ex ? ex : "")))
 		return c;
 	return strcmp(str(x->rec, "thread_id") ? str(x->rec, "thread_id") : "",

@@ -56,7 +56,8 @@ struct og_similar_query {
  * {thread_id, score, bm25, matched{service, signature, alertname, labels[]},
  *  service, signature, root_cause, summary, action, outcome, fixed, ended_at,
  *  resolved_at}.
- * Records with a score of 0 are left out; ties go to the newer ended_at. */
+ * Records with a score of 0 are left out; ties go to one whose action fixed
+ * it (fixed true), then to the newer ended_at. */
 int og_similar_rank(const cJSON *records, const struct og_similar_query *q, cJSON **out, struct og_err *err);
 
 /* The text BM25 sees for an index record. Caller frees. */

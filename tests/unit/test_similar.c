@@ -178,10 +178,49 @@ static void test_ranking(void)
 	cJSON_Delete(recs);
 }
 
+/* The same alert handed over by hand three times after the one time an
+ * action fixed it: equal scores, and the fix must stay in the top 3 (the
+ * analyzer's "last time, action X fixed it" needs it there). */
+static void test_ties_keep_the_fix(void)
+{
+	static const char *const rows[][3] = {
+		{ "fix", "recovered", "2026-01-01T10:00:00Z" },
+		{ "hand-1", "manual", "2026-01-02T10:00:00Z" },
+		{ "hand-2", "manual", "2026-01-03T10:00:00Z" },
+		{ "hand-3", "manual", "2026-01-04T10:00:00Z" },
+	};
+	cJSON *recs = cJSON_CreateArray();
+	struct og_similar_query q;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "thread_id", rows[i][0]);
+		cJSON_AddStringToObject(r, "service", "payment-service");
+		cJSON_AddStringToObject(r, "signature", "db_pool_exhaustion");
+		cJSON_AddStringToObject(r, "root_cause", "the database connection pool is exhausted");
+		cJSON_AddStringToObject(r, "outcome", rows[i][1]);
+		cJSON_AddBoolToObject(r, "fixed", !strcmp(rows[i][1], "recovered"));
+		cJSON_AddStringToObject(r, "ended_at", rows[i][2]);
+		cJSON_AddItemToArray(recs, r);
+	}
+	memset(&q, 0, sizeof(q));
+	q.service = "payment-service";
+	q.signature = "db_pool_exhaustion";
+	q.text = "connection pool exhausted";
+	CHECK_STR(rank(recs, &q), "fix hand-3 hand-2");
+	/* a better text match still wins over a fix */
+	cJSON_ReplaceItemInObject(cJSON_GetArrayItem(recs, 1), "root_cause",
+				  cJSON_CreateString("the database connection pool is exhausted: connection pool exhausted"));
+	CHECK_STR(rank(recs, &q), "hand-1 fix hand-3");
+	cJSON_Delete(recs);
+}
+
 int main(void)
 {
 	test_tokens();
 	test_bm25();
 	test_ranking();
+	test_ties_keep_the_fix();
 	TEST_END();
 }
