@@ -104,6 +104,31 @@ req() {
 }
 py() { printf '%s' "$body" | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" 2>&1; }
 
+# ---- the report's timeline, in node (reportTimeline is a pure function) --------------
+# A decision reads as its choice, not the stored answer object; a tool sits at
+# its own start (ms) among the steps, before the resolution: whole-second
+# times sorted as strings went after every ms time of the same second.
+out=$(node --input-type=module -e '
+const { reportTimeline } = await import(process.argv[1]);
+const tl = reportTimeline({
+  steps: [{ checkpoint: 9, step: 6, nodes: ["action_executor"], status: "running",
+            started_at: "2026-11-24T10:00:01.100Z", ended_at: "2026-11-24T10:00:01.400Z", duration_ms: 300 },
+          { checkpoint: 10, step: 7, nodes: ["verify_recovery"], status: "done",
+            started_at: "2026-11-24T10:00:01.400Z", ended_at: "2026-11-24T10:00:01.402Z", duration_ms: 2 }],
+  decisions: [{ at: "2026-11-24T10:00:01.000Z", by: "alice", node: "human_decision",
+                answer: { answer: "1", by: "alice" }, choice: "1" }],
+  executions: [{ started_at: "2026-11-24T10:00:01Z", results: [{ tool: "restart_service", status: "succeeded",
+                 exit_code: 0, duration_ms: 250, started_at: "2026-11-24T10:00:01.120Z" }] }],
+  resolution: { status: "done", outcome: "recovered", source: "verify_recovery", at: "2026-11-24T10:00:01.402Z" },
+});
+console.log(tl.map((i) => i.kind + ":" + i.text).join(" | "));
+' "$PWD/ui-static/js/postmortem.js" 2>&1)
+if [ "$out" = "decision:alice answered 1 at human_decision | tool:restart_service: succeeded | step:step 6: action_executor | step:step 7: verify_recovery | resolution:done recovered" ]; then
+	ok
+else
+	bad "reportTimeline: got '$out'"
+fi
+
 # ---- a finished thread -------------------------------------------------------------
 req POST /api/runs '{"graph": "diff_state", "input": {"service": "api"}, "thread_id": "pm-1"}'
 [ "$code" = 202 ] && ok || bad "POST /api/runs: HTTP $code $body"

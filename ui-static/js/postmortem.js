@@ -72,8 +72,10 @@ export function branchModel(hist) {
 }
 
 // ---- the timeline --------------------------------------------------------------------
-// From the report: every step, LLM call, decision and tool run, by time.
-function reportTimeline(r) {
+// From the report: every step, LLM call, decision and tool run, by time
+// (as instants: a whole-second time sorted as a string goes after every
+// millisecond time of its second). Exported for tests/cli/ui_postmortem.sh.
+export function reportTimeline(r) {
   const items = [];
   for (const s of r.steps || []) {
     items.push({ at: s.ended_at || s.started_at, kind: 'step', ckpt: s.checkpoint,
@@ -84,16 +86,17 @@ function reportTimeline(r) {
       extra: [`${c.tokens_in ?? '?'} in / ${c.tokens_out ?? '?'} out`, c.latency_ms != null ? `${c.latency_ms} ms` : '', c.outcome || ''] });
   }
   for (const d of r.decisions || []) {
-    items.push({ at: d.at, kind: 'decision', text: `${d.by || '?'} answered ${short(d.answer, 60)}${d.node ? ` at ${d.node}` : ''}`,
+    items.push({ at: d.at, kind: 'decision', text: `${d.by || '?'} answered ${d.choice != null ? d.choice : short(d.answer, 60)}${d.node ? ` at ${d.node}` : ''}`,
       extra: [d.note ? `note: ${d.note}` : ''] });
   }
   for (const x of r.executions || []) {
     for (const t of x.results || []) {
-      items.push({ at: x.started_at, kind: 'tool', text: `${t.tool}: ${t.status}`, extra: [t.exit_code != null ? `exit ${t.exit_code}` : '', t.duration_ms != null ? `${t.duration_ms} ms` : ''] });
+      items.push({ at: t.started_at || x.started_at, kind: 'tool', text: `${t.tool}: ${t.status}`, extra: [t.exit_code != null ? `exit ${t.exit_code}` : '', t.duration_ms != null ? `${t.duration_ms} ms` : ''] });
     }
   }
   if (r.resolution && r.resolution.at) items.push({ at: r.resolution.at, kind: 'resolution', text: `${r.resolution.status || ''} ${r.resolution.outcome || ''}`, extra: [r.resolution.source || ''] });
-  return items.filter((i) => i.at).sort((a, b) => String(a.at).localeCompare(String(b.at)));
+  const ms = (at) => { const t = Date.parse(at); return isNaN(t) ? Infinity : t; };
+  return items.filter((i) => i.at).sort((a, b) => ms(a.at) - ms(b.at));
 }
 // From the history: the checkpoints of one branch, oldest first.
 function historyTimeline(rows) {
