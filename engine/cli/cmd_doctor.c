@@ -27,6 +27,10 @@ int cmd_doctor(int argc, char **argv)
 		if (!strcmp(argv[a], "--output") && a + 1 < argc && !strcmp(argv[a + 1], "json")) {
 			json = true;
 			a++;
+		} else if (!strcmp(argv[a], "--output")) {
+			return cli_fail(2, "doctor: --output takes json (got %s%s%s); without it the checks print as text",
+					a + 1 < argc ? "'" : "nothing", a + 1 < argc ? argv[a + 1] : "",
+					a + 1 < argc ? "'" : "");
 		} else {
 			return cli_fail(2, "usage: opsgraph doctor [--output json] (got '%s')", argv[a]);
 		}

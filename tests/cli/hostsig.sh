@@ -78,6 +78,8 @@ assert all(c["status"] in ("ok", "missing") and c["detail"] for c in d["checks"]
 assert "prog_type.fentry" in names and "sandbox" in names, names
 EOF
 "$OPSGRAPH" doctor --bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "doctor --bogus should exit 2"
+out=$("$OPSGRAPH" doctor --output yaml 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "doctor: --output takes json (got 'yaml')" && ok || bad "doctor --output yaml (exit $rc): $out"
 
 # not privileged: doctor fails hard with the reason, probe falls back to /proc
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$OPSGRAPH" doctor 2>&1); rc=$?
