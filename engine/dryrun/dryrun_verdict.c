@@ -233,7 +233,13 @@ static void signals_clause(struct og_strbuf *b, const cJSON *signals)
 			break;
 		signal_name((int)sig, name, sizeof(name));
 		sb_clause(b);
-		if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "target_pid")))
+		if (sig == 0 && comm && scope && !strcmp(scope, "host"))
+			/* a liveness check: ESRCH in the sandbox's PID namespace, so a
+			 * tool like `restart` takes the process for dead and skips the
+			 * SIGTERM the real run sends */
+			og_strbuf_printf(b, "checks that %s (pid %.0f) is alive (kill -0; from the sandbox it looks gone, "
+					 "so what the tool does to it next was not dry-run)", comm, pid);
+		else if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(it, "target_pid")))
 			og_strbuf_printf(b, "signals a process it holds a pidfd to with %s", name);
 		else if (comm)
 			og_strbuf_printf(b, "signals %s (pid %.0f) with %s", comm, pid, name);

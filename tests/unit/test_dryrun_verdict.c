@@ -76,6 +76,13 @@ static void test_signals_network(void)
 			  "\"network\":[]}"),
 		  "touches no files, signals nginx (pid 812) with SIGHUP, signals pid 900 with SIGKILL, "
 		  "signals a process it holds a pidfd to with SIGTERM, no network");
+	/* kill -0 of a host pid (a liveness check) fails in the sandbox: the tool took
+	 * the process for dead, so what the real run does to it was not dry-run */
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"signals\":["
+			  "{\"target_pid\":9482,\"target_comm\":\"python3\",\"signal\":0,\"scope\":\"host\","
+			  "\"result\":\"ESRCH\"}],\"network\":[]}"),
+		  "touches no files, checks that python3 (pid 9482) is alive (kill -0; from the sandbox it looks gone, "
+		  "so what the tool does to it next was not dry-run), no network");
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":["
 			  "{\"family\":\"unix\",\"addr\":\"/var/run/nscd/socket\",\"port\":null,\"result\":\"ENOENT\"},"
 			  "{\"family\":\"inet\",\"addr\":\"10.0.0.1\",\"port\":5432,\"result\":\"ENETUNREACH\"},"
