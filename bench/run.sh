@@ -28,7 +28,7 @@ fi
 # the library, with the Makefile's own rule; then the bench binary with the
 # flags the Makefile uses for unit tests
 make -s build/rel/libopsgraph.a
-PKGS="lua5.4 libcjson lmdb libcurl jemalloc"
+PKGS="lua5.4 libcjson lmdb libcurl libbpf jemalloc"
 # shellcheck disable=SC2046,SC2086
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers $(pkg-config --cflags $PKGS) -Iengine -o "$OUT/bench" bench/bench.c \
