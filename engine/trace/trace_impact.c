@@ -77,6 +77,16 @@ void og_impact_close(struct og_impact_trace *t)
 	(void)t;
 }
 
+bool og_impact_loaded(void)
+{
+	return false;
+}
+
+void og_impact_set_idle_unload_ms(int64_t ms)
+{
+	(void)ms;
+}
+
 #else
 
 #include <pthread.h>
@@ -97,6 +107,12 @@ void og_impact_close(struct og_impact_trace *t)
  * when a quarter of the ring is pending), and while none is */
 #define READER_POLL_MS 50
 #define READER_IDLE_MS 1000
+/* Attached tracepoints cost every syscall on the host the tracing slow path
+ * (bench/dryrun.sh: +8-15 %), armed or not. A process that has had no
+ * dry-run open for this long (opsgraph serve between incidents) hands its
+ * links to a holder and unloads; the next dry-run loads again (cold). The
+ * dry-runs of one plan follow each other well within it. */
+#define IDLE_UNLOAD_MS_DEFAULT 10000
 /* events kept per dry-run (about 13 MB); a tool that writes thousands of
  * files has its overlay diff for those, the rest are counted as lost */
 #define MAX_EVENTS 20000
@@ -122,6 +138,8 @@ struct impact_tracer {
 	unsigned long long flush_done;	/* the last request a full drain followed */
 	char missing[2048];
 	int64_t setup_ms;
+	int refs;		/* open handles; under tracer_mu */
+	int64_t idle_since_ms;	/* when refs last fell to 0; under tracer_mu */
 };
 
 /* one dry-run's view of the tracer */
@@ -139,7 +157,8 @@ struct og_impact_trace {
 };
 
 static pthread_mutex_t tracer_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct impact_tracer *tracer;	/* never freed: the process's, until exit */
+static struct impact_tracer *tracer;	/* the loaded one, or NULL (never loaded, or unloaded when idle) */
+static atomic_llong idle_unload_ms = IDLE_UNLOAD_MS_DEFAULT;
 
 /* the last warning libbpf printed on this thread, for the error message */
 static _Thread_local char libbpf_last[512];
@@ -282,6 +301,23 @@ static int on_event(void *ctx, void *data, size_t size)
 /* Drains the ring for the process's whole life. A finishing dry-run asks
  * for a flush (flush_req) and waits until a drain that began after its ask
  * is over: every event its sandbox submitted is then in its list. */
+static void tracer_unload(struct impact_tracer *t);
+
+/* True when t has had no open handle for idle_unload_ms: it is then no
+ * longer the process's tracer, and the caller (its reader) unloads it. */
+static bool tracer_take_if_idle(struct impact_tracer *t)
+{
+	bool take;
+
+	pthread_mutex_lock(&tracer_mu);
+	take = tracer == t && t->refs == 0 &&
+	       og_clock_mono_us() / 1000 - t->idle_since_ms >= atomic_load(&idle_unload_ms);
+	if (take)
+		tracer = NULL;
+	pthread_mutex_unlock(&tracer_mu);
+	return take;
+}
+
 static void *reader_main(void *arg)
 {
 	struct impact_tracer *tr = arg;
@@ -290,6 +326,11 @@ static void *reader_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
+		if (tracer_take_if_idle(tr)) {
+			pthread_detach(pthread_self());
+			tracer_unload(tr);
+			return NULL;
+		}
 		unsigned long long req = atomic_load(&tr->flush_req);
 		eventfd_t v;
 		int wait_ms;
@@ -312,6 +353,7 @@ static void *reader_main(void *arg)
 }
 
 static void tracer_linger_at_exit(void);
+static void links_to_holder(struct impact_tracer *t);
 
 /* under tracer_mu */
 static int tracer_load(struct og_err *err)
@@ -365,8 +407,14 @@ static int tracer_load(struct og_err *err)
 	}
 	libbpf_set_print(old);
 	t->setup_ms = (og_clock_mono_us() - t0) / 1000;
+	t->idle_since_ms = og_clock_mono_us() / 1000;
 	tracer = t;
-	atexit(tracer_linger_at_exit);
+	{
+		static bool at_exit_set;
+
+		if (!at_exit_set)
+			at_exit_set = atexit(tracer_linger_at_exit) == 0;
+	}
 	return 0;
 fail:
 	libbpf_set_print(old);
@@ -391,17 +439,23 @@ int og_impact_open(struct og_impact_trace **out, struct og_err *err)
 	int rc = 0;
 
 	*out = NULL;
+	if (!(t = calloc(1, sizeof(*t))))
+		return og_err_set(err, -OG_ENOMEM, "impact trace: out of memory");
 	pthread_mutex_lock(&tracer_mu);
 	if (!tracer) {
 		rc = tracer_load(err);
 		cold = rc == 0;
 	}
+	if (rc == 0) {
+		/* counted under the lock: an idle reader cannot unload it now */
+		t->tr = tracer;
+		tracer->refs++;
+	}
 	pthread_mutex_unlock(&tracer_mu);
-	if (rc < 0)
+	if (rc < 0) {
+		free(t);
 		return rc;
-	if (!(t = calloc(1, sizeof(*t))))
-		return og_err_set(err, -OG_ENOMEM, "impact trace: out of memory");
-	t->tr = tracer;
+	}
 	t->cold = cold;
 	*out = t;
 	return 0;
@@ -545,16 +599,14 @@ static void holder_main(int *keep, size_t n)
 	_exit(0);
 }
 
-/* atexit: the links go to a holder; the rest goes with the process */
-static void tracer_linger_at_exit(void)
+/* Copies of t's link fds go to a detached holder (see above), so that
+ * closing ours detaches nothing in this process. */
+static void links_to_holder(struct impact_tracer *t)
 {
-	struct impact_tracer *t = tracer;
 	int keep[LINGER_MAX_FDS];
 	size_t i, n = 0;
 	pid_t pid;
 
-	if (!t)
-		return;
 	t->skel->bss->n_armed = 0;
 	for (i = 0; i < t->n_links && n < LINGER_MAX_FDS; i++)
 		if (bpf_link__fd(t->links[i]) >= 0)
@@ -570,11 +622,58 @@ static void tracer_linger_at_exit(void)
 		;
 }
 
+/* atexit: the links go to a holder; the rest goes with the process */
+static void tracer_linger_at_exit(void)
+{
+	struct impact_tracer *t;
+
+	pthread_mutex_lock(&tracer_mu);
+	t = tracer;
+	pthread_mutex_unlock(&tracer_mu);
+	if (t)
+		links_to_holder(t);
+}
+
+/* By its reader, once tracer_take_if_idle took t out of reach: nobody else
+ * holds it (no handle, no dry-run armed). */
+static void tracer_unload(struct impact_tracer *t)
+{
+	links_to_holder(t);
+	ring_buffer__free(t->rb);
+	close(t->wake_fd);
+	for (size_t i = 0; i < t->n_links; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	impact_bpf__destroy(t->skel);
+	pthread_cond_destroy(&t->flushed);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+bool og_impact_loaded(void)
+{
+	bool loaded;
+
+	pthread_mutex_lock(&tracer_mu);
+	loaded = tracer != NULL;
+	pthread_mutex_unlock(&tracer_mu);
+	return loaded;
+}
+
+void og_impact_set_idle_unload_ms(int64_t ms)
+{
+	atomic_store(&idle_unload_ms, ms < 0 ? 0 : ms);
+}
+
 void og_impact_close(struct og_impact_trace *t)
 {
 	if (!t)
 		return;
 	disarm(t);
+	pthread_mutex_lock(&tracer_mu);
+	if (--t->tr->refs == 0)
+		t->tr->idle_since_ms = og_clock_mono_us() / 1000;
+	pthread_mutex_unlock(&tracer_mu);
 	free(t->ev);
 	free(t);
 }

@@ -2,10 +2,11 @@
  * trace_impact.h: the loader of bpf/impact.bpf.c, the eBPF impact trace of
  * sandboxed dry-runs (dryrun/ folds its events into the report).
  *
- * The programs are loaded and attached once per process, by the first
- * og_impact_open (23-40 ms here: BTF, the verifier), and stay attached
- * while the process lives (at exit a holder takes the links, see
- * trace_impact.c); one reader thread drains the ring buffer and hands each
+ * The programs are loaded and attached by the first og_impact_open of a
+ * process (23-40 ms here: BTF, the verifier), and stay attached while
+ * dry-runs follow each other: 10 s after the last handle closed they are
+ * unloaded (attached tracepoints slow every syscall of the host down), as
+ * at exit, through a holder that takes the links (see trace_impact.c); one reader thread drains the ring buffer and hands each
  * event to the dry-run of its cgroup. Per dry-run: og_impact_open gets a
  * handle, og_impact_arm (from the sandbox's on_start, before the child
  * runs) adds the sandbox's cgroup id to the filter, og_impact_finish
@@ -53,6 +54,11 @@ int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, 
 
 /* Disarms if need be and frees the handle (the programs stay); NULL is fine. */
 void og_impact_close(struct og_impact_trace *t);
+
+/* Whether the programs are loaded now, and how long a process keeps them
+ * with no handle open (10,000 ms unless set; tests set it shorter). */
+bool og_impact_loaded(void);
+void og_impact_set_idle_unload_ms(int64_t ms);
 
 /* "mount", "finit_module"...: the name of an IMPACT_DENIED_* index, or NULL. */
 const char *og_impact_denied_name(int which);

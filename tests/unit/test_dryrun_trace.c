@@ -18,6 +18,7 @@
 #include <cJSON.h>
 
 #include "dryrun/dryrun.h"
+#include "trace/trace_impact.h"
 #include "../test.h"
 
 static int count_comm(const cJSON *procs, const char *comm)
@@ -103,6 +104,35 @@ static void concurrent(void)
 	}
 }
 
+/* A process with no dry-run open unloads the programs once idle (attached
+ * tracepoints slow the host's syscalls down); the next dry-run loads them
+ * again and is traced as before. */
+static void idle_unload(void)
+{
+	const char *argv[] = { "/bin/sh", "-c", "/bin/echo again", NULL };
+	struct og_dryrun_spec s;
+	struct og_err err = { 0 };
+	cJSON *rep = NULL;
+	int i;
+
+	CHECK(og_impact_loaded());
+	og_impact_set_idle_unload_ms(200);
+	for (i = 0; i < 100 && og_impact_loaded(); i++)
+		usleep(50 * 1000);
+	CHECK(!og_impact_loaded());
+	memset(&s, 0, sizeof(s));
+	s.trace = true;
+	s.argv = argv;
+	og_impact_set_idle_unload_ms(60 * 1000);
+	CHECK_INT(og_dryrun_run(&s, &rep, &err), ==, 0);
+	if (!rep)
+		return;
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep, "trace"), "loaded")));
+	CHECK_INT(count_comm(cJSON_GetObjectItemCaseSensitive(rep, "processes"), "echo"), ==, 1);
+	CHECK(og_impact_loaded());
+	cJSON_Delete(rep);
+}
+
 int main(void)
 {
 	const char *argv_a[] = { "/bin/sh", "-c", "/bin/true; /bin/echo a", NULL };
@@ -160,6 +190,7 @@ int main(void)
 	CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[0], "trace"), "loaded")));
 	CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[2], "trace"), "loaded")));
 	concurrent();
+	idle_unload();
 out:
 	for (i = 0; i < 3; i++)
 		cJSON_Delete(rep[i]);
