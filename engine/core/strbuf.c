@@ -51,7 +51,8 @@ void og_strbuf_putn(struct og_strbuf *b, const char *s, size_t n)
 
 void og_strbuf_puts(struct og_strbuf *b, const char *s)
 {
-	og_strbuf_putn(b, s, strlen(s));
+	if (s)
+		og_strbuf_putn(b, s, strlen(s));
 }
 
 void og_strbuf_vprintf(struct og_strbuf *b, const char *fmt, va_list ap)

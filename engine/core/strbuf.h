@@ -20,7 +20,7 @@ struct og_strbuf {
 /* Room for extra more bytes (and the NUL); 0, or -1 with failed set. */
 int og_strbuf_reserve(struct og_strbuf *b, size_t extra);
 void og_strbuf_putn(struct og_strbuf *b, const char *s, size_t n);
-void og_strbuf_puts(struct og_strbuf *b, const char *s);
+void og_strbuf_puts(struct og_strbuf *b, const char *s);	/* NULL adds nothing */
 void og_strbuf_printf(struct og_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void og_strbuf_vprintf(struct og_strbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* The text (an empty string when nothing was added), which the caller then

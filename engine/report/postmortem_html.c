@@ -12,78 +12,78 @@
 #include "postmortem.h"
 #include "postmortem_int.h"
 
-static void esc(struct pm_buf *b, const char *s)
+static void esc(struct og_strbuf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': pm_puts(b, "&amp;"); break;
-		case '<': pm_puts(b, "&lt;"); break;
-		case '>': pm_puts(b, "&gt;"); break;
-		case '"': pm_puts(b, "&quot;"); break;
-		case '\'': pm_puts(b, "&#39;"); break;
-		default: pm_add(b, s, 1);
+		case '&': og_strbuf_puts(b, "&amp;"); break;
+		case '<': og_strbuf_puts(b, "&lt;"); break;
+		case '>': og_strbuf_puts(b, "&gt;"); break;
+		case '"': og_strbuf_puts(b, "&quot;"); break;
+		case '\'': og_strbuf_puts(b, "&#39;"); break;
+		default: og_strbuf_putn(b, s, 1);
 		}
 	}
 }
 
-static void escv(struct pm_buf *b, const cJSON *v)
+static void escv(struct og_strbuf *b, const cJSON *v)
 {
 	char t[4096];
 
 	esc(b, pm_val(v, t, sizeof(t)));
 }
 
-static void td(struct pm_buf *b, const cJSON *v)
+static void td(struct og_strbuf *b, const cJSON *v)
 {
-	pm_puts(b, "<td>");
+	og_strbuf_puts(b, "<td>");
 	escv(b, v);
-	pm_puts(b, "</td>");
+	og_strbuf_puts(b, "</td>");
 }
 
-static void th_row(struct pm_buf *b, const char *const *h)
+static void th_row(struct og_strbuf *b, const char *const *h)
 {
-	pm_puts(b, "<table><thead><tr>");
+	og_strbuf_puts(b, "<table><thead><tr>");
 	for (; *h; h++) {
-		pm_puts(b, "<th>");
+		og_strbuf_puts(b, "<th>");
 		esc(b, *h);
-		pm_puts(b, "</th>");
+		og_strbuf_puts(b, "</th>");
 	}
-	pm_puts(b, "</tr></thead><tbody>\n");
+	og_strbuf_puts(b, "</tr></thead><tbody>\n");
 }
 
-static void kv(struct pm_buf *b, const char *k, const char *v)
+static void kv(struct og_strbuf *b, const char *k, const char *v)
 {
-	pm_puts(b, "<tr><th>");
+	og_strbuf_puts(b, "<tr><th>");
 	esc(b, k);
-	pm_puts(b, "</th><td>");
+	og_strbuf_puts(b, "</th><td>");
 	esc(b, v);
-	pm_puts(b, "</td></tr>\n");
+	og_strbuf_puts(b, "</td></tr>\n");
 }
 
-static void table(struct pm_buf *b, const cJSON *rows, const char *const *keys, const char *const *heads)
+static void table(struct og_strbuf *b, const cJSON *rows, const char *const *keys, const char *const *heads)
 {
 	const cJSON *e;
 	int i;
 
 	th_row(b, heads);
 	cJSON_ArrayForEach(e, rows) {
-		pm_puts(b, "<tr>");
+		og_strbuf_puts(b, "<tr>");
 		for (i = 0; keys[i]; i++)
 			td(b, rj_get(e, keys[i]));
-		pm_puts(b, "</tr>\n");
+		og_strbuf_puts(b, "</tr>\n");
 	}
-	pm_puts(b, "</tbody></table>\n");
+	og_strbuf_puts(b, "</tbody></table>\n");
 }
 
-static void pre(struct pm_buf *b, const char *label, const char *text)
+static void pre(struct og_strbuf *b, const char *label, const char *text)
 {
 	if (!text || !*text)
 		return;
-	pm_puts(b, "<p class=\"k\">");
+	og_strbuf_puts(b, "<p class=\"k\">");
 	esc(b, label);
-	pm_puts(b, "</p><pre>");
+	og_strbuf_puts(b, "</p><pre>");
 	esc(b, text);
-	pm_puts(b, "</pre>\n");
+	og_strbuf_puts(b, "</pre>\n");
 }
 
 static const char css[] =
@@ -125,24 +125,24 @@ char *og_postmortem_html(const cJSON *r)
 	static const char *const dry_h[] = { "action", "title", "verdict", "fidelity", NULL };
 	static const char *const sim_k[] = { "thread_id", "score", "root_cause", "action", "outcome", NULL };
 	static const char *const sim_h[] = { "thread", "score", "root cause", "action", "outcome", NULL };
-	struct pm_buf b = { 0 };
+	struct og_strbuf b = { 0 };
 	const cJSON *a = rj_get(r, "alert"), *m = rj_get(r, "metrics"), *rc = rj_get(r, "root_cause"), *e, *x;
 	const cJSON *res = rj_get(r, "resolution");
 	cJSON *tl = pm_timeline(r);
 	char *md = og_postmortem_md(r), t1[256], t2[256];
 
-	pm_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	og_strbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Postmortem: ");
 	esc(&b, rj_str(r, "title"));
-	pm_printf(&b, "</title><style>%s</style></head>\n<body data-thread=\"", css);
+	og_strbuf_printf(&b, "</title><style>%s</style></head>\n<body data-thread=\"", css);
 	esc(&b, rj_str(r, "thread_id"));
-	pm_puts(&b, "\">\n<h1>Postmortem: ");
+	og_strbuf_puts(&b, "\">\n<h1>Postmortem: ");
 	esc(&b, rj_str(r, "title"));
-	pm_puts(&b, "</h1>\n<p>Thread <code>");
+	og_strbuf_puts(&b, "</h1>\n<p>Thread <code>");
 	esc(&b, rj_str(r, "thread_id"));
-	pm_puts(&b, "</code>, generated ");
+	og_strbuf_puts(&b, "</code>, generated ");
 	esc(&b, rj_str(r, "generated_at"));
-	pm_puts(&b, " by <code>opsgraph postmortem</code>.</p>\n<h2>Summary</h2><table>\n");
+	og_strbuf_puts(&b, " by <code>opsgraph postmortem</code>.</p>\n<h2>Summary</h2><table>\n");
 	kv(&b, "Service", pm_val(rj_get(a, "service"), t1, sizeof(t1)));
 	kv(&b, "Severity", pm_val(rj_get(a, "severity"), t1, sizeof(t1)));
 	kv(&b, "Alert fired (its startsAt)", pm_val(rj_get(a, "started_at"), t1, sizeof(t1)));
@@ -162,129 +162,129 @@ char *og_postmortem_html(const cJSON *r)
 	kv(&b, "Re-analyses", pm_val(rj_get(rj_get(r, "re_analyses"), "count"), t1, sizeof(t1)));
 	snprintf(t2, sizeof(t2), "%s", pm_val(rj_get(rj_get(r, "llm_totals"), "calls"), t1, sizeof(t1)));
 	kv(&b, "LLM calls", t2);
-	pm_puts(&b, "</table>\n<h2>Detection</h2><p><strong>");
+	og_strbuf_puts(&b, "</table>\n<h2>Detection</h2><p><strong>");
 	esc(&b, rj_str(a, "summary"));
-	pm_puts(&b, "</strong></p><p>");
+	og_strbuf_puts(&b, "</strong></p><p>");
 	esc(&b, rj_str(a, "description"));
-	pm_puts(&b, "</p><p>");
+	og_strbuf_puts(&b, "</p><p>");
 	cJSON_ArrayForEach(e, rj_get(a, "labels")) {
-		pm_puts(&b, "<code>");
+		og_strbuf_puts(&b, "<code>");
 		esc(&b, e->string);
-		pm_puts(&b, "=");
+		og_strbuf_puts(&b, "=");
 		escv(&b, e);
-		pm_puts(&b, "</code> ");
+		og_strbuf_puts(&b, "</code> ");
 	}
-	pm_puts(&b, "</p>\n<h2>Root cause</h2><p>");
+	og_strbuf_puts(&b, "</p>\n<h2>Root cause</h2><p>");
 	esc(&b, rj_str(rc, "root_cause") ? rj_str(rc, "root_cause") : "(no root cause recorded)");
-	pm_puts(&b, "</p><p>Signature <code>");
+	og_strbuf_puts(&b, "</p><p>Signature <code>");
 	escv(&b, rj_get(rc, "signature"));
-	pm_puts(&b, "</code>, confidence ");
+	og_strbuf_puts(&b, "</code>, confidence ");
 	escv(&b, rj_get(rc, "confidence"));
-	pm_puts(&b, ", analyzer ");
+	og_strbuf_puts(&b, ", analyzer ");
 	escv(&b, rj_get(rc, "analyzer"));
-	pm_puts(&b, ".</p><p class=\"k\">Evidence</p><ul>");
+	og_strbuf_puts(&b, ".</p><p class=\"k\">Evidence</p><ul>");
 	cJSON_ArrayForEach(e, rj_get(rc, "evidence")) {
-		pm_puts(&b, "<li>");
+		og_strbuf_puts(&b, "<li>");
 		escv(&b, e);
-		pm_puts(&b, "</li>");
+		og_strbuf_puts(&b, "</li>");
 	}
-	pm_puts(&b, "</ul>\n<h2>Timeline</h2>\n");
+	og_strbuf_puts(&b, "</ul>\n<h2>Timeline</h2>\n");
 	table(&b, tl, tl_k, tl_h);
-	pm_puts(&b, "<p class=\"k\">Steps</p>\n");
+	og_strbuf_puts(&b, "<p class=\"k\">Steps</p>\n");
 	table(&b, rj_get(r, "steps"), step_k, step_h);
-	pm_puts(&b, "<h2>Decisions</h2><ul>\n");
+	og_strbuf_puts(&b, "<h2>Decisions</h2><ul>\n");
 	cJSON_ArrayForEach(e, rj_get(r, "decisions")) {
-		pm_puts(&b, "<li><strong>");
+		og_strbuf_puts(&b, "<li><strong>");
 		escv(&b, rj_get(e, "by"));
-		pm_puts(&b, "</strong> at ");
+		og_strbuf_puts(&b, "</strong> at ");
 		escv(&b, rj_get(e, "at"));
-		pm_puts(&b, " (");
+		og_strbuf_puts(&b, " (");
 		escv(&b, rj_get(e, "node"));
-		pm_puts(&b, "): <strong>");
+		og_strbuf_puts(&b, "): <strong>");
 		escv(&b, rj_get(e, "choice") && !cJSON_IsNull(rj_get(e, "choice")) ? rj_get(e, "choice") : rj_get(e, "answer"));
-		pm_puts(&b, "</strong>");
+		og_strbuf_puts(&b, "</strong>");
 		if (cJSON_GetArraySize(rj_get(e, "alternatives"))) {
-			pm_puts(&b, "<ul>");
+			og_strbuf_puts(&b, "<ul>");
 			cJSON_ArrayForEach(x, rj_get(e, "alternatives")) {
-				pm_puts(&b, "<li>offered ");
+				og_strbuf_puts(&b, "<li>offered ");
 				escv(&b, rj_get(x, "id"));
-				pm_puts(&b, ": ");
+				og_strbuf_puts(&b, ": ");
 				escv(&b, rj_get(x, "title"));
-				pm_puts(&b, " (risk ");
+				og_strbuf_puts(&b, " (risk ");
 				escv(&b, rj_get(x, "risk"));
-				pm_puts(&b, ")</li>");
+				og_strbuf_puts(&b, ")</li>");
 			}
-			pm_puts(&b, "</ul>");
+			og_strbuf_puts(&b, "</ul>");
 		}
 		if (rj_str(e, "note")) {
-			pm_puts(&b, "<br>note: ");
+			og_strbuf_puts(&b, "<br>note: ");
 			esc(&b, rj_str(e, "note"));
 		}
-		pm_puts(&b, "</li>\n");
+		og_strbuf_puts(&b, "</li>\n");
 	}
-	pm_puts(&b, "</ul>\n<h2>LLM calls</h2>\n");
+	og_strbuf_puts(&b, "</ul>\n<h2>LLM calls</h2>\n");
 	table(&b, rj_get(r, "llm_calls"), llm_k, llm_h);
 	if (cJSON_IsArray(rj_get(rj_get(r, "dry_runs"), "actions"))) {
-		pm_puts(&b, "<h2>Dry runs</h2>\n");
+		og_strbuf_puts(&b, "<h2>Dry runs</h2>\n");
 		table(&b, rj_get(rj_get(r, "dry_runs"), "actions"), dry_k, dry_h);
 	} else if (rj_get(r, "dry_runs") && !cJSON_IsNull(rj_get(r, "dry_runs"))) {
 		char *t = cJSON_Print(rj_get(r, "dry_runs"));
-		pm_puts(&b, "<h2>Dry runs</h2>\n");
+		og_strbuf_puts(&b, "<h2>Dry runs</h2>\n");
 		pre(&b, "reports", t);
 		free(t);
 	}
-	pm_puts(&b, "<h2>Actions executed</h2>\n");
+	og_strbuf_puts(&b, "<h2>Actions executed</h2>\n");
 	cJSON_ArrayForEach(e, rj_get(r, "executions")) {
-		pm_puts(&b, "<h3>Action ");
+		og_strbuf_puts(&b, "<h3>Action ");
 		escv(&b, rj_get(e, "action_id"));
-		pm_puts(&b, ": ");
+		og_strbuf_puts(&b, ": ");
 		escv(&b, rj_get(e, "title"));
-		pm_puts(&b, "</h3><p>Status <strong>");
+		og_strbuf_puts(&b, "</h3><p>Status <strong>");
 		escv(&b, rj_get(e, "status"));
-		pm_puts(&b, "</strong>, by ");
+		og_strbuf_puts(&b, "</strong>, by ");
 		escv(&b, rj_get(e, "by"));
-		pm_puts(&b, ". ");
+		og_strbuf_puts(&b, ". ");
 		esc(&b, rj_str(e, "summary"));
-		pm_puts(&b, "</p>\n");
+		og_strbuf_puts(&b, "</p>\n");
 		cJSON_ArrayForEach(x, rj_get(e, "results")) {
-			pm_puts(&b, "<p>tool <code>");
+			og_strbuf_puts(&b, "<p>tool <code>");
 			escv(&b, rj_get(x, "tool"));
-			pm_puts(&b, "</code>: ");
+			og_strbuf_puts(&b, "</code>: ");
 			escv(&b, rj_get(x, "status"));
-			pm_puts(&b, ", exit ");
+			og_strbuf_puts(&b, ", exit ");
 			escv(&b, rj_get(x, "exit_code"));
-			pm_puts(&b, ", ");
+			og_strbuf_puts(&b, ", ");
 			escv(&b, rj_get(x, "duration_ms"));
-			pm_puts(&b, " ms</p>\n");
+			og_strbuf_puts(&b, " ms</p>\n");
 			pre(&b, "stdout", rj_str(x, "stdout"));
 			pre(&b, "stderr", rj_str(x, "stderr"));
 			pre(&b, "body", rj_str(x, "body"));
 		}
 	}
 	if (!cJSON_GetArraySize(rj_get(r, "executions")))
-		pm_puts(&b, "<p>No action ran.</p>\n");
-	pm_puts(&b, "<h2>Branches (forks)</h2>\n");
+		og_strbuf_puts(&b, "<p>No action ran.</p>\n");
+	og_strbuf_puts(&b, "<h2>Branches (forks)</h2>\n");
 	table(&b, rj_get(r, "branches"), br_k, br_h);
 	if (cJSON_GetArraySize(rj_get(r, "similar"))) {
-		pm_puts(&b, "<h2>Similar past incidents</h2>\n");
+		og_strbuf_puts(&b, "<h2>Similar past incidents</h2>\n");
 		table(&b, rj_get(r, "similar"), sim_k, sim_h);
 	}
-	pm_puts(&b, "<h2>What we learned</h2>\n<p class=\"k\">Edit the list below (click into it), then download "
+	og_strbuf_puts(&b, "<h2>What we learned</h2>\n<p class=\"k\">Edit the list below (click into it), then download "
 		    "the report as Markdown.</p>\n<ul id=\"learned\" contenteditable=\"true\">");
 	cJSON_ArrayForEach(e, rj_get(r, "learned")) {
-		pm_puts(&b, "<li>");
+		og_strbuf_puts(&b, "<li>");
 		escv(&b, e);
-		pm_puts(&b, "</li>");
+		og_strbuf_puts(&b, "</li>");
 	}
 	if (!cJSON_GetArraySize(rj_get(r, "learned")))
-		pm_puts(&b, "<li>What went well: </li><li>What went wrong: </li><li>Follow-up actions (owner, due date): </li>");
-	pm_puts(&b, "</ul>\n<button id=\"dl\" type=\"button\">Download as Markdown</button>\n"
+		og_strbuf_puts(&b, "<li>What went well: </li><li>What went wrong: </li><li>Follow-up actions (owner, due date): </li>");
+	og_strbuf_puts(&b, "</ul>\n<button id=\"dl\" type=\"button\">Download as Markdown</button>\n"
 		    "<textarea id=\"pm-md\" hidden>");
 	esc(&b, md);
-	pm_printf(&b, "</textarea>\n<script>%s</script>\n</body></html>\n", js);
+	og_strbuf_printf(&b, "</textarea>\n<script>%s</script>\n</body></html>\n", js);
 	cJSON_Delete(tl);
 	if (!md)
 		b.failed = true;
 	free(md);
-	return pm_finish(&b);
+	return og_strbuf_take(&b);
 }

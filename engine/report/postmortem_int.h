@@ -1,7 +1,6 @@
 /*
  * postmortem_int.h: what the Markdown and HTML renderers of a postmortem
- * share: a growable text buffer (a failed allocation sticks and the render
- * returns NULL), value formatting (field access is report_json.h), and the
+ * share: value formatting (field access is report_json.h), and the
  * merged timeline both print.
  */
 #ifndef OG_POSTMORTEM_INT_H
@@ -13,19 +12,8 @@
 
 #include <cJSON.h>
 
+#include "../core/strbuf.h"
 #include "report_json.h"
-
-struct pm_buf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-void pm_add(struct pm_buf *b, const char *s, size_t n);
-void pm_puts(struct pm_buf *b, const char *s);
-void pm_printf(struct pm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The text, or NULL (and freed) when an allocation failed. */
-char *pm_finish(struct pm_buf *b);
 
 /* "-" for missing values; numbers without trailing zeros; JSON for the rest.
  * Returns buf. */

@@ -1,6 +1,6 @@
 /*
  * postmortem_util.c: the shared part of the postmortem renderers
- * (postmortem_int.h): the buffer, value formatting, and the timeline merged
+ * (postmortem_int.h): value formatting, and the timeline merged
  * from the report's sections.
  */
 #include "postmortem_int.h"
@@ -12,69 +12,6 @@
 
 #include "../core/clock.h"
 #include "../core/json.h"
-
-void pm_add(struct pm_buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->cap - b->len < n + 1) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while (cap - b->len < n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-void pm_puts(struct pm_buf *b, const char *s)
-{
-	pm_add(b, s ? s : "", s ? strlen(s) : 0);
-}
-
-void pm_printf(struct pm_buf *b, const char *fmt, ...)
-{
-	char small[512], *big;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
-		pm_add(b, small, (size_t)n);
-		return;
-	}
-	if (!(big = malloc((size_t)n + 1))) {
-		b->failed = true;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	pm_add(b, big, (size_t)n);
-	free(big);
-}
-
-char *pm_finish(struct pm_buf *b)
-{
-	if (b->failed) {
-		free(b->p);
-		return NULL;
-	}
-	if (!b->p)
-		return strdup("");
-	return b->p;
-}
 
 const char *pm_val(const cJSON *v, char *buf, size_t len)
 {
