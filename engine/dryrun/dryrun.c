@@ -116,6 +116,40 @@ void dryrun_surprise(cJSON *rep, const struct og_dryrun_spec *spec, const char *
 	cJSON_AddItemToArray(s, o);
 }
 
+static void surprise_take(cJSON *s, const char *path)
+{
+	cJSON *it;
+	int i = 0;
+
+	cJSON_ArrayForEach(it, s) {
+		const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
+		if (p && !strcmp(p, path)) {
+			cJSON_DeleteItemFromArray(s, i);
+			return;
+		}
+		i++;
+	}
+}
+
+void dryrun_surprise_rename(cJSON *rep, const struct og_dryrun_spec *spec, const char *from, const char *to)
+{
+	cJSON *s = cJSON_GetObjectItemCaseSensitive(rep, "surprises"), *o;
+	char why[64 + 4096];
+
+	if (!spec->expect_writes || !s || !from || !to)
+		return;
+	surprise_take(s, from);
+	surprise_take(s, to);
+	if (expected(spec->expect_writes, from) && expected(spec->expect_writes, to))
+		return;
+	snprintf(why, sizeof(why), "renamed to %s outside the declared expect_writes", to);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "path", from);
+	cJSON_AddStringToObject(o, "to", to);
+	cJSON_AddStringToObject(o, "why", why);
+	cJSON_AddItemToArray(s, o);
+}
+
 /* the overlay diff; old sizes come from the host, which the dry-run left unchanged */
 static void add_files(cJSON *rep, const struct og_dryrun_spec *spec, const struct og_sandbox_files *f)
 {

@@ -38,5 +38,8 @@ cJSON *dryrun_argv_json(const char *const *argv);
 /* Lists path in rep's "surprises" when spec declares expect_writes and no
  * pattern covers it; what: "created", "modified", ... */
 void dryrun_surprise(cJSON *rep, const struct og_dryrun_spec *spec, const char *path, const char *what);
+/* A rename outside expect_writes as one surprise {path: from, to, why}, in
+ * place of the "deleted" and "created" ones the overlay diff gave its ends. */
+void dryrun_surprise_rename(cJSON *rep, const struct og_dryrun_spec *spec, const char *from, const char *to);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "../trace/trace_impact.h"
 #include "dryrun_int.h"
@@ -207,25 +208,80 @@ static bool files_take(cJSON *files, const char *list, const char *path)
 	return false;
 }
 
-/* a rename of a host file shows in the overlay diff as deleted + created:
- * say it once, as a rename */
+/* The absolute path of the entry of lists (NULL-terminated) that path
+ * names: the same path, or for a relative one (the trace has no cwd) the
+ * one entry ending in "/path". Copied into out; false when none or several. */
+static bool files_find(const cJSON *files, const char *const *lists, const char *path, char *out, size_t cap)
+{
+	size_t n = strlen(path), hits = 0;
+	const cJSON *it;
+
+	for (; *lists; lists++) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(files, *lists)) {
+			const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
+			size_t m = p ? strlen(p) : 0;
+			bool match = p && (path[0] == '/' ? !strcmp(p, path)
+							  : m > n && p[m - n - 1] == '/' && !strcmp(p + m - n, path));
+			if (match && hits++ == 0)
+				snprintf(out, cap, "%s", p);
+		}
+	}
+	return hits == 1;
+}
+
+/* An earlier rename whose target is `to`, for a file renamed again. */
+static cJSON *renamed_to(cJSON *files, const char *to)
+{
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(files, "renamed")) {
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "to"));
+		if (t && !strcmp(t, to))
+			return it;
+	}
+	return NULL;
+}
+
+/* A rename of a host file shows in the overlay diff as deleted + created:
+ * say it once, as a rename. A rename whose source the run created (the
+ * temp file of an atomic write: write f.tmp, rename to f) is no rename of
+ * anything the host had: it is dropped, and its target stays in the diff as
+ * the created or modified file it is; a host file renamed on again keeps
+ * one entry, from its first name to its last. */
 static void fold_rename(cJSON *rep, const struct og_dryrun_spec *spec, const struct impact_event *e)
 {
+	static const char *const gone[] = { "deleted", "modified", "chmod", NULL };
+	static const char *const landed[] = { "created", "modified", NULL };
 	cJSON *files = cJSON_GetObjectItemCaseSensitive(rep, "files");
-	cJSON *o;
+	cJSON *o, *prev;
+	char from[sizeof(e->path) + 1], to[sizeof(e->path2) + 1];
+	struct stat st;
 
 	if (e->ret != 0 || !files)
 		return;
-	if (e->path[0] == '/' && e->path2[0] == '/') {
-		files_take(files, "deleted", e->path);
-		files_take(files, "created", e->path2);
+	if (!files_find(files, landed, e->path2, to, sizeof(to)))
+		snprintf(to, sizeof(to), "%.*s", (int)sizeof(e->path2), e->path2);
+	if (!files_find(files, gone, e->path, from, sizeof(from))) {
+		snprintf(from, sizeof(from), "%.*s", (int)sizeof(e->path), e->path);
+		/* not a host file the diff shows gone or changed, nor one the host
+		 * has (the dry-run left the host unchanged): the run made it */
+		if (from[0] != '/' || lstat(from, &st) < 0) {
+			if ((prev = renamed_to(files, from))) {
+				cJSON_ReplaceItemInObjectCaseSensitive(prev, "to", cJSON_CreateString(to));
+				files_take(files, "created", to);
+				dryrun_surprise_rename(rep, spec, cJSON_GetStringValue(
+							       cJSON_GetObjectItemCaseSensitive(prev, "from")), to);
+			}
+			return;
+		}
 	}
+	files_take(files, "deleted", from);
+	files_take(files, "created", to);
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "from", e->path);
-	cJSON_AddStringToObject(o, "to", e->path2);
+	cJSON_AddStringToObject(o, "from", from);
+	cJSON_AddStringToObject(o, "to", to);
 	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(files, "renamed"), o);
-	dryrun_surprise(rep, spec, e->path, "renamed");
-	dryrun_surprise(rep, spec, e->path2, "renamed");
+	dryrun_surprise_rename(rep, spec, from, to);
 }
 
 static void fold_chmod(cJSON *rep, const struct og_dryrun_spec *spec, const struct impact_event *e)

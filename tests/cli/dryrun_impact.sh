@@ -98,11 +98,26 @@ expect_eq "[('inet', '10.0.0.1', 5432, 'ENETUNREACH', 'curl')]" \
 expect_eq "[('kill', $victim, 'sleep', 15, 'ESRCH', 'host', 'kill')]" \
 	"$(json '[(s["call"], s["target_pid"], s["target_comm"], s["signal"], s["result"], s["scope"], s["comm"]) for s in r["signals"]]')" "signals"
 expect_eq "[]" "$(json 'r["denied"]')" "denied"
-expect_eq "['$fix/app.conf', '$fix/old.log', '$fix/old.log.1', '$fix/secret.key']" \
-	"$(json 'sorted(s["path"] for s in r["surprises"])')" "surprises (writes outside $fix/data/**)"
-expect_eq "touches 5 files under $fix (2 modified, 2 deleted, 1 renamed, 1 mode changed), signals sleep (pid $victim) with SIGTERM, connects to 10.0.0.1:5432, exit 3, writes outside its declared paths: $fix/old.log.1 and 3 more" \
+expect_eq "['$fix/app.conf', '$fix/old.log renamed to $fix/old.log.1', '$fix/secret.key']" \
+	"$(json 'sorted(s["path"] + (" renamed to " + s["to"] if "to" in s else "") for s in r["surprises"])')" "surprises (writes outside $fix/data/**; the rename once)"
+expect_eq "touches 5 files under $fix (2 modified, 2 deleted, 1 renamed, 1 mode changed), signals sleep (pid $victim) with SIGTERM, connects to 10.0.0.1:5432, exit 3, writes outside its declared paths: $fix/app.conf and 2 more" \
 	"$(json 'r["verdict"]')" "verdict"
 expect_eq "0" "$(json 'r["trace"]["lost"]')" "events lost"
+
+# --- atomic writes (temp file, then rename) are no renames; a rename is one surprise ---
+mkdir -p "$fix/aw"
+echo "k" >"$fix/aw/key"
+echo "c" >"$fix/aw/conf"
+dry --expect-writes "$fix/aw/conf" --timeout 10 -- bash -c "cd $fix/aw && echo x >conf.tmp && mv conf.tmp conf && echo y >$fix/aw/new.tmp && mv $fix/aw/new.tmp $fix/aw/new && mv key key.old && mv key.old key.old2"
+expect_rc 0
+expect_eq "[('$fix/aw/key', '$fix/aw/key.old2')]" \
+	"$(json '[(x["from"], x["to"]) for x in r["files"]["renamed"]]')" "renamed (temp files dropped; a chain is one rename)"
+expect_eq "['$fix/aw/conf'] ['$fix/aw/new'] []" \
+	"$(json '" ".join(str([x["path"] for x in r["files"][k]]) for k in ("modified", "created", "deleted"))')" "modified created deleted"
+expect_eq "[('$fix/aw/new', 'created'), ('$fix/aw/key', 'renamed to $fix/aw/key.old2')]" \
+	"$(json '[(s["path"], s["why"].replace(" outside the declared expect_writes", "")) for s in r["surprises"]]')" "surprises"
+expect_eq "touches 3 files under $fix/aw (1 created, 1 modified, 1 renamed), no network, writes outside its declared paths: $fix/aw/new and 1 more" \
+	"$(json 'r["verdict"]')" "verdict"
 
 # --- the tool signalling its own child: scope sandbox, not in the verdict ---
 dry --timeout 10 -- bash -c 'sleep 5 & for i in $(seq 10000); do [ "$(cat /proc/$!/comm)" = sleep ] && break; done; kill -TERM $!; wait; exit 0'
