@@ -250,16 +250,26 @@ static void signals_clause(struct og_strbuf *b, const cJSON *signals)
 		og_strbuf_printf(b, " and more");
 }
 
-static void network_clause(struct og_strbuf *b, const cJSON *net)
+/* the sandbox's empty network namespace refuses every connect with one of these */
+static bool no_network_error(const char *res)
+{
+	return res && (!strcmp(res, "ENETUNREACH") || !strcmp(res, "ECONNREFUSED"));
+}
+
+/* The destinations; when every attempt failed because the dry-run has no
+ * network, says so, and that a non-zero exit (exit_code, or -1) may be
+ * that failure, not the action's: true when it named the exit. */
+static bool network_clause(struct og_strbuf *b, const cJSON *net, double exit_code)
 {
 	const cJSON *it, *prev;
 	struct og_strbuf d = { 0 };
 	size_t n = 0, more = 0;
+	bool all_refused = true, said_exit = false;
 
 	sb_clause(b);
 	if (!net) {
 		og_strbuf_printf(b, "network not traced");
-		return;
+		return false;
 	}
 	cJSON_ArrayForEach(it, net) {
 		const char *addr = str(it, "addr"), *fam = str(it, "family"), *res = str(it, "result");
@@ -269,6 +279,9 @@ static void network_clause(struct og_strbuf *b, const cJSON *net)
 		/* a unix socket that does not exist (glibc asking nscd) reached nothing */
 		if (!addr || (fam && !strcmp(fam, "unix") && res && !strcmp(res, "ENOENT")))
 			continue;
+		/* a unix socket is refused by the masked /run, not the network */
+		if (!no_network_error(res) || !fam || !strncmp(fam, "unix", 4))
+			all_refused = false;
 		num(it, "port", &port);
 		for (prev = net->child; prev && prev != it; prev = prev->next) {
 			double pp = 0;
@@ -296,11 +309,20 @@ static void network_clause(struct og_strbuf *b, const cJSON *net)
 		b->failed = true;
 	else if (!n)
 		og_strbuf_printf(b, "no network");
-	else if (more)
-		og_strbuf_printf(b, "connects to %s (+%zu more)", d.p, more);
-	else
+	else {
 		og_strbuf_printf(b, "connects to %s", d.p);
+		if (more)
+			og_strbuf_printf(b, " (+%zu more)", more);
+		if (all_refused) {
+			said_exit = exit_code > 0;
+			og_strbuf_printf(b, " (no network in the dry-run, so %s failed there", n + more > 1 ? "they" : "it");
+			if (said_exit)
+				og_strbuf_printf(b, "; exit %.0f may be that", exit_code);
+			og_strbuf_printf(b, ")");
+		}
+	}
 	free(d.p);
+	return said_exit;
 }
 
 static void denied_clause(struct og_strbuf *b, const cJSON *denied)
@@ -329,7 +351,8 @@ static void denied_clause(struct og_strbuf *b, const cJSON *denied)
 	}
 }
 
-static void outcome_clause(struct og_strbuf *b, const cJSON *rep)
+/* exit_said: the network clause already named a non-zero exit */
+static void outcome_clause(struct og_strbuf *b, const cJSON *rep, bool exit_said)
 {
 	const cJSON *lim = arr(rep, "limits_hit"), *it;
 	double code, sig;
@@ -342,7 +365,7 @@ static void outcome_clause(struct og_strbuf *b, const cJSON *rep)
 		signal_name((int)sig, name, sizeof(name));
 		sb_clause(b);
 		og_strbuf_printf(b, "killed by %s", name);
-	} else if (num(rep, "exit_code", &code) && code != 0) {
+	} else if (num(rep, "exit_code", &code) && code != 0 && !exit_said) {
 		sb_clause(b);
 		og_strbuf_printf(b, "exit %.0f", code);
 	}
@@ -373,6 +396,8 @@ char *og_dryrun_verdict(const cJSON *report)
 {
 	struct og_strbuf b = { 0 };
 	const char *fid = str(report, "fidelity"), *reason = str(report, "reason");
+	double code = -1, sig = 0;
+	bool exit_said;
 
 	if (fid && !strcmp(fid, "none")) {
 		if (reason && !strncmp(reason, "not dry-run", 11))
@@ -383,8 +408,12 @@ char *og_dryrun_verdict(const cJSON *report)
 		if (files_clause(&b, cJSON_GetObjectItemCaseSensitive(report, "files")) < 0)
 			b.failed = true;
 		signals_clause(&b, arr(report, "signals"));
-		network_clause(&b, arr(report, "network"));
-		outcome_clause(&b, report);
+		/* a non-zero exit the network clause may explain: not killed, not timed out */
+		if (!num(report, "exit_code", &code) || (num(report, "signal", &sig) && sig > 0) ||
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(report, "timed_out")))
+			code = -1;
+		exit_said = network_clause(&b, arr(report, "network"), code);
+		outcome_clause(&b, report, exit_said);
 		denied_clause(&b, arr(report, "denied"));
 		surprises_clause(&b, arr(report, "surprises"));
 	}

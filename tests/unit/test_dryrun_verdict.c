@@ -98,6 +98,24 @@ static void test_signals_network(void)
 			  "{\"family\":\"inet\",\"addr\":\"1.1.1.3\",\"port\":1},{\"family\":\"inet\",\"addr\":\"1.1.1.4\",\"port\":1},"
 			  "{\"family\":\"inet\",\"addr\":\"1.1.1.5\",\"port\":1}]}"),
 		  "touches no files, connects to 1.1.1.1:1, 1.1.1.2:1, 1.1.1.3:1 (+2 more)");
+	/* every attempt refused by the dry-run's empty network: said, with the exit it may explain */
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"exit_code\":1,\"network\":["
+			  "{\"family\":\"inet\",\"addr\":\"127.0.0.1\",\"port\":8080,\"result\":\"ECONNREFUSED\"}]}"),
+		  "touches no files, connects to 127.0.0.1:8080 (no network in the dry-run, so it failed there; "
+		  "exit 1 may be that)");
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"exit_code\":0,\"network\":["
+			  "{\"family\":\"inet\",\"addr\":\"10.0.0.1\",\"port\":80,\"result\":\"ENETUNREACH\"},"
+			  "{\"family\":\"inet6\",\"addr\":\"::1\",\"port\":80,\"result\":\"ECONNREFUSED\"}]}"),
+		  "touches no files, connects to 10.0.0.1:80, [::1]:80 (no network in the dry-run, so they failed there)");
+	/* a timeout is no exit code the failure explains */
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"exit_code\":null,\"signal\":9,\"timed_out\":true,"
+			  "\"network\":[{\"family\":\"inet\",\"addr\":\"10.0.0.1\",\"port\":80,\"result\":\"ENETUNREACH\"}]}"),
+		  "touches no files, connects to 10.0.0.1:80 (no network in the dry-run, so it failed there), timed out");
+	/* one attempt that got through (or any other error): no such claim */
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"exit_code\":1,\"network\":["
+			  "{\"family\":\"inet\",\"addr\":\"10.0.0.1\",\"port\":80,\"result\":\"ENETUNREACH\"},"
+			  "{\"family\":\"inet\",\"addr\":\"127.0.0.1\",\"port\":80,\"result\":\"ok\"}]}"),
+		  "touches no files, connects to 10.0.0.1:80, 127.0.0.1:80, exit 1");
 	/* no "network" key: the trace was off */
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{}}"), "touches no files, network not traced");
 }
