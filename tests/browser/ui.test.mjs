@@ -142,6 +142,16 @@ try {
     const txt = await rep.innerText();
     expect(/restart_service/.test(txt) && /ctl\.py/.test(txt) && /restart payment-service/.test(txt), txt);
     expect(/exit/.test(txt) && /(stdout|stderr)/.test(txt), txt);
+    // signals read as what they are: a kill -0 as a liveness check, others by name
+    const st = await a.evaluate(async (t) => (await (await fetch(`/api/threads/${t}`)).json()).state, THREAD);
+    const d = st.dry_runs.actions['1'];
+    const sigs = (d.reports || []).flatMap((r) => r.signals || []);
+    for (const x of sigs) {
+      const want = x.signal === 0 ? 'liveness check (kill -0)' : /SIG[A-Z]+/;
+      expect(typeof want === 'string' ? txt.includes(want) : want.test(txt.split('\n').find((l) => l.includes(`pid ${x.target_pid}`)) || ''),
+        `signal ${x.signal} to ${x.target_pid} not named in: ${txt}`);
+      expect(txt.includes(`pid ${x.target_pid}`), `signal target ${x.target_pid} missing: ${txt}`);
+    }
   });
   await check('the context compares with 24 h and 7 d ago', async () => {
     const t = await a.locator('#context table.metrics').innerText();

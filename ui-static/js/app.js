@@ -334,13 +334,26 @@ function tail(text, n = 2000) {
   const t = String(text ?? '');
   return t.length > n ? `…${t.slice(-n)}` : t;
 }
+// Linux x86-64 signal numbers, as kill(1) names them
+const SIGNAL_NAMES = ['0', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL',
+  'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP',
+  'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO',
+  'SIGPWR', 'SIGSYS'];
+function signalName(n) {
+  if (typeof n === 'string') return n;
+  return SIGNAL_NAMES[n] || `signal ${n}`;
+}
 // one report of ctx.tools.dry_run, every field the sandbox and the trace filled
 function impactReport(r) {
   const f = r.files || {};
   const size = (x) => (x.size != null ? ` (${esc(x.old_size != null ? `${x.old_size} → ` : '')}${esc(x.size)} B)` : '');
-  const procs = (r.processes || []).map((p) => `<li>${esc(p.pid)} ${esc(p.comm)}: ${esc((p.argv || []).join(' '))}${p.exit_code != null ? ` → exit ${esc(p.exit_code)}` : ''}</li>`).join('');
+  const procs = (r.processes || []).map((p) => `<li>${esc(p.pid)} ${esc(p.comm)}: ${esc((p.argv || []).join(' '))}${p.exit_code != null ? ` → exit ${esc(p.exit_code)}` : p.signal ? ` → killed by ${esc(signalName(p.signal))}` : ''}</li>`).join('');
   const net = (r.network || []).map((n) => `<li>${esc(n.addr)}:${esc(n.port)} ${esc(n.family || '')} ${esc(n.result || '')}</li>`).join('');
-  const sig = (r.signals || []).map((x) => `<li>${esc(x.signal)} → ${esc(x.target_pid)} ${esc(x.target_comm || '')} ${esc(x.result || '')}</li>`).join('');
+  const sig = (r.signals || []).map((x) => {
+    const what = x.signal === 0 ? 'liveness check (kill -0)' : signalName(x.signal);
+    const target = `${x.target_comm ? `${x.target_comm} ` : ''}(pid ${x.target_pid}${x.scope ? `, ${x.scope}` : ''})`;
+    return `<li>${esc(what)} to ${esc(target)}${x.result ? `: ${esc(x.result)}` : ''}${x.comm ? ` <span class="muted">from ${esc(x.comm)}</span>` : ''}</li>`;
+  }).join('');
   const den = (r.denied || []).map((x) => `<li>${esc(x.syscall)} by ${esc(x.comm)} (${esc(x.pid)})</li>`).join('');
   const sur = (r.surprises || []).map((x) => `<li>${esc(x.path)}: ${esc(x.why || '')}</li>`).join('');
   const argv = r.argv ? r.argv.join(' ') : r.method ? `${r.method} ${r.url}` : '';
@@ -352,7 +365,7 @@ function impactReport(r) {
     ${r.reason ? `<p class="small">${esc(r.reason)}</p>` : ''}
     ${r.note ? `<p class="small muted">${esc(r.note)}</p>` : ''}
     <dl class="kv small">
-      ${r.fidelity !== 'none' ? `<dt>exit</dt><dd class="mono">${r.exit_code != null ? esc(r.exit_code) : r.signal ? `signal ${esc(r.signal)}` : '–'}${r.timed_out ? ' (timed out)' : ''}${r.duration_ms != null ? `, ${esc(r.duration_ms)} ms` : ''}${(r.limits_hit || []).length ? `, limits hit: ${esc(r.limits_hit.join(', '))}` : ''}</dd>` : ''}
+      ${r.fidelity !== 'none' ? `<dt>exit</dt><dd class="mono">${r.exit_code != null ? esc(r.exit_code) : r.signal ? `killed by ${esc(signalName(r.signal))}` : '–'}${r.timed_out ? ' (timed out)' : ''}${r.duration_ms != null ? `, ${esc(r.duration_ms)} ms` : ''}${(r.limits_hit || []).length ? `, limits hit: ${esc(r.limits_hit.join(', '))}` : ''}</dd>` : ''}
       ${procs ? `<dt>processes</dt><dd><ul class="evidence mono">${procs}</ul></dd>` : ''}
       ${fileList('created', f.created, (x) => `${esc(x.path)}${size(x)}`)}
       ${fileList('modified', f.modified, (x) => `${esc(x.path)}${size(x)}`)}
