@@ -619,6 +619,9 @@ local function collect(state, ctx)
   elseif type(hc) ~= "table" or (hc.url == nil and hc.local_window_ms == nil) then
     note(("host signals: services.%s.host must be {url = \"http://host:port\"} (an opsgraph probe --listen "
       .. "agent) or {local_window_ms = N}; skipped"):format(service))
+  elseif hc.url ~= nil and hc.local_window_ms ~= nil then
+    note(("host signals: services.%s.host has both url and local_window_ms: give the agent's url or a "
+      .. "local window, not both; skipped"):format(service))
   elseif hc.url ~= nil then
     if can_start("host signals") then
       local url = trim_url(hc.url)

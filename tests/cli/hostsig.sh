@@ -265,7 +265,8 @@ cat >"$tmp/cfg.json" <<EOF
 {"services": {"web": {"host": {"url": "http://127.0.0.1:$APORT/"}},
               "local": {"host": {"local_window_ms": 1500, "runq_ms": 0, "cgroup": "$SC"}},
               "dead": {"host": {"url": "http://127.0.0.1:1"}},
-              "bad": {"host": {"local_window_ms": 0}}}}
+              "bad": {"host": {"local_window_ms": 0}},
+              "both": {"host": {"url": "http://127.0.0.1:1", "local_window_ms": 1000}}}}
 EOF
 collect() {	# SERVICE FROM TO OUT [GRAPH]
 	timeout 25 "$OPSGRAPH" run "${5:-tests/nodes/collector/collector_only.lua}" --db :memory: --config "$tmp/cfg.json" \
@@ -333,6 +334,13 @@ import json, sys
 c = json.load(open(sys.argv[1]))["state"]["context"]
 assert any("local_window_ms must be 1 .. 60000" in n for n in c["notes"]), c["notes"]
 ' "$tmp/bad.json" && ok || bad "collector, bad local_window_ms: $(head -c 800 "$tmp/bad.json")"
+collect both "$from" "$to" "$tmp/both.json"
+python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["state"]["context"]
+assert c.get("host") in (None, {}), c["host"]
+assert any("both url and local_window_ms" in n for n in c["notes"]), c["notes"]
+' "$tmp/both.json" && ok || bad "collector, both url and local_window_ms: $(head -c 800 "$tmp/both.json")"
 
 # ctx.host.signals: bad options are errors that say what is wrong
 cat >"$tmp/bad_opts.lua" <<'EOF'
