@@ -191,6 +191,108 @@ static int files_clause(struct og_strbuf *b, const cJSON *files)
 	return 0;
 }
 
+/* --- programs started --- */
+
+/* plumbing a tool runs on its way (its effects, if any, show as files,
+ * signals or network): not what the approver needs named */
+static bool plumbing(const char *name)
+{
+	static const char *const names[] = {
+		"sh", "bash", "dash", "zsh", "ash", "busybox", "env", "sleep", "cat", "true", "false", "echo",
+		"printf", "test", "[", "grep", "egrep", "sed", "awk", "gawk", "mawk", "cut", "tr", "head", "tail",
+		"sort", "uniq", "wc", "date", "mkdir", "rmdir", "rm", "mv", "cp", "ln", "chmod", "chown", "touch",
+		"kill", "ls", "basename", "dirname", "readlink", "realpath", "stat", "id", "whoami", "hostname",
+		"uname", "tee", "xargs", "seq", "timeout", "nohup", "setsid", "flock", "mktemp", "find", "which",
+		"expr", "pgrep", "ps", "jq", NULL,
+	};
+	const char *const *n;
+
+	for (n = names; *n; n++)
+		if (!strcmp(*n, name))
+			return true;
+	return false;
+}
+
+static bool interpreter(const char *name)
+{
+	static const char *const names[] = { "python", "python2", "python3", "perl", "ruby", "node", "php",
+					      "sh", "bash", "dash", "zsh", "ash", NULL };
+	const char *const *n;
+	size_t len;
+
+	for (n = names; *n; n++) {
+		len = strlen(*n);
+		/* python3.12 is python3 */
+		if (!strncmp(*n, name, len) && (!name[len] || (name[len] == '.' && !strcmp(*n, "python3"))))
+			return true;
+	}
+	return false;
+}
+
+static const char *base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/* The name a program goes by in the verdict: its file, or for an
+ * interpreter its script ("python3 service.py" starts service.py); NULL for
+ * an interpreter with no script (sh -c '...' is plumbing). */
+static const char *program_name(const cJSON *argv)
+{
+	const cJSON *a0 = cJSON_GetArrayItem(argv, 0), *it;
+	const char *name = cJSON_GetStringValue(a0);
+
+	if (!name || !name[0])
+		return NULL;
+	name = base(name);
+	if (!interpreter(name))
+		return name;
+	for (it = a0->next; it; it = it->next) {
+		const char *arg = cJSON_GetStringValue(it);
+		if (!arg || !strcmp(arg, "-c") || !strcmp(arg, "-m") || !strcmp(arg, "-e"))
+			return NULL;
+		if (arg[0] != '-')
+			return base(arg);
+	}
+	return NULL;
+}
+
+static void processes_clause(struct og_strbuf *b, const cJSON *procs, const cJSON *argv)
+{
+	const char *self = program_name(argv), *names[VERDICT_MAX_ITEMS];
+	const cJSON *it, *prev;
+	size_t n = 0, more = 0, i;
+
+	cJSON_ArrayForEach(it, procs) {
+		const char *name = program_name(cJSON_GetObjectItemCaseSensitive(it, "argv"));
+		bool dup = false;
+
+		if (!name || plumbing(name) || (self && !strcmp(name, self)))
+			continue;
+		for (prev = procs->child; prev && prev != it; prev = prev->next) {
+			const char *pn = program_name(cJSON_GetObjectItemCaseSensitive(prev, "argv"));
+			if (pn && !strcmp(pn, name))
+				dup = true;
+		}
+		if (dup)
+			continue;
+		if (n == VERDICT_MAX_ITEMS)
+			more++;
+		else
+			names[n++] = name;
+	}
+	if (!n)
+		return;
+	sb_clause(b);
+	og_strbuf_puts(b, "starts ");
+	for (i = 0; i < n; i++)
+		og_strbuf_printf(b, "%s%s", i ? ", " : "", names[i]);
+	if (more)
+		og_strbuf_printf(b, " (+%zu more)", more);
+}
+
 /* --- signals, network, denied --- */
 
 static void signal_name(int sig, char *out, size_t cap)
@@ -407,6 +509,7 @@ char *og_dryrun_verdict(const cJSON *report)
 	} else {
 		if (files_clause(&b, cJSON_GetObjectItemCaseSensitive(report, "files")) < 0)
 			b.failed = true;
+		processes_clause(&b, arr(report, "processes"), arr(report, "argv"));
 		signals_clause(&b, arr(report, "signals"));
 		/* a non-zero exit the network clause may explain: not killed, not timed out */
 		if (!num(report, "exit_code", &code) || (num(report, "signal", &sig) && sig > 0) ||

@@ -100,7 +100,7 @@ expect_eq "[('kill', $victim, 'sleep', 15, 'ESRCH', 'host', 'kill')]" \
 expect_eq "[]" "$(json 'r["denied"]')" "denied"
 expect_eq "['$fix/app.conf', '$fix/old.log renamed to $fix/old.log.1', '$fix/secret.key']" \
 	"$(json 'sorted(s["path"] + (" renamed to " + s["to"] if "to" in s else "") for s in r["surprises"])')" "surprises (writes outside $fix/data/**; the rename once)"
-expect_eq "touches 5 files under $fix (2 modified, 2 deleted, 1 renamed, 1 mode changed), signals sleep (pid $victim) with SIGTERM, connects to 10.0.0.1:5432 (no network in the dry-run, so it failed there; exit 3 may be that), writes outside its declared paths: $fix/app.conf and 2 more" \
+expect_eq "touches 5 files under $fix (2 modified, 2 deleted, 1 renamed, 1 mode changed), starts curl, signals sleep (pid $victim) with SIGTERM, connects to 10.0.0.1:5432 (no network in the dry-run, so it failed there; exit 3 may be that), writes outside its declared paths: $fix/app.conf and 2 more" \
 	"$(json 'r["verdict"]')" "verdict"
 expect_eq "0" "$(json 'r["trace"]["lost"]')" "events lost"
 

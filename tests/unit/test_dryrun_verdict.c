@@ -120,6 +120,26 @@ static void test_signals_network(void)
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{}}"), "touches no files, network not traced");
 }
 
+static void test_processes(void)
+{
+	/* the tool itself (its script) and plumbing left out; a script by its name */
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"argv\":[\"python3\",\"/x/ctl.py\",\"restart\"],\"files\":{},"
+			  "\"network\":[],\"processes\":["
+			  "{\"comm\":\"python3\",\"argv\":[\"python3\",\"/x/ctl.py\",\"restart\"]},"
+			  "{\"comm\":\"sh\",\"argv\":[\"/bin/sh\",\"-c\",\"sleep 1\"]},"
+			  "{\"comm\":\"sleep\",\"argv\":[\"sleep\",\"1\"]},"
+			  "{\"comm\":\"python3\",\"argv\":[\"/usr/bin/python3.12\",\"-u\",\"/x/service.py\",\"--port\",\"1\"]}]}"),
+		  "touches no files, starts service.py, no network");
+	/* each program once, three named, then how many more */
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"argv\":[\"/usr/local/bin/deploy\"],\"files\":{},"
+			  "\"network\":[],\"processes\":["
+			  "{\"argv\":[\"/usr/local/bin/deploy\"]},{\"argv\":[\"systemctl\",\"restart\",\"nginx\"]},"
+			  "{\"argv\":[\"systemctl\",\"status\",\"nginx\"]},{\"argv\":[\"/usr/sbin/nginx\",\"-t\"]},"
+			  "{\"argv\":[\"kubectl\",\"apply\"]},{\"argv\":[\"helm\"]},{\"argv\":[\"bash\",\"hook.sh\"]},"
+			  "{\"argv\":[\"env\",\"X=1\",\"true\"]}]}"),
+		  "touches no files, starts systemctl, nginx, kubectl (+2 more), no network");
+}
+
 static void test_outcome(void)
 {
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":[],\"exit_code\":1}"),
@@ -183,6 +203,7 @@ int main(void)
 {
 	test_files();
 	test_signals_network();
+	test_processes();
 	test_outcome();
 	test_bad_spec();
 	verdict("{}");
