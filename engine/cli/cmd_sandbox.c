@@ -2,14 +2,16 @@
  * cmd_sandbox.c: `opsgraph sandbox run [--timeout S] [--memory MB] [--pids N]
  * [--cpu PCT] [--tmpfs MB] [--max-output BYTES] [--cwd DIR] [--env NAME=V]... -- CMD ARGS...`
  * and `opsgraph sandbox check`. `run` dry-runs CMD in engine/sandbox/ and
- * prints the JSON report on stdout; its own exit status is 0 when the dry-run
+ * prints the JSON report on stdout (files lists of {path[, size]}, as the
+ * impact report's); its own exit status is 0 when the dry-run
  * happened (whatever CMD returned), 1 when it could not (stderr says what is
  * missing), 2 on bad usage.
  *
  * `run --trace [--tool NAME] [--expect-writes GLOB]...` prints instead the
  * full impact report of engine/dryrun/ (eBPF trace when this host allows it,
  * verdict line); --cpu, --cwd and --max-output are not dry-run spec fields
- * and are refused there. Exit status 0 also for "fidelity":"none".
+ * and are refused there. A report of "fidelity":"none" (not dry-run) is
+ * printed too, and the exit status is 1 with the reason on stderr.
  * `--repeat N` (with --trace) dry-runs the command N times in this one
  * process, as a server does, and prints one report per line, each with
  * "run_ms", the wall time of that og_dryrun_run (bench/dryrun.sh: the first
@@ -58,20 +60,20 @@ static void add_text(cJSON *o, const char *name, const char *s, size_t n)
 	free(t);
 }
 
+/* [{path, size}] ([{path}] without sizes), the shape of the impact report's lists */
 static cJSON *file_list(const struct og_sandbox_file *v, size_t n, bool sizes)
 {
 	cJSON *a = cJSON_CreateArray();
 	size_t i;
 
 	for (i = 0; a && i < n; i++) {
-		if (sizes) {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "path", v[i].path);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", v[i].path);
+		if (sizes && v[i].size >= 0)
 			cJSON_AddNumberToObject(o, "size", (double)v[i].size);
-			cJSON_AddItemToArray(a, o);
-		} else {
-			cJSON_AddItemToArray(a, cJSON_CreateString(v[i].path));
-		}
+		else if (sizes)
+			cJSON_AddNullToObject(o, "size");
+		cJSON_AddItemToArray(a, o);
 	}
 	return a;
 }
@@ -97,7 +99,7 @@ static cJSON *report_json(const struct og_sandbox_result *r)
 	if (r->err_truncated)
 		cJSON_AddBoolToObject(o, "stderr_truncated", true);
 	files = cJSON_AddObjectToObject(o, "files");
-	cJSON_AddItemToObject(files, "created", file_list(r->files.created, r->files.n_created, false));
+	cJSON_AddItemToObject(files, "created", file_list(r->files.created, r->files.n_created, true));
 	cJSON_AddItemToObject(files, "modified", file_list(r->files.modified, r->files.n_modified, true));
 	cJSON_AddItemToObject(files, "deleted", file_list(r->files.deleted, r->files.n_deleted, false));
 	if (r->memory_hit || r->pids_hit || r->timed_out) {
@@ -132,9 +134,10 @@ static int dryrun_print(const struct og_sandbox_spec *s, const char *tool, const
 	struct og_dryrun_spec d;
 	struct og_err err = { 0 };
 	cJSON *rep = NULL;
+	const char *fid, *reason;
 	char *text;
 	int64_t t0;
-	int k;
+	int k, status = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.tool = tool;
@@ -153,13 +156,19 @@ static int dryrun_print(const struct og_sandbox_spec *s, const char *tool, const
 		if (repeat)
 			cJSON_AddNumberToObject(rep, "run_ms", (double)(og_clock_mono_us() - t0) / 1000.0);
 		text = repeat ? cJSON_PrintUnformatted(rep) : og_json_print(rep, NULL);
+		if (text)
+			puts(text);
+		/* not dry-run: exit 1 with the reason, as a plain `sandbox run` that could not run */
+		fid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "fidelity"));
+		reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "reason"));
+		if (text && fid && !strcmp(fid, "none"))
+			status = cli_fail(1, "sandbox run --trace: %s", reason ? reason : "not dry-run");
 		cJSON_Delete(rep);
 		if (!text)
 			return cli_fail(1, "out of memory");
-		puts(text);
 		free(text);
 	}
-	return 0;
+	return status;
 }
 
 static int sandbox_run(int argc, char **argv)

@@ -83,10 +83,10 @@ expect_in "curl-local: failed" "$out" "report"
 expect_in "curl-remote: failed" "$out" "report"
 expect_in "py 127.0.0.1 failed" "$out" "report"
 expect_in "py 10.0.0.1 failed" "$out" "report"
-expect_eq "['$fix/new.txt']" "$(json 'r["files"]["created"]')" "created"
+expect_eq "[('$fix/new.txt', 8)]" "$(json '[(c["path"], c["size"]) for c in r["files"]["created"]]')" "created {path, size}"
 expect_eq "[('$fix/app.conf', 35)]" "$(json '[(m["path"], m["size"]) for m in r["files"]["modified"]]')" "modified"
 expect_eq "['$fix/data/gone', '$fix/data/gone/a', '$fix/data/victim1.txt', '$fix/data/victim2.txt']" \
-	"$(json 'r["files"]["deleted"]')" "deleted"
+	"$(json '[d["path"] for d in r["files"]["deleted"]]')" "deleted {path}"
 after=$(cd "$fix" && find . -printf '%p %y %s %m\n' | sort; find "$fix" -type f -exec md5sum {} + | sort)
 expect_eq "$before" "$after" "host fixture after the dry-run"
 
@@ -162,6 +162,13 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 	rc=$?; err=$(cat "$tmp/err"); last="sandbox run as nobody"
 	expect_rc 1
 	expect_in "not root" "$err" "stderr"
+	# --trace agrees: exit 1, the reason on stderr, the report still on stdout
+	timeout 20 setpriv --reuid=nobody --regid=nogroup --clear-groups "$OPSGRAPH" sandbox run --trace -- /bin/true \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?; err=$(cat "$tmp/err"); last="sandbox run --trace as nobody"
+	expect_rc 1
+	expect_in "not root" "$err" "stderr"
+	expect_eq "none" "$(json 'r["fidelity"]')" "report on stdout"
 fi
 
 # --- output: bytes that are not UTF-8 become U+FFFD; the cap holds ---
@@ -204,7 +211,7 @@ chmod +x "$ttmp/tool.sh"; echo "from the host" >"$ttmp/input"
 sbx -- "$ttmp/tool.sh"
 expect_rc 0 "$rc" "$last"
 expect_eq "from the host" "$(json 'r["stdout"].strip()')" "a script under /tmp reads its input"
-expect_eq "['$ttmp/written']" "$(json 'r["files"]["created"]')" "its write under /tmp is reported"
+expect_eq "['$ttmp/written']" "$(json '[c["path"] for c in r["files"]["created"]]')" "its write under /tmp is reported"
 [ -e "$ttmp/written" ] && bad "the sandbox wrote $ttmp/written on the host" || ok
 python3 - "$ttmp/host.sock" >"$ttmp/listener.out" 2>&1 <<'PY' &
 import socket, sys
