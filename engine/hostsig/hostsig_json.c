@@ -227,19 +227,58 @@ static void ebpf_lists(const struct og_hostsig_summary *s, cJSON *o, struct line
 					first_of_comm = false;
 			if (!first_of_comm || per_comm[idx[i]] < OG_HOSTSIG_CRASH_LOOP_MIN)
 				continue;
-			e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "comm", x->comm);
-			cJSON_AddNumberToObject(e, "count", (double)per_comm[idx[i]]);
-			add_code(e, x->code);
-			cJSON_AddNumberToObject(e, "last_pid", x->last_pid);
-			add_time(e, "first", x->first_ms);
-			add_time(e, "last", x->last_ms);
-			if (x->count > 1)
-				cJSON_AddNumberToObject(e, "interval_s",
-							(double)(x->last_ms - x->first_ms) / 1000.0 / (double)(x->count - 1));
-			cJSON_AddItemToArray(loops, e);
-			code_text(x->code, code, sizeof(code));
-			line_add(l, "%s %s x%llu (%s)", nl ? ";" : "", x->comm, (unsigned long long)per_comm[idx[i]], code);
+			/* the loop is the comm's, over all its ways of dying: its span,
+			 * its latest pid, and each cause with its count (the most
+			 * frequent first, as `top` ordered them) */
+			{
+				int64_t first = x->first_ms, last = x->last_ms;
+				uint32_t last_pid = x->last_pid;
+				uint64_t total = per_comm[idx[i]];
+				cJSON *causes = cJSON_CreateArray();
+				char text[256];
+				size_t tl = 0, nc = 0;
+
+				for (size_t j = i; j < n; j++) {
+					const struct og_hostsig_exit *y = &s->exits[idx[j]];
+					cJSON *c;
+
+					if (strncmp(y->comm, x->comm, sizeof(x->comm)))
+						continue;
+					if (y->first_ms < first)
+						first = y->first_ms;
+					if (y->last_ms > last) {
+						last = y->last_ms;
+						last_pid = y->last_pid;
+					}
+					c = cJSON_CreateObject();
+					add_code(c, y->code);
+					cJSON_AddNumberToObject(c, "count", (double)y->count);
+					cJSON_AddItemToArray(causes, c);
+					code_text(y->code, code, sizeof(code));
+					if (tl < sizeof(text))
+						tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%s%llux %s",
+								       nc ? ", " : "", (unsigned long long)y->count, code);
+					nc++;
+				}
+				e = cJSON_CreateObject();
+				cJSON_AddStringToObject(e, "comm", x->comm);
+				cJSON_AddNumberToObject(e, "count", (double)total);
+				add_code(e, x->code);	/* the most frequent cause */
+				cJSON_AddItemToObject(e, "causes", causes);
+				cJSON_AddNumberToObject(e, "last_pid", last_pid);
+				add_time(e, "first", first);
+				add_time(e, "last", last);
+				if (total > 1)
+					cJSON_AddNumberToObject(e, "interval_s",
+								(double)(last - first) / 1000.0 / (double)(total - 1));
+				cJSON_AddItemToArray(loops, e);
+				if (nc == 1) {
+					code_text(x->code, code, sizeof(code));
+					line_add(l, "%s %s x%llu (%s)", nl ? ";" : "", x->comm, (unsigned long long)total, code);
+				} else {
+					line_add(l, "%s %s x%llu (%s)", nl ? ";" : "", x->comm, (unsigned long long)total, text);
+				}
+			}
 			nl++;
 		}
 		line_end(l, nl > 0);

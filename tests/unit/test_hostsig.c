@@ -6,6 +6,7 @@
  * collectors' reasons). tests/cli/hostsig.sh runs the real collectors.
  */
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,10 @@ static void test_json_ebpf(void)
 	      cJSON_GetObjectItem(e, "interval_s")->valuedouble == 0.5);
 	e = find(loops, "comm", "segvy");
 	CHECK(e && cJSON_GetObjectItem(e, "count")->valuedouble == 4 && cJSON_GetObjectItem(e, "signal"));
+	/* one loop, two causes: both named with their counts, the span over both */
+	CHECK(e && cJSON_GetArraySize(cJSON_GetObjectItem(e, "causes")) == 2 &&
+	      fabs(cJSON_GetObjectItem(e, "interval_s")->valuedouble - 0.5 / 3) < 1e-9);
+	CHECK(any_line(j, "segvy x4 (2x SIGSEGV, 2x SIGABRT)"));
 	CHECK(find(loops, "comm", "once") == NULL);
 	exits = cJSON_GetObjectItem(j, "abnormal_exits");
 	CHECK(find(exits, "comm", "once") != NULL);
