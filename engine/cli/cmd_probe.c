@@ -420,6 +420,15 @@ static int run_agent(struct probe_opts *o)
 	started = true;
 	fprintf(stderr, "opsgraph probe: listening on %s (interval %lld ms, keep %lld ms)\n", o->listen,
 		(long long)o->interval_ms, (long long)o->keep_ms);
+	{
+		/* an agent that serves /proc counters only should say so where
+		 * whoever started it looks, not only in the summaries it serves */
+		char why[512];
+
+		if (og_hostsig_unusable(why, sizeof(why)))
+			fprintf(stderr, "opsgraph probe: degraded: %s; serving /proc counters only "
+				"(source: /proc sampling, reduced fidelity); `opsgraph doctor` lists every check\n", why);
+	}
 	event_base_dispatch(A.base);
 	rc = 0;
 out:

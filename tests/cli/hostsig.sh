@@ -96,6 +96,15 @@ assert "retrans_segs" in d["proc"] and "oom_kill" in d["proc"], d["proc"]
 assert any("(source: /proc sampling, reduced fidelity)" in l for l in d["lines"]), d["lines"]
 assert all(v.startswith("unavailable: eBPF off") for v in d["collectors"].values()), d["collectors"]
 EOF
+# the agent as nobody says at start that it serves /proc counters only
+NPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$OPSGRAPH" probe --listen "127.0.0.1:$NPORT" \
+	--interval 1s 2>"$tmp/nobody-agent.err" &
+nagent=$!
+for _ in $(seq 50); do grep -q "listening" "$tmp/nobody-agent.err" 2>/dev/null && break; sleep 0.1; done
+sleep 0.2; kill "$nagent" 2>/dev/null; wait "$nagent" 2>/dev/null
+grep -q "degraded: eBPF off: process lacks CAP_BPF" "$tmp/nobody-agent.err" && ok ||
+	bad "the agent as nobody does not say it is degraded: $(cat "$tmp/nobody-agent.err")"
 "$OPSGRAPH" probe --once --window 0 >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --window 0 should exit 2"
 "$OPSGRAPH" probe --window 1s >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe without --once/--listen should exit 2"
 "$OPSGRAPH" probe --once --window 1s --runq-ms abc >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "probe --runq-ms abc should exit 2"
