@@ -1,8 +1,10 @@
 /*
  * dryrun_verdict.c: og_dryrun_verdict, the one line an approver reads first
  * (report, action card, Slack): "touches 3 files under /etc/nginx (1
- * modified, 2 deleted), signals nginx (pid 812) with SIGHUP, no network,
- * exit 1". It reads only the report, so a stored report gives the same line.
+ * modified, 2 deleted), starts nginx-reload.sh, signals nginx (pid 812) with
+ * SIGHUP, no network, exit 1". It reads only the report, so a stored report
+ * gives the same line. Connects that the dry-run's empty network refused
+ * say so, as the approver would otherwise read their exit as the action's.
  */
 #include "dryrun.h"
 

@@ -4,8 +4,10 @@
  * groups collapse to their common ancestor, a path in two lists counts
  * once), signals with comm and pid (duplicates once, the sandbox's own
  * processes left out), network destinations
- * or "no network" (unix sockets that do not exist left out), "network not
- * traced" without a trace, exit/signal/timeout, limits, denied, surprises,
+ * or "no network" (unix sockets that do not exist left out; attempts all
+ * refused by the sandbox's network said so, with the exit they may explain),
+ * "network not traced" without a trace, programs started (not the tool, not
+ * plumbing, at most three), exit/signal/timeout, limits, denied, surprises,
  * "not dry-run: reason". And og_dryrun_run's refusal of bad specs.
  */
 #include <stdlib.h>
