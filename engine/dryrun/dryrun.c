@@ -116,19 +116,20 @@ void dryrun_surprise(cJSON *rep, const struct og_dryrun_spec *spec, const char *
 	cJSON_AddItemToArray(s, o);
 }
 
-static void surprise_take(cJSON *s, const char *path)
+bool dryrun_list_take(cJSON *list, const char *path)
 {
 	cJSON *it;
 	int i = 0;
 
-	cJSON_ArrayForEach(it, s) {
+	cJSON_ArrayForEach(it, list) {
 		const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
 		if (p && !strcmp(p, path)) {
-			cJSON_DeleteItemFromArray(s, i);
-			return;
+			cJSON_DeleteItemFromArray(list, i);
+			return true;
 		}
 		i++;
 	}
+	return false;
 }
 
 void dryrun_surprise_rename(cJSON *rep, const struct og_dryrun_spec *spec, const char *from, const char *to)
@@ -138,8 +139,8 @@ void dryrun_surprise_rename(cJSON *rep, const struct og_dryrun_spec *spec, const
 
 	if (!spec->expect_writes || !s || !from || !to)
 		return;
-	surprise_take(s, from);
-	surprise_take(s, to);
+	dryrun_list_take(s, from);
+	dryrun_list_take(s, to);
 	if (expected(spec->expect_writes, from) && expected(spec->expect_writes, to))
 		return;
 	snprintf(why, sizeof(why), "renamed to %s outside the declared expect_writes", to);

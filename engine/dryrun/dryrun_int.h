@@ -35,6 +35,8 @@ void dryrun_trace_fold(struct dryrun_trace *tr, cJSON *rep, const struct og_dryr
 void dryrun_trace_release(struct dryrun_trace *tr);
 
 cJSON *dryrun_argv_json(const char *const *argv);
+/* Removes the {path: path, ...} entry of list; true when there was one. */
+bool dryrun_list_take(cJSON *list, const char *path);
 /* Lists path in rep's "surprises" when spec declares expect_writes and no
  * pattern covers it; what: "created", "modified", ... */
 void dryrun_surprise(cJSON *rep, const struct og_dryrun_spec *spec, const char *path, const char *what);

@@ -191,23 +191,6 @@ static void fold_exit(cJSON *procs, const struct impact_event *e)
 	}
 }
 
-/* removes the {path: path} entry of a files list; true when there was one */
-static bool files_take(cJSON *files, const char *list, const char *path)
-{
-	cJSON *a = cJSON_GetObjectItemCaseSensitive(files, list), *it;
-	int i = 0;
-
-	cJSON_ArrayForEach(it, a) {
-		const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "path"));
-		if (p && !strcmp(p, path)) {
-			cJSON_DeleteItemFromArray(a, i);
-			return true;
-		}
-		i++;
-	}
-	return false;
-}
-
 /* The absolute path of the entry of lists (NULL-terminated) that path
  * names: the same path, or for a relative one (the trace has no cwd) the
  * one entry ending in "/path". Copied into out; false when none or several. */
@@ -268,15 +251,15 @@ static void fold_rename(cJSON *rep, const struct og_dryrun_spec *spec, const str
 		if (from[0] != '/' || lstat(from, &st) < 0) {
 			if ((prev = renamed_to(files, from))) {
 				cJSON_ReplaceItemInObjectCaseSensitive(prev, "to", cJSON_CreateString(to));
-				files_take(files, "created", to);
+				dryrun_list_take(cJSON_GetObjectItemCaseSensitive(files, "created"), to);
 				dryrun_surprise_rename(rep, spec, cJSON_GetStringValue(
 							       cJSON_GetObjectItemCaseSensitive(prev, "from")), to);
 			}
 			return;
 		}
 	}
-	files_take(files, "deleted", from);
-	files_take(files, "created", to);
+	dryrun_list_take(cJSON_GetObjectItemCaseSensitive(files, "deleted"), from);
+	dryrun_list_take(cJSON_GetObjectItemCaseSensitive(files, "created"), to);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "from", from);
 	cJSON_AddStringToObject(o, "to", to);
