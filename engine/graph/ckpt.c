@@ -54,5 +54,7 @@ cJSON *og_ckpt_to_json(const struct og_ckpt *ck)
 	cJSON_AddItemToObject(o, "resumed", dup_or_null(ck->resumed));
 	cJSON_AddItemToObject(o, "journals", dup_or_null(ck->journals));
 	cJSON_AddItemToObject(o, "breakpoints", dup_or_null(ck->breakpoints));
+	if (ck->times)	/* absent, not null, in checkpoints of older opsgraphs and steps without tasks */
+		cJSON_AddItemToObject(o, "times", cJSON_Duplicate(ck->times, 1));
 	return o;
 }

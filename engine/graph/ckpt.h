@@ -50,6 +50,8 @@ struct og_ckpt {
 	const cJSON *journals;		/* {"<task id>": [journal entries]} of the tasks of the
 					 * completed step that made side-effecting ctx calls
 					 * (for postmortem replay with the recorded answers) */
+	const cJSON *times;		/* {"<task id>": [start_ms, end_ms]} wall clock of each task
+					 * of the completed step (they run one after another), or NULL */
 	const cJSON *resumed;		/* [{"interrupt_id","by","at","value"}] resumes that led
 					 * to this checkpoint, or NULL */
 };

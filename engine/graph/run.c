@@ -35,6 +35,8 @@ struct og_task {
 	cJSON *resume;			/* owned; resume values given so far, in order */
 	cJSON *journal;			/* owned; side-effect journal of the paused execution */
 	cJSON *interrupt;		/* owned; the value of the pending og.interrupt */
+	int64_t start_ms, end_ms;	/* wall clock of its execution (first attempt to last);
+					 * 0 when unknown (finished under an older opsgraph) */
 	struct og_task_result res;
 };
 
@@ -61,6 +63,7 @@ struct og_run {
 	char *bp_before, *bp_after;	/* per node: static breakpoints of this run */
 	cJSON *bp_opts;			/* the run's own breakpoints, {"before","after"}, or NULL */
 	cJSON *step_journals;		/* journals of the step being saved, for its checkpoint */
+	cJSON *step_times;		/* {"<task id>": [start_ms, end_ms]} of that step */
 	cJSON *recorded;		/* replay: task id -> recorded journal, or NULL */
 
 	struct og_task *tasks;		/* the step about to run */
@@ -209,6 +212,7 @@ void og_run_free(struct og_run *run)
 	cJSON_Delete(run->resumed);
 	cJSON_Delete(run->bp_opts);
 	cJSON_Delete(run->step_journals);
+	cJSON_Delete(run->step_times);
 	cJSON_Delete(run->recorded);
 	free(run);
 }
@@ -286,6 +290,19 @@ static cJSON *tasks_json(const struct og_run *run, const struct og_task *t, int 
 	return arr;
 }
 
+/* A task's own [start_ms, end_ms]: tasks of one step run one after another,
+ * so the step's span alone would give each of them the whole step. */
+static void add_span(cJSON *o, const char *key, const struct og_task *t)
+{
+	cJSON *a;
+
+	if (!t->start_ms || !(a = cJSON_CreateArray()))
+		return;
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->start_ms));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t->end_ms));
+	cJSON_AddItemToObject(o, key, a);
+}
+
 /* Pending writes: what the tasks of the step in progress have done so far:
  * finished tasks' results (not run again on resume) and paused tasks' resume
  * values and side-effect journals (replayed when they run again). */
@@ -312,13 +329,16 @@ static cJSON *pending_json(const struct og_run *run)
 				cJSON_AddItemToObject(o, "next", cJSON_Duplicate(t->res.next, 1));
 			if (t->res.journal)
 				cJSON_AddItemToObject(o, "journal", cJSON_Duplicate(t->res.journal, 1));
+			add_span(o, "span", t);
 		} else {
 			if (t->resume)
 				cJSON_AddItemToObject(o, "resume", cJSON_Duplicate(t->resume, 1));
 			if (t->journal)
 				cJSON_AddItemToObject(o, "journal", cJSON_Duplicate(t->journal, 1));
-			if (t->waiting)
+			if (t->waiting) {
 				cJSON_AddItemToObject(o, "interrupt", cJSON_Duplicate(t->interrupt, 1));
+				add_span(o, "span", t);	/* until it asked (postmortem) */
+			}
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -412,10 +432,13 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 	ck.writes = writes;
 	ck.resumed = run->resumed;
 	ck.journals = run->step_journals;
+	ck.times = run->step_times;
 	ck.breakpoints = run->bp_opts;
 	rc = run->opts.store->put(run->opts.store_self, &ck, err);
 	cJSON_Delete(run->step_journals);
 	run->step_journals = NULL;
+	cJSON_Delete(run->step_times);
+	run->step_times = NULL;
 	if (rc == 0) {
 		run->ckpt_id = ck.id;
 		run->next_id = ck.id + 1;
@@ -799,6 +822,7 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 		call.flush_journal = flush_partial;
 		call.flush_ud = &ledger;
 	}
+	t->start_ms = og_clock_wall_ms();
 	for (attempt = 1;; attempt++) {
 		call.attempt = attempt;
 		og_task_result_release(&t->res);
@@ -838,6 +862,7 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 			og_clock_sleep_ms(delay);
 		delay = delay * 2 > 60000 ? 60000 : delay * 2;
 	}
+	t->end_ms = og_clock_wall_ms();
 	if (t->res.status == OG_TASK_OK) {
 		t->done = true;
 		return 0;
@@ -967,6 +992,22 @@ static void collect_journals(struct og_run *run)
 	}
 }
 
+/* Each task's own span, kept with the step's checkpoint (postmortem). */
+static void collect_times(struct og_run *run)
+{
+	int i;
+
+	cJSON_Delete(run->step_times);
+	run->step_times = NULL;
+	for (i = 0; i < run->ntasks; i++) {
+		if (!run->tasks[i].start_ms)
+			continue;
+		if (!run->step_times && !(run->step_times = cJSON_CreateObject()))
+			return;
+		add_span(run->step_times, run->tasks[i].id, &run->tasks[i]);
+	}
+}
+
 void og_run_use_recorded(struct og_run *run, cJSON *journals)
 {
 	cJSON_Delete(run->recorded);
@@ -1010,6 +1051,7 @@ static int save_task(struct og_run *run, const struct og_task *t, struct og_err 
 		cJSON_AddItemToObject(rec, "next", cJSON_Duplicate(t->res.next, 1));
 	if (t->res.journal)
 		cJSON_AddItemToObject(rec, "journal", cJSON_Duplicate(t->res.journal, 1));
+	add_span(rec, "span", t);
 	rc = run->opts.store->put_writes(run->opts.store_self, run->thread_id, run->ckpt_id, rec, err);
 	cJSON_Delete(rec);
 	return rc;
@@ -1134,8 +1176,10 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 	}
 	/* Before the barrier, which moves the writes out of the results. */
 	summary = run->opts.store ? writes_summary(run) : NULL;
-	if (run->opts.store)
+	if (run->opts.store) {
 		collect_journals(run);
+		collect_times(run);
+	}
 	/* Custom reducers are user code and may fail: fold them on copies
 	 * first, so that a failure leaves the state untouched. */
 	if ((rc = fold_custom(run, err)) < 0)
@@ -1264,6 +1308,17 @@ static const cJSON *field(const cJSON *o, const char *name)
 		if (c->string && c->string[0] == name[0] && !strcmp(c->string, name))
 			return c;
 	return NULL;
+}
+
+/* A pending write's [start_ms, end_ms] (absent in older records). */
+static void span_from(struct og_task *t, const cJSON *span)
+{
+	const cJSON *a = cJSON_GetArrayItem(span, 0), *b = cJSON_GetArrayItem(span, 1);
+
+	if (cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble > 0 && b->valuedouble >= a->valuedouble) {
+		t->start_ms = (int64_t)a->valuedouble;
+		t->end_ms = (int64_t)b->valuedouble;
+	}
 }
 
 static int load_fail(struct og_err *err, const char *what)
@@ -1398,6 +1453,7 @@ static int load(struct og_run *run, cJSON *ck, bool move, uint64_t next_id, stru
 			t->res.writes = cJSON_Duplicate(field(item, "writes"), 1);
 			t->res.next = cJSON_Duplicate(field(item, "next"), 1);
 			t->res.journal = cJSON_Duplicate(field(item, "journal"), 1);
+			span_from(t, field(item, "span"));
 		}
 	}
 	run->step = (int)step->valuedouble + 1;

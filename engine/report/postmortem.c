@@ -16,6 +16,7 @@
 #include "../core/clock.h"
 #include "../store/store_lmdb_llmlog.h"
 #include "incident_index.h"
+#include "postmortem_int.h"
 #include "report_json.h"
 
 static int64_t ms_of(const char *iso)
@@ -170,6 +171,7 @@ static cJSON *step_of(const cJSON *prev, const cJSON *ck)
 	a = ms_of(start);
 	b = ms_of(end);
 	cJSON_AddItemToObject(o, "duration_ms", a >= 0 && b >= a ? cJSON_CreateNumber((double)(b - a)) : cJSON_CreateNull());
+	pm_add_node_runs(o, prev, ck);
 	return o;
 }
 

@@ -111,6 +111,9 @@ char *og_postmortem_html(const cJSON *r)
 	static const char *const step_k[] = { "checkpoint", "step", "nodes", "status", "started_at", "ended_at",
 					      "duration_ms", NULL };
 	static const char *const step_h[] = { "checkpoint", "step", "nodes", "status", "start", "end", "ms", NULL };
+	static const char *const node_k[] = { "checkpoint", "step", "node", "timed", "started_at", "ended_at",
+					      "duration_ms", NULL };
+	static const char *const node_h[] = { "checkpoint", "step", "node", "timed", "start", "end", "ms", NULL };
 	static const char *const llm_k[] = { "at", "node", "role", "model", "tokens_in", "tokens_out", "latency_ms",
 					     "cost", "outcome", NULL };
 	static const char *const llm_h[] = { "at", "node", "role", "model", "tokens in", "tokens out", "latency ms",
@@ -128,7 +131,7 @@ char *og_postmortem_html(const cJSON *r)
 	struct og_strbuf b = { 0 };
 	const cJSON *a = rj_get(r, "alert"), *m = rj_get(r, "metrics"), *rc = rj_get(r, "root_cause"), *e, *x;
 	const cJSON *res = rj_get(r, "resolution");
-	cJSON *tl = pm_timeline(r);
+	cJSON *tl = pm_timeline(r), *nodes;
 	char *md = og_postmortem_md(r), t1[256], t2[256];
 
 	og_strbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -192,6 +195,10 @@ char *og_postmortem_html(const cJSON *r)
 	table(&b, tl, tl_k, tl_h);
 	og_strbuf_puts(&b, "<p class=\"k\">Steps</p>\n");
 	table(&b, rj_get(r, "steps"), step_k, step_h);
+	og_strbuf_puts(&b, "<p class=\"k\">Nodes (each its own start, end and duration)</p>\n");
+	nodes = pm_node_rows(r);
+	table(&b, nodes, node_k, node_h);
+	cJSON_Delete(nodes);
 	og_strbuf_puts(&b, "<h2>Decisions</h2><ul>\n");
 	cJSON_ArrayForEach(e, rj_get(r, "decisions")) {
 		og_strbuf_puts(&b, "<li><strong>");

@@ -26,4 +26,12 @@ const char *pm_secs(const cJSON *v, char *buf, size_t len);
  * branches). Caller owns. */
 cJSON *pm_timeline(const cJSON *report);
 
+/* Adds "tasks": [{node, started_at, ended_at, duration_ms, timed}] to a step
+ * built from checkpoint ck and its parent prev: each task's own span, or the
+ * step's ("timed": "step") when ck predates per-task times (postmortem_nodes.c). */
+void pm_add_node_runs(cJSON *step, const cJSON *prev, const cJSON *ck);
+/* Every step's tasks in one list, each with its step's checkpoint and step
+ * number, for the renderers' node table. Caller owns. */
+cJSON *pm_node_rows(const cJSON *report);
+
 #endif

@@ -182,7 +182,9 @@ static void timeline(struct og_strbuf *b, const cJSON *r)
 	static const char *const tl_k[] = { "at", "what", "detail", NULL };
 	static const char *const step_k[] = { "checkpoint", "step", "nodes", "status", "started_at", "ended_at",
 					      "duration_ms", NULL };
-	cJSON *tl = pm_timeline(r);
+	static const char *const node_k[] = { "checkpoint", "step", "node", "timed", "started_at", "ended_at",
+					      "duration_ms", NULL };
+	cJSON *tl = pm_timeline(r), *nodes;
 
 	og_strbuf_puts(b, "## Timeline\n\n| time | event | detail |\n|---|---|---|\n");
 	rows(b, tl, tl_k);
@@ -190,6 +192,12 @@ static void timeline(struct og_strbuf *b, const cJSON *r)
 	og_strbuf_puts(b, "\nSteps (start, end, duration):\n\n| checkpoint | step | nodes | status | start | end | ms |\n"
 		   "|---|---|---|---|---|---|---|\n");
 	rows(b, rj_get(r, "steps"), step_k);
+	nodes = pm_node_rows(r);
+	og_strbuf_puts(b, "\nNodes (each its own start, end and duration; timed \"step\": the checkpoint has no "
+		   "per-task times (a fork, or an older opsgraph), so the step's span):\n\n| checkpoint | step | node | timed | start | end | ms |\n"
+		   "|---|---|---|---|---|---|---|\n");
+	rows(b, nodes, node_k);
+	cJSON_Delete(nodes);
 	og_strbuf_puts(b, "\n");
 }
 

@@ -117,6 +117,19 @@ cJSON *pm_timeline(const cJSON *r)
 				w += (size_t)snprintf(what + w, sizeof(what) - w, "%s%s", w ? ", " : "", nd->valuestring);
 		snprintf(d1, sizeof(d1), "%s, %s ms", pm_val(rj_get(e, "status"), d2, sizeof(d2)),
 			 pm_val(rj_get(e, "duration_ms"), d3, sizeof(d3)));
+		if (cJSON_GetArraySize(rj_get(e, "tasks")) > 1) {
+			/* nodes of one step ran one after another: each its own time */
+			const cJSON *t;
+			size_t k = strlen(d1);
+			cJSON_ArrayForEach(t, rj_get(e, "tasks"))
+				if (k < sizeof(d1) - 2)
+					k += (size_t)snprintf(d1 + k, sizeof(d1) - k, "%s%s %s ms",
+							      t == rj_get(e, "tasks")->child ? " (" : ", ",
+							      pm_val(rj_get(t, "node"), d2, sizeof(d2)),
+							      pm_val(rj_get(t, "duration_ms"), d3, sizeof(d3)));
+			if (k < sizeof(d1) - 2)
+				snprintf(d1 + k, sizeof(d1) - k, ")");
+		}
 		if (!strcmp(rj_str(e, "source") ? rj_str(e, "source") : "", "fork"))
 			snprintf(what, sizeof(what), "fork of checkpoint %s (state edited)",
 				 pm_val(rj_get(e, "parent"), d2, sizeof(d2)));

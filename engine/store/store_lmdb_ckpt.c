@@ -86,6 +86,11 @@ int ogl_ckrec_decode(const MDB_val *v, struct ogl_ckrec *r, struct og_err *err)
 	r->resumed = ogl_get_opt(&rd);
 	r->journals = ogl_get_opt(&rd);
 	r->breakpoints = ogl_get_opt(&rd);
+	/* appended later: a record written before it ends here */
+	if (rd.p < rd.end)
+		r->times = ogl_get_opt(&rd);
+	else
+		memset(&r->times, 0, sizeof(r->times));
 	if (rd.bad)
 		return og_err_set(err, -OG_ESTORE, "store: a checkpoint record is truncated or damaged");
 	return 0;
@@ -726,7 +731,8 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	    (rc = put_opt_json(e, rec, ck->writes)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->resumed)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->journals)) < 0 ||
-	    (rc = put_opt_json(e, rec, ck->breakpoints)) < 0 || rec->failed)
+	    (rc = put_opt_json(e, rec, ck->breakpoints)) < 0 ||
+	    (ck->times && (rc = put_opt_json(e, rec, ck->times)) < 0) || rec->failed)
 		goto nomem;
 	/* then the writes: a new thread's handle, a new segment's, the row */
 	if (fresh) {
@@ -1140,6 +1146,10 @@ static int get_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	    ogl_add_cs(o, "breakpoints", ogl_json_parse(r.breakpoints)) < 0) {
 		rc = corrupt(c->thread, c->id, "interrupts, error, writes, resumed, journals or breakpoints",
 			     err);
+		goto out;
+	}
+	if (r.times.present && ogl_add_cs(o, "times", ogl_json_parse(r.times)) < 0) {
+		rc = corrupt(c->thread, c->id, "times", err);
 		goto out;
 	}
 	pc_prime(e, txn, c->thread, &t, c->id, &r);

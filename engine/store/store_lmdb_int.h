@@ -361,7 +361,8 @@ struct ogl_ckrec {
 	struct ogl_rd chans;		/* positioned at the first channel entry */
 	uint64_t njoins;
 	struct ogl_rd joins;
-	struct ogl_span next, pending, interrupts, error, writes, resumed, journals, breakpoints;
+	struct ogl_span next, pending, interrupts, error, writes, resumed, journals, breakpoints,
+			 times;	/* optional trailing field: absent in older records */
 };
 
 /* Decodes a checkpoint record. -OG_ESTORE when it is malformed. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "graph/channel.h"
 #include "graph/run.h"
 #include "store/store_mem.h"
@@ -241,6 +242,21 @@ static int n_interrupt(const struct og_call *c, struct og_task_result *res)
 	return 0;
 }
 
+/* log += [name] after ~3 ms: tasks of one step get spans that cannot coincide */
+static int n_slow_log(const struct og_call *c, struct og_task_result *res)
+{
+	og_clock_sleep_ms(3);
+	return n_log(c, res);
+}
+
+/* interrupts until resumed, then logs its name */
+static int n_ask(const struct og_call *c, struct og_task_result *res)
+{
+	if (cJSON_GetArraySize(c->resume) > 0)
+		return n_slow_log(c, res);
+	return n_interrupt(c, res);
+}
+
 /* n += 1 (sum channel), for loops */
 static int n_inc(const struct og_call *c, struct og_task_result *res)
 {
@@ -284,7 +300,7 @@ static int n_best(const struct og_call *c, struct og_task_result *res)
 enum {
 	N_NOOP, N_LOG, N_WRITE_X, N_READ_X, N_COUNT, N_BAD_CHANNEL, N_WORKER, N_GOTO_C, N_SEND_C,
 	N_LOG_INPUT, N_FLAKY, N_FAIL, N_BUDGET, N_EXEC_FAIL, N_INTERRUPT, N_INC, N_BAD_WRITES,
-	N_BAD_SHAPE, N_BEST, N_BEST_BAD,
+	N_BAD_SHAPE, N_BEST, N_BEST_BAD, N_SLOW_LOG, N_ASK,
 };
 
 static const node_fn nodes[] = {
@@ -294,6 +310,7 @@ static const node_fn nodes[] = {
 	[N_FLAKY] = n_flaky, [N_FAIL] = n_fail, [N_BUDGET] = n_budget, [N_EXEC_FAIL] = n_exec_fail,
 	[N_INTERRUPT] = n_interrupt, [N_INC] = n_inc, [N_BAD_WRITES] = n_bad_writes,
 	[N_BAD_SHAPE] = n_bad_shape, [N_BEST] = n_best, [N_BEST_BAD] = n_best_bad,
+	[N_SLOW_LOG] = n_slow_log, [N_ASK] = n_ask,
 };
 
 /* ---- routers ------------------------------------------------------------- */
@@ -1376,6 +1393,98 @@ static void test_checkpoints(void)
 	og_store_mem_free(mem);
 }
 
+/* The span [start, end] of the task of `node` in checkpoint ck, whose
+ * tasks the parent checkpoint `prev` lists in "next"; 0 when absent. */
+static int span_of(const cJSON *prev, const cJSON *ck, const char *node, double *start, double *end)
+{
+	const cJSON *t, *span = NULL;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(prev, "next"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(t, "node")), node))
+			span = cJSON_GetObjectItem(cJSON_GetObjectItem(ck, "times"),
+						   cJSON_GetStringValue(cJSON_GetObjectItem(t, "id")));
+	if (cJSON_GetArraySize(span) != 2)
+		return 0;
+	*start = cJSON_GetArrayItem(span, 0)->valuedouble;
+	*end = cJSON_GetArrayItem(span, 1)->valuedouble;
+	return 1;
+}
+
+/* Tasks of one step run one after another: each checkpoint keeps each
+ * task's own span, and a task finished before a pause keeps the span it
+ * had (pending write) when the step completes in another run. */
+static void test_task_times(void)
+{
+	struct og_err err = { 0 };
+	struct og_run *run;
+	struct og_store_mem *mem = og_store_mem_new();
+	struct og_run_opts opts = { .thread_id = "tt", .store = &og_store_mem_ops, .store_self = mem };
+	const cJSON *ck, *prev, *pend;
+	double as = 0, ae = 0, bs = 0, be = 0, cs = 0, ce = 0, ps = 0, pe = 0;
+	cJSON *yes;
+
+	graph("times");
+	node("a", N_SLOW_LOG);
+	node("b", N_SLOW_LOG);
+	node("c", N_SLOW_LOG);
+	edge(OG_START_NAME, "a");
+	edge("a", "b");
+	edge("a", "c");
+	compile();
+	CHECK_INT(run_graph(NULL, &opts, &run, &err), ==, 0);
+	CHECK_INT(og_store_mem_count(mem), ==, 3);
+	CHECK(!cJSON_GetObjectItem(og_store_mem_at(mem, 0), "times"));	/* the input ran no task */
+	CHECK(span_of(og_store_mem_at(mem, 0), og_store_mem_at(mem, 1), "a", &as, &ae));
+	prev = og_store_mem_at(mem, 1);
+	ck = og_store_mem_at(mem, 2);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(ck, "times")), ==, 2);
+	CHECK(span_of(prev, ck, "b", &bs, &be));
+	CHECK(span_of(prev, ck, "c", &cs, &ce));
+	CHECK(as > 0 && ae > as && bs >= ae);
+	CHECK(be > bs && ce > cs);
+	CHECK(cs >= be);	/* c ran after b, in the same step: distinct, ordered spans */
+	done(run);
+
+	/* b finishes, c pauses; a new run loads the pause and completes the step */
+	graph("times2");
+	node("b", N_SLOW_LOG);
+	node("c", N_ASK);
+	edge(OG_START_NAME, "b");
+	edge(OG_START_NAME, "c");
+	compile();
+	opts.thread_id = "tt2";
+	CHECK_INT(run_graph(NULL, &opts, &run, &err), ==, 0);
+	CHECK_INT(og_run_status(run), ==, OG_RUN_INTERRUPTED);
+	og_run_free(run);
+	ck = og_store_mem_at(mem, og_store_mem_count(mem) - 1);
+	pend = cJSON_GetArrayItem(cJSON_GetObjectItem(ck, "pending"), 0);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pend, "node")), "b");
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(pend, "span")), ==, 2);
+	ps = cJSON_GetArrayItem(cJSON_GetObjectItem(pend, "span"), 0)->valuedouble;
+	pe = cJSON_GetArrayItem(cJSON_GetObjectItem(pend, "span"), 1)->valuedouble;
+	CHECK(ps > 0 && pe > ps);
+	run = og_run_new(G, &fake_ops, NULL, &opts, &err);
+	CHECK(run != NULL);
+	CHECK_INT(og_run_load(run, ck, (uint64_t)og_store_mem_count(mem) + 1, &err), ==, 0);
+	yes = J("{\"value\": true}");
+	trace_reset();
+	CHECK_INT(og_run_resume(run, yes, "test", &err), ==, 0);
+	if (err.code)
+		fprintf(stderr, "  resume: %s\n", err.msg);
+	cJSON_Delete(yes);
+	CHECK_INT(og_run_invoke(run, &err), ==, 0);
+	CHECK_INT(og_run_status(run), ==, OG_RUN_DONE);
+	prev = ck;
+	ck = og_store_mem_at(mem, og_store_mem_count(mem) - 1);
+	CHECK(span_of(prev, ck, "b", &bs, &be));
+	CHECK(bs == ps && be == pe);	/* kept from the pending write, b did not run again */
+	CHECK(span_of(prev, ck, "c", &cs, &ce));
+	CHECK(cs >= pe && ce > cs);
+	CHECK_STR(trace, "c@0");
+	done(run);
+	og_store_mem_free(mem);
+}
+
 static void build_det_graph(void)
 {
 	graph("det");
@@ -1513,6 +1622,7 @@ int main(void)
 	test_failed_step_checkpoint();
 	test_reducer_fails_at_barrier();
 	test_checkpoints();
+	test_task_times();
 	test_determinism();
 	test_events();
 	TEST_END();

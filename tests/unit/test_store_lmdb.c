@@ -191,7 +191,7 @@ struct fake {
 	uint64_t vers[8];
 	uint64_t seen[2];
 	struct og_ckpt ck;
-	cJSON *next, *pending, *interrupts, *error, *writes;
+	cJSON *next, *pending, *interrupts, *error, *writes, *times;
 };
 
 static void fake_init(struct fake *f, struct og_graph *g, const char *thread)
@@ -221,6 +221,7 @@ static void fake_release(struct fake *f)
 	cJSON_Delete(f->interrupts);
 	cJSON_Delete(f->error);
 	cJSON_Delete(f->writes);
+	cJSON_Delete(f->times);
 	memset(f->vals, 0, sizeof(f->vals));
 }
 
@@ -316,6 +317,9 @@ static void test_roundtrip(void)
 		 "[{\"id\":\"i1\",\"task\":\"t3\",\"node\":\"n3\",\"value\":\"ok?\"}]");
 	fake_opt(&f.error, &f.ck.error, "{\"message\":\"boom\",\"node\":\"n1\",\"step\":0}");
 	fake_opt(&f.writes, &f.ck.writes, "{\"n1\":[\"a\"]}");
+	/* each task's own span: the optional field after breakpoints (1 and 3
+	 * have none: a record that ends before it, as older ones do) */
+	fake_opt(&f.times, &f.ck.times, "{\"t1\":[1764031000000,1764031000004],\"t9\":[1764031000004,1764031000009]}");
 	CHECK_INT(fake_put(&f, s, &err), ==, 0);
 	check_get_eq(s, &f.ck, 2);
 	check_get_eq(s, &f.ck, 0);	/* 0 = latest */
@@ -329,6 +333,7 @@ static void test_roundtrip(void)
 	fake_opt(&f.interrupts, &f.ck.interrupts, NULL);
 	fake_opt(&f.error, &f.ck.error, NULL);
 	fake_opt(&f.next, &f.ck.next, NULL);
+	fake_opt(&f.times, &f.ck.times, NULL);
 	CHECK_INT(fake_put(&f, s, &err), ==, 0);
 	check_get_eq(s, &f.ck, 3);
 	CHECK_INT(stat_num(s, "values"), ==, 3);
