@@ -26,6 +26,8 @@
 #    http(s) src/href/url(), the editable "What we learned" and the button;
 #  * --out FILE; a bad thread id and a missing database exit 2 with a
 #    message that says what to do; a bad --format exits 2;
+#  * a demo thread's step of two tasks: each node its own span ("timed":
+#    "task"), the second starting after the first ended;
 #  * the finished thread is in the incident index, with the resolution the
 #    server indexed when it arrived: `similar --text` finds it.
 # Run by tests/run.sh with OPSGRAPH set; by hand: bash tests/cli/postmortem.sh
@@ -248,6 +250,18 @@ expect_rc 0
 expect_in "# Postmortem: demo thread $D" "$out" "postmortem of a demo thread"
 expect_in "| b, c | running |" "$out" "a step of two tasks"
 expect_in "| d | done |" "$out" "its last step"
+# b and c ran in one step, one after another: each has its own recorded span
+og postmortem "$D" --db "$DB" --format json
+expect_rc 0
+check "the two tasks of a step, each timed by its own span, in the order they ran" \
+	"$(printf '%s' "$out" | python3 -c '
+import json, sys
+st = [s for s in json.load(sys.stdin)["steps"] if len(s["nodes"]) == 2][0]
+t = st["tasks"]
+print(sorted(x["node"] for x in t), [x["timed"] for x in t],
+      t[0]["ended_at"] <= t[1]["started_at"],
+      all(x["started_at"] <= x["ended_at"] and 0 <= x["duration_ms"] <= st["duration_ms"] for x in t))')" \
+	"['b', 'c'] ['task', 'task'] True True"
 
 # ---- the index ----------------------------------------------------------------
 og similar --text "database connection pool exhausted" --db "$DB" --output json
