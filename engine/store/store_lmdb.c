@@ -83,7 +83,8 @@
  *     varint njoins, njoins * varint seen,
  *     opt next, opt pending, opt interrupts, opt error, opt writes,
  *     opt resumed, opt journals, opt breakpoints
- *     [opt times]  (added later; a record without it ends after breakpoints)
+ *     [times: varint n, n * (bytes task id, zigzag created_ms - start_ms,
+ *      varint end_ms - start_ms)]  (added later; absent = the record ends)
  *     where oref 0 = no value, 1 = origin is the version (the runner's
  *     versions are checkpoint ids, so that is the usual case), n = origin n-2;
  *     word = varint code of input/loop/update/fork/resume/running/done/

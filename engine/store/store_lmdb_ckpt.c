@@ -86,11 +86,11 @@ int ogl_ckrec_decode(const MDB_val *v, struct ogl_ckrec *r, struct og_err *err)
 	r->resumed = ogl_get_opt(&rd);
 	r->journals = ogl_get_opt(&rd);
 	r->breakpoints = ogl_get_opt(&rd);
-	/* appended later: a record written before it ends here */
-	if (rd.p < rd.end)
-		r->times = ogl_get_opt(&rd);
-	else
-		memset(&r->times, 0, sizeof(r->times));
+	/* appended later, and the record's last bytes (times_put): a record
+	 * written before it ends here */
+	r->times.p = (const char *)rd.p;
+	r->times.n = (size_t)(rd.end - rd.p);
+	r->times.present = rd.p < rd.end;
 	if (rd.bad)
 		return og_err_set(err, -OG_ESTORE, "store: a checkpoint record is truncated or damaged");
 	return 0;
@@ -109,6 +109,67 @@ void ogl_ckrec_chan(struct ogl_rd *rd, uint64_t *idx, uint64_t *version, uint64_
 static uint64_t oref_of(uint64_t origin, uint64_t version)
 {
 	return origin == 0 ? 0 : origin == version ? 1 : origin + 2;
+}
+
+/* Each task's [start_ms, end_ms] (ckpt.h "times"), the record's last bytes:
+ * varint n, then n * (bytes task id, zigzag created_ms - start, varint
+ * end - start): some 20 bytes a task where the JSON took 50. Entries that
+ * are not [start, end] with start <= end are not kept. */
+static void times_put(struct ogl_buf *b, const cJSON *times, int64_t created)
+{
+	const cJSON *t;
+	uint64_t n = 0;
+
+	cJSON_ArrayForEach(t, times)
+		if (cJSON_GetArraySize(t) == 2 && cJSON_IsNumber(t->child) && cJSON_IsNumber(t->child->next) &&
+		    t->child->valuedouble <= t->child->next->valuedouble)
+			n++;
+	if (!n)
+		return;
+	ogl_put_varint(b, n);
+	cJSON_ArrayForEach(t, times) {
+		int64_t a, e;
+		if (cJSON_GetArraySize(t) != 2 || !cJSON_IsNumber(t->child) || !cJSON_IsNumber(t->child->next) ||
+		    t->child->valuedouble > t->child->next->valuedouble)
+			continue;
+		a = (int64_t)t->child->valuedouble;
+		e = (int64_t)t->child->next->valuedouble;
+		ogl_put_str(b, t->string);
+		ogl_put_svarint(b, created - a);
+		ogl_put_varint(b, (uint64_t)(e - a));
+	}
+}
+
+/* times_put's bytes back as {"<task id>": [start_ms, end_ms]}; NULL when
+ * damaged or out of memory. */
+static cJSON *times_json(struct ogl_span sp, int64_t created)
+{
+	struct ogl_rd rd = { (const uint8_t *)sp.p, (const uint8_t *)sp.p + sp.n, false };
+	cJSON *o = cJSON_CreateObject();
+	uint64_t n = ogl_get_varint(&rd), i;
+
+	for (i = 0; o && i < n && !rd.bad; i++) {
+		struct ogl_span id = ogl_get_bytes(&rd);
+		int64_t a = created - ogl_get_svarint(&rd);
+		int64_t e = a + (int64_t)ogl_get_varint(&rd);
+		char key[64];
+		cJSON *span = cJSON_CreateArray();
+		if (!span || id.n >= sizeof(key) || rd.bad) {
+			cJSON_Delete(span);
+			rd.bad = true;
+			break;
+		}
+		memcpy(key, id.p, id.n);
+		key[id.n] = 0;
+		cJSON_AddItemToArray(span, cJSON_CreateNumber((double)a));
+		cJSON_AddItemToArray(span, cJSON_CreateNumber((double)e));
+		cJSON_AddItemToObject(o, key, span);
+	}
+	if (!o || rd.bad || rd.p != rd.end || n == 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* ---- thread rows and handles ---------------------------------------------------- */
@@ -731,8 +792,10 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	    (rc = put_opt_json(e, rec, ck->writes)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->resumed)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->journals)) < 0 ||
-	    (rc = put_opt_json(e, rec, ck->breakpoints)) < 0 ||
-	    (ck->times && (rc = put_opt_json(e, rec, ck->times)) < 0) || rec->failed)
+	    (rc = put_opt_json(e, rec, ck->breakpoints)) < 0 || rec->failed)
+		goto nomem;
+	times_put(rec, ck->times, ck->created_ms);
+	if (rec->failed)
 		goto nomem;
 	/* then the writes: a new thread's handle, a new segment's, the row */
 	if (fresh) {
@@ -1148,7 +1211,7 @@ static int get_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 			     err);
 		goto out;
 	}
-	if (r.times.present && ogl_add_cs(o, "times", ogl_json_parse(r.times)) < 0) {
+	if (r.times.present && ogl_add_cs(o, "times", times_json(r.times, t.created_ms + r.created_delta)) < 0) {
 		rc = corrupt(c->thread, c->id, "times", err);
 		goto out;
 	}
