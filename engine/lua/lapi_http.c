@@ -35,6 +35,7 @@
 #include <lauxlib.h>
 
 #include "../core/json.h"
+#include "../core/utf8.h"
 #include "../net/http_client.h"
 #include "lconv.h"
 
@@ -433,35 +434,10 @@ static void push_unbase64(lua_State *L, const char *s, size_t n)
 /* valid UTF-8 without NUL: can go into the JSON journal as it is */
 static bool is_text(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, len;
 
 	while (i < n) {
-		unsigned char c = s[i];
-		size_t k, len;
-		uint32_t cp;
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, cp = c & 0x07;
-		else
-			return false;
-		if (i + len > n)
-			return false;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		if (!(len = og_utf8_seq_len(s + i, n - i)))
 			return false;
 		i += len;
 	}
