@@ -76,6 +76,14 @@ try {
     expect(i.every((x) => x >= 0) && i[0] < i[1] && i[1] < i[2], `positions ${i} in: ${text.slice(0, 400)}`);
   });
 
+  await check('the key figures name both clocks and link the report downloads', async () => {
+    const f = a.locator('#pm-figures');
+    await f.waitFor({ state: 'visible', timeout: 5000 });
+    const text = await f.innerText();
+    expect(/time to acknowledge/.test(text) && /from opsgraph's receipt/.test(text) && /from the alert's startsAt/.test(text), text);
+    expect(await f.locator('a[href$="format=md"]').count() === 1 && await f.locator('a[href$="format=html"]').count() === 1, 'download links');
+  });
+
   await check('the branch tree has one branch, ending at #4, done', async () => {
     expect(await rows('#pm-tree [data-leaf]').count() === 1, 'one leaf');
     const leaf = a.locator('#pm-tree [data-leaf]');

@@ -129,6 +129,24 @@ else
 	bad "reportTimeline: got '$out'"
 fi
 
+# ---- the key figures, in node: a replayed alert is 361 days old by its startsAt and
+# 1.3 s by opsgraph's receipt; both are shown, each named
+out=$(node --input-type=module -e '
+const { figuresHtml } = await import(process.argv[1]);
+const h = figuresHtml({ metrics: { time_to_acknowledge_s: 31224960, time_to_acknowledge_from_received_s: 1.3,
+  time_to_resolve_s: null, time_to_resolve_from_received_s: 95, acknowledged_by: "alice", resolved_at: null },
+  root_cause: { root_cause: "pool <exhausted>", confidence: 0.85 } }, "am-1");
+const pick = (k) => (h.match(new RegExp(`data-k="${k}">([^<]*)<`)) || [])[1];
+console.log([pick("tta-received"), pick("tta-started"), pick("ttr-received"), pick("ttr-started")].join(" | "),
+  h.includes("by alice"), h.includes("pool &lt;exhausted&gt;"), h.includes("(not resolved)"),
+  h.includes("/api/threads/am-1/postmortem?format=md"));
+' "$PWD/ui-static/js/postmortem.js" 2>&1)
+if [ "$out" = "1.3 s | 361.4 days | 95.0 s | – true true true true" ]; then
+	ok
+else
+	bad "figuresHtml: got '$out'"
+fi
+
 # ---- a finished thread -------------------------------------------------------------
 req POST /api/runs '{"graph": "diff_state", "input": {"service": "api"}, "thread_id": "pm-1"}'
 [ "$code" = 202 ] && ok || bad "POST /api/runs: HTTP $code $body"

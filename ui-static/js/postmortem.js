@@ -158,6 +158,30 @@ function branchLabel(m, leaf) {
   return `#${leaf} (${r.status}${fork ? `, fork #${fork.id} of #${fork.parent_id}` : ', original'})`;
 }
 
+// "42.1 s", "3.5 min", "2.0 h", "361.4 days"; "–" when not known
+export function spanText(sec) {
+  if (sec == null || Number.isNaN(+sec)) return '–';
+  const s = +sec;
+  if (s < 120) return `${s.toFixed(1)} s`;
+  if (s < 7200) return `${(s / 60).toFixed(1)} min`;
+  if (s < 172800) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86400).toFixed(1)} days`;
+}
+// the report's key figures: time to acknowledge and to resolve, counted from
+// the alert's startsAt and from opsgraph's receipt, named apart (a replayed
+// alert is months old by its startsAt), who acknowledged, the root cause
+export function figuresHtml(r, id) {
+  const m = r.metrics || {}, rc = r.root_cause || {};
+  const enc = encodeURIComponent(id);
+  const row = (k, v) => `<dt>${esc(k)}</dt><dd>${v}</dd>`;
+  return `<dl class="kv small" id="pm-figures">
+    ${row('time to acknowledge', `<span data-k="tta-received">${esc(spanText(m.time_to_acknowledge_from_received_s))}</span> from opsgraph's receipt · <span data-k="tta-started">${esc(spanText(m.time_to_acknowledge_s))}</span> from the alert's startsAt${m.acknowledged_by ? ` · by ${esc(m.acknowledged_by)}` : ''}`)}
+    ${row('time to resolve', `<span data-k="ttr-received">${esc(spanText(m.time_to_resolve_from_received_s))}</span> from opsgraph's receipt · <span data-k="ttr-started">${esc(spanText(m.time_to_resolve_s))}</span> from the alert's startsAt${m.resolved_at ? '' : ' (not resolved)'}`)}
+    ${rc.root_cause ? row('root cause', `${esc(rc.root_cause)}${rc.confidence != null ? ` <span class="muted">(confidence ${esc(rc.confidence)})</span>` : ''}`) : ''}
+    ${row('report', `<a href="/api/threads/${enc}/postmortem?format=md" download="postmortem-${esc(id)}.md">Markdown</a> · <a href="/api/threads/${enc}/postmortem?format=html" target="_blank" rel="noopener">HTML page</a>`)}
+  </dl>`;
+}
+
 // ---- the view ---------------------------------------------------------------------------------
 export function postmortemView(id, ui) {
   ensureStyle();
@@ -199,6 +223,7 @@ export function postmortemView(id, ui) {
     main.innerHTML = `<div class="row" style="justify-content:space-between"><h1 style="font-size:18px;margin:0 0 8px">Postmortem of <span class="mono">${esc(id)}</span></h1>
         <span class="muted small">${esc(t.graph)} · ${statusBadge(t.status)} · ${st.hist.length} checkpoints · ${branches} branch${branches === 1 ? '' : 'es'}</span></div>
       <div class="pm-grid">
+      ${st.report ? `<section class="card wide" id="pm-figures-card"><h2>Key figures</h2>${figuresHtml(st.report, id)}</section>` : ''}
       <section class="card" id="pm-timeline-card"><h2>Timeline</h2>
         <p class="small muted" id="pm-timeline-source">${st.report ? 'from the postmortem report (steps, LLM calls, decisions, tools)' : `from the history of the latest branch (#${esc(first ? first.id : '')} → #${esc(m.latest)})`}</p>
         <div id="pm-timeline">${timelineList(tl)}</div></section>
