@@ -82,15 +82,7 @@ static cJSON *report_json(const struct og_sandbox_result *r)
 {
 	cJSON *o = cJSON_CreateObject(), *files, *lim;
 
-	if (r->exit_code >= 0)
-		cJSON_AddNumberToObject(o, "exit_code", r->exit_code);
-	else
-		cJSON_AddNullToObject(o, "exit_code");
-	if (r->signal)
-		cJSON_AddNumberToObject(o, "signal", r->signal);
-	else
-		cJSON_AddNullToObject(o, "signal");
-	cJSON_AddBoolToObject(o, "timed_out", r->timed_out);
+	og_dryrun_add_exit(o, r);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)r->duration_ms);
 	add_text(o, "stdout", r->out, r->out_len);
 	add_text(o, "stderr", r->err, r->err_len);

@@ -66,7 +66,7 @@ static void add_text(cJSON *o, const char *name, const char *s, size_t n, bool t
 	}
 }
 
-static void add_exit(cJSON *o, const struct og_sandbox_result *r)
+void og_dryrun_add_exit(cJSON *o, const struct og_sandbox_result *r)
 {
 	if (r->exit_code >= 0)
 		cJSON_AddNumberToObject(o, "exit_code", r->exit_code);
@@ -231,7 +231,7 @@ static int run_native(cJSON *rep, const struct og_dryrun_spec *spec, struct og_e
 	if (rc == 0) {
 		n = cJSON_AddObjectToObject(rep, "native");
 		cJSON_AddItemToObject(n, "argv", dryrun_argv_json(spec->native_argv));
-		add_exit(n, &r);
+		og_dryrun_add_exit(n, &r);
 		add_text(n, "stdout", r.out, r.out_len, r.out_truncated);
 		add_text(n, "stderr", r.err, r.err_len, r.err_truncated);
 	}
@@ -324,7 +324,7 @@ int og_dryrun_run(const struct og_dryrun_spec *spec, cJSON **report, struct og_e
 		snprintf(reason, sizeof(reason), "%s%s%s", tr.reason, tr.reason[0] && r.denials_off[0] ? "; " : "",
 			 r.denials_off);
 	set_fidelity(rep, native_ok ? "native+sandbox" : "sandbox", reason[0] ? reason : NULL);
-	add_exit(rep, &r);
+	og_dryrun_add_exit(rep, &r);
 	cJSON_AddNumberToObject(rep, "duration_ms", (double)r.duration_ms);
 	add_limits(rep, &r);
 	cJSON_AddArrayToObject(rep, "surprises");

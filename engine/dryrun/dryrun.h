@@ -47,4 +47,10 @@ int og_dryrun_run(const struct og_dryrun_spec *spec, cJSON **report, struct og_e
  * frees; NULL only when memory runs out. */
 char *og_dryrun_verdict(const cJSON *report);
 
+/* exit_code (null when a signal ended it), signal (or null) and timed_out of
+ * a sandbox result, as the report names them; `opsgraph sandbox run` uses
+ * it for its plain report too. */
+struct og_sandbox_result;
+void og_dryrun_add_exit(cJSON *o, const struct og_sandbox_result *r);
+
 #endif
