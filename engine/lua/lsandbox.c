@@ -141,6 +141,7 @@ void lvm_push_env(lua_State *L)
 	lua_pushcfunction(L, string_dump_denied);	/* bytecode out is useless without load in */
 	lua_setfield(L, -2, "dump");
 	lpattern_install(L, -1);			/* find/match/gmatch/gsub within the budget */
+	lstrrep_install(L, -1);				/* rep without a memcpy per copy */
 	lua_pop(L, 1);
 	lua_pushcfunction(L, sandbox_setmetatable);
 	lua_setfield(L, -2, "setmetatable");

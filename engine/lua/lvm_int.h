@@ -92,6 +92,9 @@ void lvm_push_env(lua_State *L);
 /* [-0, +0, m] Budgeted string.find/match/gmatch/gsub (lpattern.c) into the table at idx and the string metatable's __index. */
 void lpattern_install(lua_State *L, int idx);
 
+/* [-0, +0, m] string.rep by doubling (lstrrep.c) into the table at idx and the string metatable's __index. */
+void lstrrep_install(lua_State *L, int idx);
+
 /* [-0, +1, e] Loads file `path` (text only) with a fresh sandbox _ENV and
  * pushes the chunk; raises on syntax errors. chunkname is shown in errors. */
 void lvm_load_file(lua_State *L, const char *path, const char *chunkname);

@@ -1,4 +1,5 @@
--- pattern_cases.lua: conformance cases for string.find/match/gmatch/gsub.
+-- pattern_cases.lua: conformance cases for string.find/match/gmatch/gsub
+-- (lpattern.c) and string.rep (lstrrep.c).
 -- Returns run(S): runs every case with the string library S and returns one
 -- line per case, "name => results" (each value as type:value, errors as
 -- false,string:message). test_lua.c runs it twice: in a node (graph
@@ -170,6 +171,30 @@ local cases = {
       for w in ("x y z"):gmatch("%a") do t[#t + 1] = w end
       return table.concat(t, "+")
     end },
+
+  -- rep: built by doubling in the sandbox, one copy at a time in Lua
+  { "rep one byte", function(S) return S.rep("x", 7) end },
+  { "rep long", function(S) local r = S.rep("ab", 1000); return #r, r:sub(1, 5), r:sub(-3) end },
+  { "rep all lengths", function(S)
+      local t = {}
+      for n = 0, 33 do t[#t + 1] = S.rep("abc", n, "-") end
+      return table.concat(t, "|")
+    end },
+  { "rep sep", function(S) return S.rep("ab", 4, ", ") end },
+  { "rep sep once", function(S) return S.rep("ab", 1, ", ") end },
+  { "rep empty string", function(S) return S.rep("", 5) end },
+  { "rep empty string sep", function(S) return S.rep("", 4, "/") end },
+  { "rep zero", function(S) return S.rep("ab", 0, ",") end },
+  { "rep negative", function(S) return S.rep("ab", -3) end },
+  { "rep number as string", function(S) return S.rep(12, 3) end },
+  { "rep float integral", function(S) return S.rep("a", 3.0) end },
+  { "method rep", function(S) return ("ab"):rep(3, "+") end },
+  { "err rep too large", function(S) return S.rep("x", 1 << 40) end },
+  { "err rep too large sep", function(S) return S.rep("xy", 1 << 30, "z") end },
+  { "err rep no string", function(S) return S.rep() end },
+  { "err rep count missing", function(S) return S.rep("x") end },
+  { "err rep count not integer", function(S) return S.rep("x", 1.5) end },
+  { "err rep sep type", function(S) return S.rep("x", 2, {}) end },
 }
 
 local function ser(...)
