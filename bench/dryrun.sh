@@ -9,13 +9,13 @@
 #     traced dry-runs in one process (--repeat): the first (cold) loads and
 #     attaches the programs, the others (warm) reuse them.
 #  2. a syscall-heavy loop (getppid, then open(O_WRONLY|O_CREAT)+close, which
-#     the trace records) run inside the sandbox without and with the trace,
+#     the trace counts) run inside the sandbox without and with the trace,
 #     7 times each, interleaved, median ns per call. Target < 5 % on the loop in the
 #     traced cgroup.
 #  3. the same loop on the host, outside any sandbox: before any trace, and
 #     while a dry-run's holder keeps the syscall tracepoints registered for
 #     3 s after it (trace/trace_impact.c: what every process on the host
-#     pays during that window).
+#     pays while a dry-run runs, and during that window).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 BIN=${BIN:-bin}
@@ -136,7 +136,7 @@ def row(name, v, ref=None):
     print("  %-42s getppid %6.1f ns   open+close %7.1f ns%s" % (name, g, o, extra))
 print("syscall loop, %d getppid + %d open(O_WRONLY|O_CREAT)+close, ns per call (median):" % (N, M))
 row("sandbox, untraced (7 runs)", base)
-row("sandbox, traced: every open recorded (7)", traced, base)
+row("sandbox, traced: every open counted (7)", traced, base)
 print("  (trace events lost at the ring buffer or past the 20,000 kept: %s of %d)" % (traced[0][2], M))
 row("host, no tracer attached (3)", host0)
 row("host, while a dry-run's holder lingers (3)", host1, host0)

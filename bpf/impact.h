@@ -15,34 +15,24 @@ enum impact_kind {
 	IMPACT_EXEC_FAIL,	/* execve that returned ret < 0; path = what was asked */
 	IMPACT_FORK,		/* a new process: pid = child, ppid = parent */
 	IMPACT_EXIT,		/* a process ended: code = the wait status (exit << 8 | signal) */
-	IMPACT_OPEN,		/* opened for writing or created: path, flags, ret = fd or -errno */
-	IMPACT_UNLINK,		/* path, flags (AT_REMOVEDIR) */
+	IMPACT_OPEN,		/* opened for writing where the overlay diff cannot show it (failed, or
+				 * not on the overlay): path, flags, ret = fd or -errno */
 	IMPACT_RENAME,		/* path -> path2 */
 	IMPACT_CHMOD,		/* path, mode */
 	IMPACT_CONNECT,		/* family, addr (4 or 16 bytes, or the unix path in path), port */
 	IMPACT_SIGNAL,		/* target (pid, tid or pidfd per call), sig, call; pidfd: code = its host pid */
-	IMPACT_DENIED,		/* denied syscall: call = index in IMPACT_DENIED_LIST, ret = -EPERM */
+};
+
+/* per traced cgroup, the value of the cgids map */
+struct impact_counts {
+	unsigned long long opens_for_write;	/* every open with a write flag, IMPACT_OPEN or not */
+	unsigned long long unlinks;		/* unlink and unlinkat calls */
+	unsigned int started;	/* the tool's first exec happened: the sandbox's own setup is not counted */
+	unsigned int pad;
 };
 
 /* calls of IMPACT_SIGNAL */
 enum impact_sigcall { IMPACT_KILL = 1, IMPACT_TGKILL, IMPACT_TKILL, IMPACT_PIDFD_SEND_SIGNAL };
-
-/* The syscalls of the sandbox's seccomp denylist that matter to an approver
- * (mounts and the escapes from the overlay, namespaces, modules, kexec,
- * reboot, bpf, ptrace, perf). Each is one more tracepoint to attach and
- * detach, so the rest of the denylist (iopl, swapon, keyctl...) is left out.
- * Seccomp runs
- * before sys_enter, so they are caught at sys_exit_NAME. A kernel built
- * without a syscall (no modules, no kexec) has no tracepoint for it: the
- * loader skips that program and says so. */
-#define IMPACT_DENIED_LIST(X)                                                                  \
-	X(mount) X(umount) X(pivot_root) X(chroot) X(unshare) X(setns) X(reboot) X(kexec_load)   \
-	X(kexec_file_load) X(init_module) X(finit_module) X(delete_module) X(bpf)               \
-	X(perf_event_open) X(ptrace) X(open_by_handle_at) X(fsopen) X(move_mount) X(open_tree)
-
-#define IMPACT_DENIED_ENUM(n) IMPACT_DENIED_##n,
-enum impact_denied { IMPACT_DENIED_LIST(IMPACT_DENIED_ENUM) IMPACT_DENIED_COUNT };
-#undef IMPACT_DENIED_ENUM
 
 struct impact_event {
 	unsigned long long cgid;	/* the cgroup v2 id of the task */
@@ -51,7 +41,7 @@ struct impact_event {
 	int tid;
 	int ppid;		/* parent's tgid (host) */
 	int nspid;		/* the pid inside the sandbox's pid namespace */
-	int call;		/* enum impact_sigcall or enum impact_denied */
+	int call;		/* enum impact_sigcall */
 	long long ret;
 	unsigned long long ts_ns;
 	unsigned int flags;	/* open flags, unlink flags, chmod mode */

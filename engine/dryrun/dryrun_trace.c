@@ -84,9 +84,8 @@ void dryrun_trace_end(struct dryrun_trace *tr)
 	len = 0;
 	if (missing[0])
 		len = (size_t)snprintf(tr->reason, sizeof(tr->reason),
-				       "eBPF trace partial: this kernel has no tracepoint for %s (syscalls it was built "
-				       "without; the sandbox still denies them, %s)", missing,
-				       tr->denials_seen ? "and its seccomp supervisor records them" : "unseen");
+				       "eBPF trace partial: this kernel has no tracepoint for %s (syscalls it lacks, so "
+				       "no tool can make them)", missing);
 	if (tr->lost && len < sizeof(tr->reason))
 		snprintf(tr->reason + len, sizeof(tr->reason) - len, "%s%llu events lost (ring buffer full)",
 			 len ? "; " : "eBPF trace partial: ", (unsigned long long)tr->lost);
@@ -401,15 +400,28 @@ static void fold_signal(cJSON *sigs, const struct dryrun_trace *tr, const struct
 	cJSON_AddItemToArray(sigs, o);
 }
 
-static void fold_denied(cJSON *denied, const struct impact_event *e)
+/* An open for writing the overlay diff cannot show: one that failed in the
+ * dry-run (EROFS on /proc/sys or /sys, EACCES: the real run, with its
+ * privileges and a writable host, may well succeed) or a file outside the
+ * overlay. Each path once, first result kept. */
+static void fold_write_elsewhere(cJSON *writes, const struct impact_event *e)
 {
-	const char *name = og_impact_denied_name(e->call);
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o, *it;
 
-	cJSON_AddStringToObject(o, "syscall", name ? name : "?");
-	cJSON_AddItemToObject(o, "comm", comm_json(e->comm));
+	cJSON_ArrayForEach(it, writes) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
+
+		if (cJSON_IsString(p) && strcmp(p->valuestring, e->path) == 0)
+			return;
+	}
+	if (cJSON_GetArraySize(writes) >= 64)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "path", e->path);
+	add_result(o, e->ret);
 	cJSON_AddNumberToObject(o, "pid", e->pid);
-	cJSON_AddItemToArray(denied, o);
+	cJSON_AddItemToObject(o, "comm", comm_json(e->comm));
+	cJSON_AddItemToArray(writes, o);
 }
 
 static void fold_exec_fail(cJSON *fails, const struct impact_event *e)
@@ -425,8 +437,9 @@ static void fold_exec_fail(cJSON *fails, const struct impact_event *e)
 
 void dryrun_trace_fold(struct dryrun_trace *tr, cJSON *rep, const struct og_dryrun_spec *spec)
 {
-	cJSON *procs, *net, *sigs, *denied, *fails, *info;
-	size_t i, more = 0, writes = 0, unlinks = 0;
+	cJSON *procs, *net, *sigs, *elsewhere, *fails, *info;
+	struct impact_counts counts;
+	size_t i, more = 0;
 	bool started = false;
 
 	if (!tr->t || !tr->armed)
@@ -434,7 +447,7 @@ void dryrun_trace_fold(struct dryrun_trace *tr, cJSON *rep, const struct og_dryr
 	procs = cJSON_AddArrayToObject(rep, "processes");
 	net = cJSON_AddArrayToObject(rep, "network");
 	sigs = cJSON_AddArrayToObject(rep, "signals");
-	denied = cJSON_AddArrayToObject(rep, "denied");
+	elsewhere = cJSON_CreateArray();
 	fails = cJSON_CreateArray();
 	for (i = 0; i < tr->n_ev; i++) {
 		const struct impact_event *e = &tr->ev[i];
@@ -446,13 +459,11 @@ void dryrun_trace_fold(struct dryrun_trace *tr, cJSON *rep, const struct og_dryr
 		case IMPACT_EXEC: fold_exec(procs, e, &more); break;
 		case IMPACT_EXEC_FAIL: fold_exec_fail(fails, e); break;
 		case IMPACT_EXIT: fold_exit(procs, e); break;
-		case IMPACT_OPEN: writes++; break;
-		case IMPACT_UNLINK: unlinks++; break;
+		case IMPACT_OPEN: fold_write_elsewhere(elsewhere, e); break;
 		case IMPACT_RENAME: fold_rename(rep, spec, e); break;
 		case IMPACT_CHMOD: fold_chmod(rep, spec, e); break;
 		case IMPACT_CONNECT: fold_connect(net, e); break;
 		case IMPACT_SIGNAL: fold_signal(sigs, tr, e); break;
-		case IMPACT_DENIED: fold_denied(denied, e); break;
 		default: break;
 		}
 	}
@@ -460,14 +471,20 @@ void dryrun_trace_fold(struct dryrun_trace *tr, cJSON *rep, const struct og_dryr
 		cJSON_AddItemToObject(rep, "exec_failed", fails);
 	else
 		cJSON_Delete(fails);
+	if (cJSON_GetArraySize(elsewhere))
+		cJSON_AddItemToObject(rep, "writes_not_in_diff", elsewhere);
+	else
+		cJSON_Delete(elsewhere);
+	og_impact_counts(tr->t, &counts);
 	if (more)
 		cJSON_AddNumberToObject(rep, "processes_more", (double)more);
 	info = cJSON_AddObjectToObject(rep, "trace");
 	cJSON_AddNumberToObject(info, "events", (double)tr->n_ev);
 	cJSON_AddNumberToObject(info, "lost", (double)tr->lost);
-	cJSON_AddNumberToObject(info, "opens_for_write", (double)writes);
-	cJSON_AddNumberToObject(info, "unlinks", (double)unlinks);
+	cJSON_AddNumberToObject(info, "opens_for_write", (double)counts.opens_for_write);
+	cJSON_AddNumberToObject(info, "unlinks", (double)counts.unlinks);
 	cJSON_AddNumberToObject(info, "setup_ms", (double)og_impact_setup_ms(tr->t));
 	cJSON_AddBoolToObject(info, "loaded", og_impact_cold(tr->t));
 	cJSON_AddStringToObject(info, "missing_hooks", og_impact_missing(tr->t));
+	cJSON_AddStringToObject(info, "btf", og_impact_btf(tr->t));
 }

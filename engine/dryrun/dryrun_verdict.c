@@ -455,6 +455,26 @@ static void denied_clause(struct og_strbuf *b, const cJSON *denied)
 	}
 }
 
+/* Opens for writing the overlay diff cannot show: what failed in the
+ * dry-run (a read-only /proc/sys) may succeed for real, so the approver
+ * must see the path. */
+static void elsewhere_clause(struct og_strbuf *b, const cJSON *w)
+{
+	int n = cJSON_GetArraySize(w);
+	const char *first = w && w->child ? str(w->child, "path") : NULL;
+	const char *res = first ? str(w->child, "result") : NULL;
+
+	if (n <= 0 || !first)
+		return;
+	sb_clause(b);
+	if (res && strcmp(res, "ok"))
+		og_strbuf_printf(b, "tries to write %s (%s in the dry-run; the real run may change it)", first, res);
+	else
+		og_strbuf_printf(b, "writes %s (outside the overlay)", first);
+	if (n > 1)
+		og_strbuf_printf(b, " and %d more the diff cannot show", n - 1);
+}
+
 /* exit_said: the network clause already named a non-zero exit */
 static void outcome_clause(struct og_strbuf *b, const cJSON *rep, bool exit_said)
 {
@@ -511,6 +531,7 @@ char *og_dryrun_verdict(const cJSON *report)
 	} else {
 		if (files_clause(&b, cJSON_GetObjectItemCaseSensitive(report, "files")) < 0)
 			b.failed = true;
+		elsewhere_clause(&b, arr(report, "writes_not_in_diff"));
 		processes_clause(&b, arr(report, "processes"), arr(report, "argv"));
 		signals_clause(&b, arr(report, "signals"));
 		/* a non-zero exit the network clause may explain: not killed, not timed out */

@@ -161,6 +161,13 @@ static void test_outcome(void)
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{\"created\":[{\"path\":\"/etc/x\"}]},\"network\":[],"
 			  "\"surprises\":[{\"path\":\"/etc/x\",\"why\":\"created outside\"}]}"),
 		  "touches 1 file under /etc (1 created), no network, writes outside its declared paths: /etc/x");
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":[],\"writes_not_in_diff\":["
+			  "{\"path\":\"/proc/sys/vm/swappiness\",\"result\":\"EROFS\"},{\"path\":\"/sys/x\",\"result\":\"EROFS\"}]}"),
+		  "touches no files, tries to write /proc/sys/vm/swappiness (EROFS in the dry-run; the real run may "
+		  "change it) and 1 more the diff cannot show, no network");
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":[],\"writes_not_in_diff\":["
+			  "{\"path\":\"/dev/shm/lock\",\"result\":\"ok\"}]}"),
+		  "touches no files, writes /dev/shm/lock (outside the overlay), no network");
 	CHECK_STR(verdict("{\"fidelity\":\"none\",\"reason\":\"not dry-run: the sandbox needs root\"}"),
 		  "not dry-run: the sandbox needs root");
 	CHECK_STR(verdict("{\"fidelity\":\"none\",\"reason\":\"namespaces unavailable\"}"),
