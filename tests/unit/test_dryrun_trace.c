@@ -189,6 +189,10 @@ int main(void)
 	/* the first dry-run loaded the programs, the others reused them */
 	CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[0], "trace"), "loaded")));
 	CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep[2], "trace"), "loaded")));
+	/* built here, run here: the build's minimal BTF relocated the programs */
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			  cJSON_GetObjectItemCaseSensitive(rep[0], "trace"), "btf")),
+		  "minimal (built on this kernel)");
 	concurrent();
 	idle_unload();
 out:
