@@ -1144,7 +1144,7 @@ static int get_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	    ogl_add_cs(o, "step", cJSON_CreateNumber((double)r.step)) < 0 ||
 	    ogl_add_cs(o, "source", ogl_json_str(r.source)) < 0 ||
 	    ogl_add_cs(o, "status", ogl_json_str(r.status)) < 0 ||
-	    ogl_add_cs(o, "created_at", cJSON_CreateString(ogl_iso8601(t.created_ms + r.created_delta, ts,
+	    ogl_add_cs(o, "created_at", cJSON_CreateString(og_clock_iso8601(t.created_ms + r.created_delta, ts,
 									   sizeof(ts)))) < 0 ||
 	    ogl_add_cs(o, "values", vals = cJSON_CreateObject()) < 0 ||
 	    ogl_add_cs(o, "versions", vers = cJSON_CreateObject()) < 0 ||
@@ -1329,7 +1329,7 @@ static int hist_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *e
 			    ogl_add_cs(o, "source", ogl_json_str(r.source)) < 0 ||
 			    ogl_add_cs(o, "status", ogl_json_str(r.status)) < 0 ||
 			    ogl_add_cs(o, "writes", ogl_json_parse(r.writes)) < 0 ||
-			    ogl_add_cs(o, "created_at", cJSON_CreateString(ogl_iso8601(
+			    ogl_add_cs(o, "created_at", cJSON_CreateString(og_clock_iso8601(
 					t.created_ms + r.created_delta, ts, sizeof(ts)))) < 0 ||
 			    ogl_add_cs(o, "next", next_nodes(r.next)) < 0)
 				goto nomem;
@@ -1488,8 +1488,8 @@ static int threads_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err
 		    ogl_add_cs(o, "latest_id", cJSON_CreateNumber((double)ogl_be64((uint8_t *)lk.mv_data + 8))) < 0 ||
 		    ogl_add_cs(o, "interrupts", ogl_json_parse(r.interrupts)) < 0 ||
 		    ogl_add_cs(o, "error", ogl_json_parse(r.error)) < 0 ||
-		    ogl_add_cs(o, "created_at", cJSON_CreateString(ogl_iso8601(t.created_ms, ts, sizeof(ts)))) < 0 ||
-		    ogl_add_cs(o, "updated_at", cJSON_CreateString(ogl_iso8601(updated, ts, sizeof(ts)))) < 0)
+		    ogl_add_cs(o, "created_at", cJSON_CreateString(og_clock_iso8601(t.created_ms, ts, sizeof(ts)))) < 0 ||
+		    ogl_add_cs(o, "updated_at", cJSON_CreateString(og_clock_iso8601(updated, ts, sizeof(ts)))) < 0)
 			goto nomem;
 	}
 	if (rc != MDB_NOTFOUND)

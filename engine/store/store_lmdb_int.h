@@ -378,8 +378,6 @@ cJSON *ogl_json_str(struct ogl_span s);
 cJSON *ogl_json_parse(struct ogl_span s);
 /* Adds v to o under k, deleting v on failure; -1 on failure (v NULL too). */
 int ogl_add(cJSON *o, const char *k, cJSON *v);
-/* og_clock_iso8601(ms), faster; buf of at least 40 bytes. */
-const char *ogl_iso8601(int64_t ms, char *buf, int len);
 /* ogl_add for a key that is a string literal: not copied (cJSON's "CS"). */
 int ogl_add_cs(cJSON *o, const char *k, cJSON *v);
 int ogl_push(cJSON *a, cJSON *v);
