@@ -356,6 +356,8 @@ function impactReport(r) {
   }).join('');
   const den = (r.denied || []).map((x) => `<li>${esc(x.syscall)} by ${esc(x.comm)} (${esc(x.pid)})</li>`).join('');
   const sur = (r.surprises || []).map((x) => `<li>${esc(x.path)}: ${esc(x.why || '')}</li>`).join('');
+  // opens for writing the overlay diff cannot show: refused in the sandbox (a real run may succeed)
+  const els = (r.writes_not_in_diff || []).map((x) => `<li>${esc(x.path)}${x.result && x.result !== 'ok' ? `: ${esc(x.result)} in the dry-run` : ''} <span class="muted">by ${esc(x.comm)}</span></li>`).join('');
   const argv = r.argv ? r.argv.join(' ') : r.method ? `${r.method} ${r.url}` : '';
   return `<div class="report" data-tool="${esc(r.tool)}">
     <div class="small"><strong class="mono">${esc(r.tool)}</strong> ${badge(r.fidelity || 'none', `fid-${r.fidelity || 'none'}`)}
@@ -372,6 +374,7 @@ function impactReport(r) {
       ${fileList('deleted', f.deleted, (x) => esc(x.path ?? x))}
       ${fileList('renamed', f.renamed, (x) => `${esc(x.from)} → ${esc(x.to)}`)}
       ${fileList('chmod', f.chmod, (x) => esc(typeof x === 'object' ? `${x.path} ${x.mode ?? ''}` : x))}
+      ${els ? `<dt class="surprise">writes not in the diff</dt><dd class="surprise"><ul class="evidence mono">${els}</ul></dd>` : ''}
       ${net ? `<dt>network</dt><dd><ul class="evidence mono">${net}</ul></dd>` : ''}
       ${sig ? `<dt>signals</dt><dd><ul class="evidence mono">${sig}</ul></dd>` : ''}
       ${den ? `<dt>denied</dt><dd><ul class="evidence mono">${den}</ul></dd>` : ''}
