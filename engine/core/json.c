@@ -209,6 +209,7 @@ char *og_json_out_finish(struct og_json_out *o, size_t *len)
 	if (o->failed || reserve(o, 0) < 0) {
 		free(o->p);
 		o->p = NULL;
+		o->len = o->cap = 0;	/* reusable: a buffer kept from print to print */
 		return NULL;
 	}
 	o->p[o->len] = '\0';

@@ -33,7 +33,8 @@ struct og_json_out {
 void og_json_out_string(struct og_json_out *o, const char *s);
 void og_json_out_number(struct og_json_out *o, double d);
 void og_json_out_raw(struct og_json_out *o, const char *s, size_t n);
-/* NUL-terminates: the text, or NULL when memory ran out (p freed). */
+/* NUL-terminates: the text, or NULL when memory ran out (p freed, len and
+ * cap 0: o can be used again). */
 char *og_json_out_finish(struct og_json_out *o, size_t *len);
 /* Appends og_json_print's text of v to o (not NUL-terminated): a buffer
  * kept from one print to the next saves its allocations. 0, or -1 when

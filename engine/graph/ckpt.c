@@ -14,6 +14,35 @@ static cJSON *dup_or_null(const cJSON *v)
 	return v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
 }
 
+/* The tree, a copy of it, or the text parsed; `absent` when neither. */
+static cJSON *tree_or_text(const cJSON *v, const char *text, cJSON *absent)
+{
+	if (v || text)
+		cJSON_Delete(absent);
+	if (v)
+		return cJSON_Duplicate(v, 1);
+	return text ? cJSON_Parse(text) : absent;
+}
+
+/* {"<task id>": [start_ms, end_ms]} of the spans, NULL when there are none */
+static cJSON *spans_json(const struct og_ckpt_span *s, int n)
+{
+	cJSON *o = n > 0 ? cJSON_CreateObject() : NULL;
+	int i;
+
+	for (i = 0; o && i < n; i++) {
+		cJSON *a = cJSON_CreateArray();
+		if (!a) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)s[i].start_ms));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)s[i].end_ms));
+		cJSON_AddItemToObject(o, s[i].task, a);
+	}
+	return o;
+}
+
 cJSON *og_ckpt_to_json(const struct og_ckpt *ck)
 {
 	cJSON *o = cJSON_CreateObject(), *vals, *vers, *joins;
@@ -46,15 +75,18 @@ cJSON *og_ckpt_to_json(const struct og_ckpt *ck)
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)ck->join_seen[i]);
 		cJSON_AddItemToArray(joins, cJSON_CreateString(num));
 	}
-	cJSON_AddItemToObject(o, "next", ck->next ? cJSON_Duplicate(ck->next, 1) : cJSON_CreateArray());
+	cJSON_AddItemToObject(o, "next", tree_or_text(ck->next, ck->next_text, cJSON_CreateArray()));
 	cJSON_AddItemToObject(o, "pending", dup_or_null(ck->pending));
 	cJSON_AddItemToObject(o, "interrupts", dup_or_null(ck->interrupts));
 	cJSON_AddItemToObject(o, "error", dup_or_null(ck->error));
-	cJSON_AddItemToObject(o, "writes", dup_or_null(ck->writes));
+	cJSON_AddItemToObject(o, "writes", tree_or_text(ck->writes, ck->writes_text, cJSON_CreateNull()));
 	cJSON_AddItemToObject(o, "resumed", dup_or_null(ck->resumed));
 	cJSON_AddItemToObject(o, "journals", dup_or_null(ck->journals));
 	cJSON_AddItemToObject(o, "breakpoints", dup_or_null(ck->breakpoints));
-	if (ck->times)	/* absent, not null, in checkpoints of older opsgraphs and steps without tasks */
+	/* absent, not null, in checkpoints of older opsgraphs and steps without tasks */
+	if (ck->times)
 		cJSON_AddItemToObject(o, "times", cJSON_Duplicate(ck->times, 1));
+	else if (ck->nspans > 0)
+		cJSON_AddItemToObject(o, "times", spans_json(ck->spans, ck->nspans));
 	return o;
 }

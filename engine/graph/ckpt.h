@@ -25,6 +25,12 @@
  * unique across the branches of a thread, so a store can key values by
  * (thread, channel, version) and share unchanged ones between checkpoints. */
 
+/* A task's wall-clock span, for og_ckpt.spans. */
+struct og_ckpt_span {
+	const char *task;		/* task id */
+	int64_t start_ms, end_ms;
+};
+
 struct og_ckpt {
 	const char *thread_id;
 	const char *graph;		/* graph name */
@@ -54,6 +60,16 @@ struct og_ckpt {
 					 * of the completed step (they run one after another), or NULL */
 	const cJSON *resumed;		/* [{"interrupt_id","by","at","value"}] resumes that led
 					 * to this checkpoint, or NULL */
+	/* next, writes and times as the runner keeps them: it builds no trees
+	 * for them per step (building, printing and freeing those was a tenth
+	 * of a benchmarked step). next_text and writes_text are the JSON texts
+	 * of next and writes (NUL-terminated), spans the entries of times. Of
+	 * each pair one is set, or neither; stores and og_ckpt_to_json take
+	 * either. */
+	const char *next_text;
+	const char *writes_text;
+	const struct og_ckpt_span *spans;
+	int nspans;
 };
 
 /* The whole record as JSON (caller owns). Channel values are copied. */

@@ -63,7 +63,11 @@ struct og_run {
 	char *bp_before, *bp_after;	/* per node: static breakpoints of this run */
 	cJSON *bp_opts;			/* the run's own breakpoints, {"before","after"}, or NULL */
 	cJSON *step_journals;		/* journals of the step being saved, for its checkpoint */
-	cJSON *step_times;		/* {"<task id>": [start_ms, end_ms]} of that step */
+	struct og_ckpt_span *spans;	/* each task's span of that step (ckpt.h), */
+	char (*span_ids)[17];		/* with their task ids: the tasks are gone by save */
+	int nspans, capspans;
+	struct og_json_out next_text;	/* save's scratch: next, printed (ckpt.h next_text) */
+	struct og_json_out writes_text;	/* the step's writes summary, printed before the barrier */
 	cJSON *recorded;		/* replay: task id -> recorded journal, or NULL */
 
 	struct og_task *tasks;		/* the step about to run */
@@ -212,7 +216,10 @@ void og_run_free(struct og_run *run)
 	cJSON_Delete(run->resumed);
 	cJSON_Delete(run->bp_opts);
 	cJSON_Delete(run->step_journals);
-	cJSON_Delete(run->step_times);
+	free(run->spans);
+	free(run->span_ids);
+	free(run->next_text.p);
+	free(run->writes_text.p);
 	cJSON_Delete(run->recorded);
 	free(run);
 }
@@ -288,6 +295,30 @@ static cJSON *tasks_json(const struct og_run *run, const struct og_task *t, int 
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
+}
+
+/* tasks_json's text into o (reset first), for save: no tree per step.
+ * 0, or -1 when memory ran out. */
+static int print_tasks(struct og_json_out *o, const struct og_run *run, const struct og_task *t, int n)
+{
+	int i;
+
+	o->len = 0;
+	o->failed = 0;
+	og_json_out_raw(o, "[", 1);
+	for (i = 0; i < n; i++) {
+		og_json_out_raw(o, i ? ",{\"id\":" : "{\"id\":", i ? 7 : 6);
+		og_json_out_string(o, t[i].id);
+		og_json_out_raw(o, ",\"node\":", 8);
+		og_json_out_string(o, og_graph_node_name(run->g, t[i].node));
+		if (t[i].input) {
+			og_json_out_raw(o, ",\"input\":", 9);
+			og_json_out_value(o, t[i].input);
+		}
+		og_json_out_raw(o, "}", 1);
+	}
+	og_json_out_raw(o, "]", 1);
+	return og_json_out_finish(o, NULL) ? 0 : -1;
 }
 
 /* A task's own [start_ms, end_ms]: tasks of one step run one after another,
@@ -395,21 +426,24 @@ static cJSON *interrupts_json(const struct og_run *run)
 	return arr;
 }
 
-static int save(struct og_run *run, const char *source, cJSON *writes, struct og_err *err)
+/* writes_text: the step's writes summary (run->writes_text.p), or NULL */
+static int save(struct og_run *run, const char *source, const char *writes_text, struct og_err *err)
 {
 	struct og_ckpt ck;
-	cJSON *next = NULL, *pending = NULL, *interrupts = NULL;
-	int rc;
+	cJSON *pending = NULL, *interrupts = NULL;
+	int rc, i;
 
 	if (!run->opts.store) {
-		cJSON_Delete(writes);
 		run->ckpt_id = run->next_id++;
 		cJSON_Delete(run->resumed);
 		run->resumed = NULL;
 		return 0;
 	}
 	memset(&ck, 0, sizeof(ck));
-	next = tasks_json(run, run->tasks, run->ntasks);
+	if (print_tasks(&run->next_text, run, run->tasks, run->ntasks) < 0)
+		return og_err_set(err, -OG_ENOMEM, "run: out of memory saving thread %s", run->thread_id);
+	for (i = 0; i < run->nspans; i++)
+		run->spans[i].task = run->span_ids[i];
 	pending = pending_json(run);	/* NULL after a completed step */
 	interrupts = interrupts_json(run);
 	ck.thread_id = run->thread_id;
@@ -425,20 +459,20 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 	ck.state = &run->state;
 	ck.join_seen = run->join_seen;
 	ck.njoins = run->g->njoins;
-	ck.next = next;
+	ck.next_text = run->next_text.p;
 	ck.pending = pending;
 	ck.interrupts = interrupts;
 	ck.error = run->error;
-	ck.writes = writes;
+	ck.writes_text = writes_text;
 	ck.resumed = run->resumed;
 	ck.journals = run->step_journals;
-	ck.times = run->step_times;
+	ck.spans = run->spans;
+	ck.nspans = run->nspans;
 	ck.breakpoints = run->bp_opts;
 	rc = run->opts.store->put(run->opts.store_self, &ck, err);
 	cJSON_Delete(run->step_journals);
 	run->step_journals = NULL;
-	cJSON_Delete(run->step_times);
-	run->step_times = NULL;
+	run->nspans = 0;
 	if (rc == 0) {
 		run->ckpt_id = ck.id;
 		run->next_id = ck.id + 1;
@@ -446,10 +480,8 @@ static int save(struct og_run *run, const char *source, cJSON *writes, struct og
 		run->resumed = NULL;
 		run->resume_unsaved = false;
 	}
-	cJSON_Delete(next);
 	cJSON_Delete(pending);
 	cJSON_Delete(interrupts);
-	cJSON_Delete(writes);
 	return rc;
 }
 
@@ -961,7 +993,6 @@ static int route_task(struct og_run *run, struct og_task *t, struct og_err *err)
 }
 
 
-/* Writes summary for the checkpoint: {"node": ["channel", ...]}. */
 /* A completed task's journal is kept only for replay with the recorded
  * answers, so it must not make every checkpoint heavy: one whose JSON is
  * larger than this (a node that fetched 2000 log lines) is left out, and a
@@ -992,19 +1023,30 @@ static void collect_journals(struct og_run *run)
 	}
 }
 
-/* Each task's own span, kept with the step's checkpoint (postmortem). */
+/* Each task's own span, kept with the step's checkpoint (postmortem);
+ * tasks without one (finished under an older opsgraph) are left out. */
 static void collect_times(struct og_run *run)
 {
 	int i;
 
-	cJSON_Delete(run->step_times);
-	run->step_times = NULL;
+	run->nspans = 0;
+	if (run->ntasks > run->capspans) {
+		struct og_ckpt_span *s = realloc(run->spans, (size_t)run->ntasks * sizeof(*s));
+		char (*ids)[17] = s ? realloc(run->span_ids, (size_t)run->ntasks * sizeof(*ids)) : NULL;
+		if (s)
+			run->spans = s;
+		if (!ids)
+			return;		/* the checkpoint goes without times, as a failed add_span did */
+		run->span_ids = ids;
+		run->capspans = run->ntasks;
+	}
 	for (i = 0; i < run->ntasks; i++) {
-		if (!run->tasks[i].start_ms)
+		const struct og_task *t = &run->tasks[i];
+		if (!t->start_ms)
 			continue;
-		if (!run->step_times && !(run->step_times = cJSON_CreateObject()))
-			return;
-		add_span(run->step_times, run->tasks[i].id, &run->tasks[i]);
+		memcpy(run->span_ids[run->nspans], t->id, sizeof(t->id));
+		run->spans[run->nspans].start_ms = t->start_ms;
+		run->spans[run->nspans++].end_ms = t->end_ms;
 	}
 }
 
@@ -1014,21 +1056,42 @@ void og_run_use_recorded(struct og_run *run, cJSON *journals)
 	run->recorded = journals;
 }
 
-static cJSON *writes_summary(const struct og_run *run)
+/* The step's writes, {"node": ["channel", ...]} (ckpt.h), printed into
+ * run->writes_text: a node's list holds the writes of all its tasks, in
+ * task order, the nodes in the order of their first task. The text, or
+ * NULL when memory ran out (the checkpoint then goes without it). */
+static const char *print_writes(struct og_run *run)
 {
-	cJSON *obj = cJSON_CreateObject();
-	int i;
+	struct og_json_out *o = &run->writes_text;
+	int i, j, k, nw;
 
-	for (i = 0; obj && i < run->ntasks; i++) {
-		const char *node = run->g->nodes[run->tasks[i].node].name;
-		const cJSON *w;
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(obj, node);
-		if (!list)
-			list = cJSON_AddArrayToObject(obj, node);
-		cJSON_ArrayForEach(w, run->tasks[i].res.writes)
-			cJSON_AddItemToArray(list, cJSON_CreateString(w->string));
+	o->len = 0;
+	o->failed = 0;
+	og_json_out_raw(o, "{", 1);
+	for (i = 0; i < run->ntasks; i++) {
+		int node = run->tasks[i].node;
+		for (j = 0; j < i && run->tasks[j].node != node; j++)
+			;
+		if (j < i)
+			continue;			/* listed with its node's first task */
+		if (i)
+			og_json_out_raw(o, ",", 1);
+		og_json_out_string(o, run->g->nodes[node].name);
+		og_json_out_raw(o, ":[", 2);
+		for (k = i, nw = 0; k < run->ntasks; k++) {
+			const cJSON *w;
+			if (run->tasks[k].node != node)
+				continue;
+			cJSON_ArrayForEach(w, run->tasks[k].res.writes) {
+				if (nw++)
+					og_json_out_raw(o, ",", 1);
+				og_json_out_string(o, w->string);
+			}
+		}
+		og_json_out_raw(o, "]", 1);
 	}
-	return obj;
+	og_json_out_raw(o, "}", 1);
+	return og_json_out_finish(o, NULL);
 }
 
 /* A finished task's writes, committed before its siblings finish, so that a
@@ -1125,7 +1188,7 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 {
 	const struct og_graph *g = run->g;
 	struct og_view view = og_state_view(&run->state);
-	cJSON *summary = NULL;
+	const char *summary = NULL;
 	int i, rc, ch;
 	int64_t t0 = run->opts.on_event ? og_clock_mono_us() : 0;
 
@@ -1175,7 +1238,7 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 			goto fail;
 	}
 	/* Before the barrier, which moves the writes out of the results. */
-	summary = run->opts.store ? writes_summary(run) : NULL;
+	summary = run->opts.store ? print_writes(run) : NULL;
 	if (run->opts.store) {
 		collect_journals(run);
 		collect_times(run);
@@ -1220,7 +1283,6 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 			bp_after |= run->bp_after[run->tasks[i].node];
 		run->step++;
 		if ((rc = plan_commit(run, err)) < 0) {
-			cJSON_Delete(summary);
 			cJSON_Delete(ran);
 			return fail_run(run, rc, OG_START, err);
 		}
@@ -1243,7 +1305,6 @@ static int run_superstep(struct og_run *run, struct og_err *err)
 		return rc;
 	}
 fail:
-	cJSON_Delete(summary);	/* set when a custom reducer failed in fold_custom */
 	step_cancel(run);
 	rc = fail_run(run, rc, OG_START, err);
 	save(run, "loop", NULL, NULL);
@@ -1251,7 +1312,6 @@ fail:
 fail_barrier:
 	/* Only a custom reducer or memory can fail here; the state may be half
 	 * updated, so nothing is saved for this step. */
-	cJSON_Delete(summary);
 	step_cancel(run);
 	return fail_run(run, rc, OG_START, err);
 }

@@ -86,7 +86,7 @@ int ogl_ckrec_decode(const MDB_val *v, struct ogl_ckrec *r, struct og_err *err)
 	r->resumed = ogl_get_opt(&rd);
 	r->journals = ogl_get_opt(&rd);
 	r->breakpoints = ogl_get_opt(&rd);
-	/* appended later, and the record's last bytes (times_put): a record
+	/* appended later, and the record's last bytes (spans_put): a record
 	 * written before it ends here */
 	r->times.p = (const char *)rd.p;
 	r->times.n = (size_t)(rd.end - rd.p);
@@ -111,36 +111,55 @@ static uint64_t oref_of(uint64_t origin, uint64_t version)
 	return origin == 0 ? 0 : origin == version ? 1 : origin + 2;
 }
 
-/* Each task's [start_ms, end_ms] (ckpt.h "times"), the record's last bytes:
- * varint n, then n * (bytes task id, zigzag created_ms - start, varint
- * end - start): some 20 bytes a task where the JSON took 50. Entries that
- * are not [start, end] with start <= end are not kept. */
-static void times_put(struct ogl_buf *b, const cJSON *times, int64_t created)
+/* Each task's [start_ms, end_ms] (ckpt.h "times" or its spans), the
+ * record's last bytes: varint n, then n * (bytes task id, zigzag
+ * created_ms - start, varint end - start): some 20 bytes a task where the
+ * JSON took 50. Spans with start > end are not kept. */
+static void spans_put(struct ogl_buf *b, const struct og_ckpt_span *s, int n, int64_t created)
 {
-	const cJSON *t;
-	uint64_t n = 0;
+	uint64_t kept = 0;
+	int i;
 
-	cJSON_ArrayForEach(t, times)
-		if (cJSON_GetArraySize(t) == 2 && cJSON_IsNumber(t->child) && cJSON_IsNumber(t->child->next) &&
-		    t->child->valuedouble <= t->child->next->valuedouble)
-			n++;
-	if (!n)
+	for (i = 0; i < n; i++)
+		kept += s[i].start_ms <= s[i].end_ms;
+	if (!kept)
 		return;
-	ogl_put_varint(b, n);
-	cJSON_ArrayForEach(t, times) {
-		int64_t a, e;
-		if (cJSON_GetArraySize(t) != 2 || !cJSON_IsNumber(t->child) || !cJSON_IsNumber(t->child->next) ||
-		    t->child->valuedouble > t->child->next->valuedouble)
+	ogl_put_varint(b, kept);
+	for (i = 0; i < n; i++) {
+		if (s[i].start_ms > s[i].end_ms)
 			continue;
-		a = (int64_t)t->child->valuedouble;
-		e = (int64_t)t->child->next->valuedouble;
-		ogl_put_str(b, t->string);
-		ogl_put_svarint(b, created - a);
-		ogl_put_varint(b, (uint64_t)(e - a));
+		ogl_put_str(b, s[i].task);
+		ogl_put_svarint(b, created - s[i].start_ms);
+		ogl_put_varint(b, (uint64_t)(s[i].end_ms - s[i].start_ms));
 	}
 }
 
-/* times_put's bytes back as {"<task id>": [start_ms, end_ms]}; NULL when
+/* spans_put for times given as a tree: its [start, end] entries (others
+ * are not kept). -1 when memory ran out. */
+static int times_put(struct ogl_buf *b, const cJSON *times, int64_t created)
+{
+	struct og_ckpt_span *s;
+	const cJSON *t;
+	int n = 0;
+
+	if (!times)
+		return 0;
+	if (!(s = calloc((size_t)cJSON_GetArraySize(times) + 1, sizeof(*s))))
+		return -1;
+	cJSON_ArrayForEach(t, times) {
+		if (cJSON_GetArraySize(t) != 2 || !cJSON_IsNumber(t->child) || !cJSON_IsNumber(t->child->next) ||
+		    t->child->valuedouble > t->child->next->valuedouble)
+			continue;
+		s[n].task = t->string;
+		s[n].start_ms = (int64_t)t->child->valuedouble;
+		s[n++].end_ms = (int64_t)t->child->next->valuedouble;
+	}
+	spans_put(b, s, n, created);
+	free(s);
+	return 0;
+}
+
+/* spans_put's bytes back as {"<task id>": [start_ms, end_ms]}; NULL when
  * damaged or out of memory. */
 static cJSON *times_json(struct ogl_span sp, int64_t created)
 {
@@ -709,6 +728,19 @@ static int put_opt_json(struct ogl_env *e, struct ogl_buf *b, const cJSON *v)
 	return b->failed ? -OG_ENOMEM : 0;
 }
 
+/* put_opt_json, or the text when the runner printed it (ckpt.h) */
+static int put_opt_text(struct ogl_env *e, struct ogl_buf *b, const cJSON *v, const char *text)
+{
+	size_t n;
+
+	if (v || !text)
+		return put_opt_json(e, b, v);
+	n = strlen(text);
+	ogl_put_varint(b, n + 1);
+	ogl_put_raw(b, text, n);
+	return b->failed ? -OG_ENOMEM : 0;
+}
+
 static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *err)
 {
 	const struct og_ckpt *ck = ((struct put_ctx *)ctx)->ck;
@@ -785,16 +817,19 @@ static int put_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *er
 	ogl_put_varint(rec, (uint64_t)(ck->njoins > 0 ? ck->njoins : 0));
 	for (i = 0; i < ck->njoins; i++)
 		ogl_put_varint(rec, ck->join_seen[i]);
-	if ((rc = put_opt_json(e, rec, ck->next)) < 0 ||
+	if ((rc = put_opt_text(e, rec, ck->next, ck->next_text)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->pending)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->interrupts)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->error)) < 0 ||
-	    (rc = put_opt_json(e, rec, ck->writes)) < 0 ||
+	    (rc = put_opt_text(e, rec, ck->writes, ck->writes_text)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->resumed)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->journals)) < 0 ||
 	    (rc = put_opt_json(e, rec, ck->breakpoints)) < 0 || rec->failed)
 		goto nomem;
-	times_put(rec, ck->times, ck->created_ms);
+	if (ck->times && times_put(rec, ck->times, ck->created_ms) < 0)
+		goto nomem;
+	if (!ck->times)
+		spans_put(rec, ck->spans, ck->nspans, ck->created_ms);
 	if (rec->failed)
 		goto nomem;
 	/* then the writes: a new thread's handle, a new segment's, the row */

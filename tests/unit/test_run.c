@@ -936,6 +936,12 @@ static void test_send_map_reduce(void)
 						cJSON_GetStringValue(cJSON_GetObjectItem(u, "id")));
 		CHECK_INT(dups, ==, 0);
 	}
+	/* the step's writes: one list for the node, with its 100 tasks' writes;
+	 * a span per task */
+	ck = og_store_mem_at(mem, 2);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(ck, "writes")), ==, 1);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(ck, "writes"), "w")), ==, 100);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(ck, "times")), ==, 100);
 	done(run);
 	og_store_mem_free(mem);
 

@@ -382,6 +382,57 @@ static void test_roundtrip(void)
 	og_store_lmdb_close(s);
 }
 
+/* What the runner passes (ckpt.h): next and writes as texts, times as
+ * spans. The record reads back as the same checkpoint given as trees does,
+ * a span with start > end is dropped as a tree's entry is, and
+ * og_ckpt_to_json (the memory store) gives the trees' JSON. */
+static void test_runner_forms(void)
+{
+	static const struct og_ckpt_span spans[] = { { "t1", 1764031000000, 1764031000004 },
+						     { "t9", 1764031000004, 1764031000009 },
+						     { "tx", 1764031000009, 1764031000001 } };
+	struct og_store_lmdb *s = open_db(newpath("forms"), OG_DURABLE_ASYNC, 0, false);
+	struct og_graph *g = graph_n(3);
+	struct og_err err = { 0 };
+	struct og_ckpt t;
+	struct fake f;
+	cJSON *a = NULL, *b = NULL, *ja, *jb;
+
+	fake_init(&f, g, "trees");
+	fake_set(&f, 0, "{\"k\":\"v\"}");
+	fake_opt(&f.next, &f.ck.next, "[{\"id\":\"t2\",\"node\":\"n2\",\"input\":{\"q\":1}},{\"id\":\"t3\",\"node\":\"n3\"}]");
+	fake_opt(&f.writes, &f.ck.writes, "{\"n1\":[\"a\",\"b\"],\"n2\":[]}");
+	fake_opt(&f.times, &f.ck.times, "{\"t1\":[1764031000000,1764031000004],\"t9\":[1764031000004,1764031000009],"
+		 "\"tx\":[1764031000009,1764031000001]}");
+	CHECK_INT(fake_put(&f, s, &err), ==, 0);
+	t = f.ck;
+	t.thread_id = "texts";
+	t.next = t.writes = t.times = NULL;
+	t.next_text = "[{\"id\":\"t2\",\"node\":\"n2\",\"input\":{\"q\":1}},{\"id\":\"t3\",\"node\":\"n3\"}]";
+	t.writes_text = "{\"n1\":[\"a\",\"b\"],\"n2\":[]}";
+	t.spans = spans;
+	t.nspans = 3;
+	CHECK_INT(og_store_lmdb_ops.put(s, &t, &err), ==, 0);
+	CHECK_INT(og_store_lmdb_ops.get(s, "trees", 0, &a, &err), ==, 0);
+	CHECK_INT(og_store_lmdb_ops.get(s, "texts", 0, &b, &err), ==, 0);
+	cJSON_DeleteItemFromObject(a, "thread_id");
+	cJSON_DeleteItemFromObject(b, "thread_id");
+	CHECK_JSON_EQ(b, a);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(b, "times")), ==, 2);
+	ja = og_ckpt_to_json(&f.ck);
+	jb = og_ckpt_to_json(&t);
+	cJSON_DeleteItemFromObject(ja, "thread_id");
+	cJSON_DeleteItemFromObject(jb, "thread_id");
+	CHECK_JSON_EQ(jb, ja);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+	fake_release(&f);
+	og_graph_free(g);
+	og_store_lmdb_close(s);
+}
+
 /* A fork: two branches reach the same version number of a channel with
  * different values; each keeps its own. */
 static void test_fork_values(void)
@@ -1975,6 +2026,7 @@ int main(void)
 	test_json_parse();
 	test_iso8601();
 	test_roundtrip();
+	test_runner_forms();
 	test_fork_values();
 	test_put_cache();
 	test_put_writes();
