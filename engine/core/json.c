@@ -77,11 +77,11 @@ static void put_number(struct og_json_out *o, double d)
 	put(o, buf, (size_t)n);
 }
 
-static void put_string(struct og_json_out *o, const char *s)
+/* put_string for a string with a byte to escape in [p, end) */
+static void put_escaped(struct og_json_out *o, const unsigned char *p, const unsigned char *end)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	const unsigned char *run = p, *end = p + strlen((const char *)p);
+	const unsigned char *run = p;
 
 	put_char(o, '"');
 	for (;; p++) {
@@ -121,6 +121,31 @@ static void put_string(struct og_json_out *o, const char *s)
 		run = p + 1;
 	}
 	put_char(o, '"');
+}
+
+static void put_string(struct og_json_out *o, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *q, *end;
+	size_t n = strlen((const char *)p);
+
+	/* the usual string needs no escape: one reservation and one copy
+	 * (keys and values are mostly short plain text; a byte loop with a
+	 * check per piece was the printer's largest cost) */
+	end = p + n;
+	q = (const unsigned char *)og_json_skip_plain((const char *)p, (const char *)end);
+	while (q < end && *q >= 0x20 && *q != '"' && *q != '\\')
+		q++;
+	if (q < end) {
+		put_escaped(o, p, end);
+		return;
+	}
+	if (reserve(o, n + 2) == 0) {
+		char *w = o->p + o->len;
+		w[0] = '"';
+		memcpy(w + 1, p, n);
+		w[n + 1] = '"';
+		o->len += n + 2;
+	}
 }
 
 static void put_value(struct og_json_out *o, const cJSON *v, int depth)

@@ -134,8 +134,10 @@ int og_graph_find_channel(const struct og_graph *g, const char *name)
 {
 	int i;
 
+	/* the first byte before strcmp: a state read and each write look a
+	 * channel up, and most names differ at once */
 	for (i = 0; i < g->nchannels; i++)
-		if (!strcmp(g->channels[i].name, name))
+		if (g->channels[i].name[0] == name[0] && !strcmp(g->channels[i].name, name))
 			return i;
 	return -1;
 }
