@@ -54,9 +54,12 @@ static int mem_put(void *self, const struct og_ckpt *ck, struct og_err *err)
 static int mem_get(void *self, const char *thread_id, uint64_t id, cJSON **out, struct og_err *err)
 {
 	struct og_store_mem *m = self;
-	const cJSON *c, *best = NULL;
+	const cJSON *first = m->list->child, *c, *best = NULL;
 
-	cJSON_ArrayForEach(c, m->list) {
+	/* newest first (the first item's prev is the last): the latest of a
+	 * thread that is running is at the end, where a forward walk over
+	 * every checkpoint of every thread made each get O(all) */
+	for (c = first ? first->prev : NULL; c && !best; c = c == first ? NULL : c->prev) {
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "thread_id");
 		const cJSON *i = cJSON_GetObjectItemCaseSensitive(c, "id");
 		if (!cJSON_IsString(t) || strcmp(t->valuestring, thread_id))
