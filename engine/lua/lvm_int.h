@@ -19,6 +19,10 @@ struct og_lvm {
 	size_t mem_used;
 	size_t mem_limit;		/* 0 = none; set per budgeted call */
 	bool mem_hit;
+	/* small blocks the VM freed, kept for its next allocations: a free
+	 * list per 16-byte size class (lvm.c, LVM_POOL_*) */
+	void *pool[16];
+	size_t pooled;			/* bytes on the lists */
 
 	/* instruction budget (lvm_hook) */
 	int64_t ticks_left;
