@@ -17,6 +17,8 @@
  *        in-memory store. Fresh database per rep (deleted first).
  *   S1c  S1 with P OS threads (each with its own og_lvm and graph) sharing
  *        one LMDB handle: sync mode with P = 1,2,4,8,64, async with P = 1,2.
+ *        Per rep a fresh database, the warm-up threads spread over the P
+ *        pthreads, then N timed threads; the median of the reps.
  *   S2   step overhead (bench/graphs/s2_loop.lua): 1 warm-up thread, then 10
  *        threads x 1000 supersteps sequentially: LMDB async, memory, no store.
  *   S3   history of the last S2 thread (LMDB): og_store_lmdb_history of all
@@ -26,8 +28,8 @@
  *        resumed from their checkpoints; LMDB async.
  *
  * Environment (defaults in parentheses): BENCH_REPS (5), BENCH_S1_N (1000),
- * BENCH_S1_WARMUP_N (200), BENCH_S1C_N (1000), BENCH_S1C_P (1,2,4,8,64),
- * BENCH_S1C_ASYNC_P (1,2),
+ * BENCH_S1_WARMUP_N (200), BENCH_S1C_N (1000), BENCH_S1C_WARMUP_N (200),
+ * BENCH_S1C_REPS (3), BENCH_S1C_P (1,2,4,8,64), BENCH_S1C_ASYNC_P (1,2),
  * BENCH_S2_THREADS (10), BENCH_S3_REPS (5), BENCH_S3_GETSTATE_REPS (50),
  * BENCH_S4_N (10000), BENCH_S4_WARMUP_N (500), BENCH_S4_REPS (3),
  * BENCH_KEEP_DB=1, BENCH_GRAPHS (bench/graphs), BENCH_THREAD_IDS (peer: "TAG-i"
@@ -63,7 +65,7 @@
 /* ------------------------------------------------------------------ config */
 
 struct cfg {
-	int reps, s1_n, s1_warm, s1c_n, s2_threads, s3_reps, s3_get_reps, s4_n, s4_warm, s4_reps;
+	int reps, s1_n, s1_warm, s1c_n, s1c_warm, s1c_reps, s2_threads, s3_reps, s3_get_reps, s4_n, s4_warm, s4_reps;
 	char s1c_p[128], s1c_async_p[128];
 	char ids[16];		/* thread ids: peer | padded | generated */
 	bool keep_db;
@@ -87,6 +89,8 @@ static void cfg_init(void)
 	C.s1_n = env_int("BENCH_S1_N", 1000);
 	C.s1_warm = env_int("BENCH_S1_WARMUP_N", 200);
 	C.s1c_n = env_int("BENCH_S1C_N", 1000);
+	C.s1c_warm = env_int("BENCH_S1C_WARMUP_N", 200);
+	C.s1c_reps = env_int("BENCH_S1C_REPS", 3);
 	C.s2_threads = env_int("BENCH_S2_THREADS", 10);
 	C.s3_reps = env_int("BENCH_S3_REPS", 5);
 	C.s3_get_reps = env_int("BENCH_S3_GETSTATE_REPS", 50);
@@ -701,70 +705,106 @@ static void run_s1(enum saver kind, enum og_durability dur)
 
 struct s1c_ctx {
 	struct store *s;
-	int p, w, n;
+	int p, w, n, warm;
 	const char *tag;
 	double *lat1, *lat2;
-	struct vmg v;
+	struct vmg *v;
 	pthread_barrier_t *go;
 };
 
+/* Each pthread first runs its share of the warm-up threads (its Lua VM's
+ * first calls, its jemalloc arena, its LMDB reader slot, as the peer's
+ * warm-up does for its one loop), waits at the barrier, then its share of
+ * the n measured threads. */
 static void *s1c_worker(void *arg)
 {
 	struct s1c_ctx *c = arg;
 	cJSON *resume = resume_value();
-	char thread[128];
+	char thread[160], wtag[96];
+	double l1, l2;
 	int i;
 
+	snprintf(wtag, sizeof(wtag), "%s-warm", c->tag);
+	for (i = c->w; i < c->warm; i += c->p) {
+		thread_name(thread, sizeof(thread), wtag, i);
+		s1_thread(c->v, c->s, thread, i, resume, &l1, &l2);
+	}
 	pthread_barrier_wait(c->go);
 	for (i = c->w; i < c->n; i += c->p) {
 		thread_name(thread, sizeof(thread), c->tag, i);
-		s1_thread(&c->v, c->s, thread, i, resume, &c->lat1[i], &c->lat2[i]);
+		s1_thread(c->v, c->s, thread, i, resume, &c->lat1[i], &c->lat2[i]);
 	}
 	cJSON_Delete(resume);
 	return NULL;
 }
 
+/* One rep: a fresh store, p pthreads, warm-up, then n threads timed from the
+ * barrier to the last join. Returns the wall time (µs); *st gets the
+ * store's stats (caller owns). */
+static double s1c_rep(enum og_durability dur, int p, int n, int warm, struct vmg *vs, const char *tag, double *lat1,
+		      double *lat2, cJSON **st)
+{
+	struct s1c_ctx *cs = calloc((size_t)p, sizeof(*cs));
+	pthread_t *th = calloc((size_t)p, sizeof(*th));
+	pthread_barrier_t go;
+	struct store s;
+	double t0, wall;
+	int w;
+
+	if (!cs || !th)
+		die("out of memory");
+	store_open(&s, SAVER_LMDB, dur, tag);
+	pthread_barrier_init(&go, NULL, (unsigned)p + 1);
+	for (w = 0; w < p; w++) {
+		cs[w] = (struct s1c_ctx){ .s = &s, .p = p, .w = w, .n = n, .warm = warm, .tag = tag, .lat1 = lat1,
+					  .lat2 = lat2, .v = &vs[w], .go = &go };
+		if (pthread_create(&th[w], NULL, s1c_worker, &cs[w]))
+			die("pthread_create");
+	}
+	pthread_barrier_wait(&go);
+	t0 = now_us();
+	for (w = 0; w < p; w++)
+		pthread_join(th[w], NULL);
+	wall = now_us() - t0;
+	pthread_barrier_destroy(&go);
+	*st = store_stats(&s);
+	store_close(&s);
+	free(cs);
+	free(th);
+	return wall;
+}
+
 static void run_s1c(enum og_durability dur)
 {
 	char list[128], *tok, *save = NULL, tag[64];
-	int n = C.s1c_n;
+	int n = C.s1c_n, warm = C.s1c_warm, reps = C.s1c_reps < 1 ? 1 : C.s1c_reps;
 	const char *dname = dur == OG_DURABLE_SYNC ? "sync" : "async";
 
 	snprintf(list, sizeof(list), "%s", dur == OG_DURABLE_SYNC ? C.s1c_p : C.s1c_async_p);
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int p = atoi(tok), w;
-		struct store s;
-		struct s1c_ctx *cs = calloc((size_t)p, sizeof(*cs));
-		pthread_t *th = calloc((size_t)p, sizeof(*th));
-		pthread_barrier_t go;
+		int p = atoi(tok), w, r;
+		struct vmg *vs;
 		double *lat1 = calloc((size_t)n, sizeof(double)), *lat2 = calloc((size_t)n, sizeof(double));
-		double t0, wall;
+		double *rate = calloc((size_t)reps, sizeof(double)), *walls = calloc((size_t)reps, sizeof(double));
+		double med;
 		struct dist d1, d2;
-		cJSON *o, *st;
+		cJSON *o, *st = NULL, *per;
 
-		if (p < 1)
-			continue;
+		if (p < 1 || !(vs = calloc((size_t)p, sizeof(*vs))) || !lat1 || !lat2 || !rate || !walls)
+			die("S1c: bad P '%s' or out of memory", tok);
 		snprintf(tag, sizeof(tag), "s1c-%s-p%d", dname, p);
-		logf_("S1c lmdb %s, %d OS threads, N=%d", dname, p, n);
-		store_open(&s, SAVER_LMDB, dur, tag);
-		pthread_barrier_init(&go, NULL, (unsigned)p + 1);
-		for (w = 0; w < p; w++) {
-			cs[w] = (struct s1c_ctx){ .s = &s, .p = p, .w = w, .n = n, .tag = tag, .lat1 = lat1,
-						  .lat2 = lat2, .go = &go };
-			vmg_load(&cs[w].v, C.s1_graph);
-			if (pthread_create(&th[w], NULL, s1c_worker, &cs[w]))
-				die("pthread_create");
-		}
-		pthread_barrier_wait(&go);
-		t0 = now_us();
+		logf_("S1c lmdb %s, %d OS threads, N=%d after %d warm-up threads, %d reps", dname, p, n, warm, reps);
 		for (w = 0; w < p; w++)
-			pthread_join(th[w], NULL);
-		wall = now_us() - t0;
-		pthread_barrier_destroy(&go);
+			vmg_load(&vs[w], C.s1_graph);
+		for (r = 0; r < reps; r++) {
+			cJSON_Delete(st);
+			walls[r] = s1c_rep(dur, p, n, warm, vs, tag, lat1, lat2, &st);
+			rate[r] = n / (walls[r] / 1e6);
+			logf_("S1c p=%d rep %d: %.3f s, %.1f runs/s", p, r, walls[r] / 1e6, rate[r]);
+		}
+		med = median(rate, reps);
 		d1 = dist_of(lat1, n);
 		d2 = dist_of(lat2, n);
-		st = store_stats(&s);
-		logf_("S1c p=%d: %.3f s, %.1f runs/s", p, wall / 1e6, n / (wall / 1e6));
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "scenario", "S1c");
 		cJSON_AddStringToObject(o, "name", "incident pipeline, P OS threads on one store");
@@ -773,12 +813,17 @@ static void run_s1c(enum og_durability dur)
 		cJSON_AddNumberToObject(o, "threads_per_rep", n);
 		cJSON_AddNumberToObject(o, "concurrency", p);
 		cJSON_AddNumberToObject(o, "os_threads", p);
-		cJSON_AddNumberToObject(o, "reps", 1);
-		cJSON_AddNumberToObject(o, "total_wall_s", r3(wall / 1e6));
-		cJSON_AddNumberToObject(o, "runs_per_s", r3(n / (wall / 1e6)));
+		cJSON_AddNumberToObject(o, "reps", reps);
+		cJSON_AddNumberToObject(o, "warmup_threads", warm);
+		cJSON_AddNumberToObject(o, "total_wall_s", r3(n / med));
+		cJSON_AddNumberToObject(o, "runs_per_s", r3(med));
+		per = cJSON_AddArrayToObject(o, "per_rep_runs_per_s");
+		for (r = 0; r < reps; r++)
+			cJSON_AddItemToArray(per, cJSON_CreateNumber(r3(rate[r])));
 		cJSON_AddItemToObject(o, "start_to_interrupt_us", dist_json(&d1, 1));
 		cJSON_AddItemToObject(o, "resume_to_end_us", dist_json(&d2, 1));
-		cJSON_AddNumberToObject(o, "checkpoints_per_thread", r3(num_field(st, "checkpoints") / n));
+		cJSON_AddNumberToObject(o, "checkpoints_per_thread",
+					r3(num_field(st, "checkpoints") / (n + (warm > 0 ? warm : 0))));
 		cJSON_AddNumberToObject(o, "bytes_per_checkpoint", num_field(st, "bytes_used_per_checkpoint"));
 		cJSON_AddItemToObject(o, "store_after_last_rep", st);
 		cJSON_AddNumberToObject(o, "peak_rss_mb", mb(peak_rss_kb() * 1024.0));
@@ -786,18 +831,19 @@ static void run_s1c(enum og_durability dur)
 					dur == OG_DURABLE_SYNC ?
 					"P pthreads, each with its own og_lvm + graph, run N/P threads one after another "
 					"against the same LMDB handle in sync mode (fsync per commit); concurrent "
-					"commits share one transaction and its fsync (group commit, store_lmdb.c)" :
+					"commits share one transaction and its fsync (group commit, store_lmdb.c); "
+					"median of reps, each on a fresh store after its warm-up threads" :
 					"P pthreads, each with its own og_lvm + graph, run N/P threads one after another "
 					"against the same LMDB handle in async mode (no fsync per commit): the node "
-					"calls run in parallel, LMDB serialises the commits");
+					"calls run in parallel, LMDB serialises the commits; median of reps");
 		emit(o);
 		for (w = 0; w < p; w++)
-			vmg_free(&cs[w].v);
-		store_close(&s);
-		free(cs);
-		free(th);
+			vmg_free(&vs[w]);
+		free(vs);
 		free(lat1);
 		free(lat2);
+		free(rate);
+		free(walls);
 	}
 }
 
@@ -1179,6 +1225,8 @@ static void meta(void)
 	cJSON_AddNumberToObject(c, "s1N", C.s1_n);
 	cJSON_AddNumberToObject(c, "s1WarmupN", C.s1_warm);
 	cJSON_AddNumberToObject(c, "s1cN", C.s1c_n);
+	cJSON_AddNumberToObject(c, "s1cWarmupN", C.s1c_warm);
+	cJSON_AddNumberToObject(c, "s1cReps", C.s1c_reps);
 	cJSON_AddStringToObject(c, "s1cP", C.s1c_p);
 	cJSON_AddStringToObject(c, "s1cAsyncP", C.s1c_async_p);
 	cJSON_AddNumberToObject(c, "s2Threads", C.s2_threads);
