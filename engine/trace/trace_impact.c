@@ -604,7 +604,32 @@ int og_impact_finish(struct og_impact_trace *t, const struct impact_event **ev, 
  * tracepoints' program arrays, disarmed (n_armed 0: they return after one
  * load).
  */
-static void holder_main(int *keep, size_t n)
+/* The holder is a fork: `ps` would show the parent's command line (an
+ * `opsgraph serve` that looks started twice). Its own copy of the argument
+ * area, between arg_start and arg_end of /proc/self/stat, gets its role. */
+static void holder_retitle(pid_t parent)
+{
+	char buf[1024], *p;
+	unsigned long start, end;
+	int field;
+	FILE *f = fopen("/proc/self/stat", "r");
+
+	if (!f)
+		return;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* fields after the comm's closing parenthesis (the comm may hold spaces) */
+	if (!p || !(p = strrchr(buf, ')')))
+		return;
+	for (field = 2; field < 48 && (p = strchr(p + 1, ' ')); field++)
+		;
+	if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start)
+		return;
+	memset((void *)start, 0, end - start);
+	snprintf((char *)start, end - start, "og-impact-hold for %d", (int)parent);
+}
+
+static void holder_main(int *keep, size_t n, pid_t parent)
 {
 	struct timespec ts = { LINGER_S, 0 };
 	unsigned int next = 0;
@@ -624,6 +649,7 @@ static void holder_main(int *keep, size_t n)
 	}
 	close_range(next, ~0U, 0);
 	prctl(PR_SET_NAME, "og-impact-hold");
+	holder_retitle(parent);
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	/* closed here rather than by _exit, so that the detach happens while
@@ -639,17 +665,18 @@ static void links_to_holder(struct impact_tracer *t)
 {
 	int keep[LINGER_MAX_FDS];
 	size_t i, n = 0;
-	pid_t pid;
+	pid_t pid, parent;
 
 	t->skel->bss->n_armed = 0;
 	for (i = 0; i < t->n_links && n < LINGER_MAX_FDS; i++)
 		if (bpf_link__fd(t->links[i]) >= 0)
 			keep[n++] = bpf_link__fd(t->links[i]);
+	parent = getpid();
 	if (!n || (pid = fork()) < 0)
 		return;	/* then the exit pays the grace periods */
 	if (pid == 0) {
 		if (fork() == 0)
-			holder_main(keep, n);
+			holder_main(keep, n, parent);
 		_exit(0);
 	}
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
