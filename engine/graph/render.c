@@ -107,10 +107,59 @@ static void dot_link(struct og_strbuf *b, const char *from, const char *to, enum
 	og_strbuf_printf(b, "  \"%s\" -> \"%s\"%s;\n", from, to, attrs[kind]);
 }
 
-static void render_mermaid(struct og_strbuf *b, const struct og_graph *g, int show_end, int hl)
+typedef void (*link_fn)(struct og_strbuf *b, const char *from, const char *to, enum link kind);
+typedef void (*join_fn)(struct og_strbuf *b, const char *id);
+
+static void mermaid_join(struct og_strbuf *b, const char *id)
+{
+	og_strbuf_printf(b, "    %s((\" \")):::join\n", id);
+}
+
+static void dot_join(struct og_strbuf *b, const char *id)
+{
+	og_strbuf_printf(b, "  \"%s\" [shape=point];\n", id);
+}
+
+/* Every arrow of g in one syntax: edges (one from several sources meets at
+ * a join point first), conditional routes, Command goto destinations.
+ * Returns how many join points it declared. */
+static int render_links(struct og_strbuf *b, const struct og_graph *g, link_fn link, join_fn join)
 {
 	char ia[32], ib[32];
-	int i, k, j;
+	int i, k, j = 0;
+
+	for (i = 0; i < g->nedges; i++) {
+		const struct og_edge *e = &g->edges[i];
+		if (e->nfrom == 1) {
+			link(b, node_id(e->from[0], ia, sizeof(ia)), node_id(e->to, ib, sizeof(ib)), LINK_EDGE);
+			continue;
+		}
+		snprintf(ib, sizeof(ib), "join_%d", j++);
+		join(b, ib);
+		for (k = 0; k < e->nfrom; k++)
+			link(b, node_id(e->from[k], ia, sizeof(ia)), ib, LINK_EDGE);
+		link(b, ib, node_id(e->to, ia, sizeof(ia)), LINK_EDGE);
+	}
+	for (i = 0; i < g->nroutes; i++) {
+		const struct og_route *r = &g->routes[i];
+		for (k = 0; k < r->ntargets; k++)
+			link(b, node_id(r->from, ia, sizeof(ia)), node_id(r->targets[k], ib, sizeof(ib)), LINK_ROUTE);
+	}
+	for (i = 0; i < g->nnodes; i++) {
+		const struct og_node_def *n = &g->nodes[i];
+		for (k = 0; k < n->ndestinations; k++) {
+			int d = dest_node(g, n->destinations[k]);
+			if (d >= OG_END)
+				link(b, node_id(i, ia, sizeof(ia)), node_id(d, ib, sizeof(ib)), LINK_GOTO);
+		}
+	}
+	return j;
+}
+
+static void render_mermaid(struct og_strbuf *b, const struct og_graph *g, int show_end, int hl)
+{
+	char ia[32];
+	int i, j;
 
 	og_strbuf_puts(b, "flowchart TD\n");
 	og_strbuf_puts(b, "    " OG_START_NAME "([START])\n");
@@ -122,34 +171,7 @@ static void render_mermaid(struct og_strbuf *b, const struct og_graph *g, int sh
 	if (show_end)
 		og_strbuf_puts(b, "    " OG_END_NAME "([END])\n");
 
-	for (i = 0, j = 0; i < g->nedges; i++) {
-		const struct og_edge *e = &g->edges[i];
-		if (e->nfrom == 1) {
-			mermaid_link(b, node_id(e->from[0], ia, sizeof(ia)), node_id(e->to, ib, sizeof(ib)),
-				     LINK_EDGE);
-			continue;
-		}
-		snprintf(ib, sizeof(ib), "join_%d", j++);
-		og_strbuf_printf(b, "    %s((\" \")):::join\n", ib);
-		for (k = 0; k < e->nfrom; k++)
-			mermaid_link(b, node_id(e->from[k], ia, sizeof(ia)), ib, LINK_EDGE);
-		mermaid_link(b, ib, node_id(e->to, ia, sizeof(ia)), LINK_EDGE);
-	}
-	for (i = 0; i < g->nroutes; i++) {
-		const struct og_route *r = &g->routes[i];
-		for (k = 0; k < r->ntargets; k++)
-			mermaid_link(b, node_id(r->from, ia, sizeof(ia)),
-				     node_id(r->targets[k], ib, sizeof(ib)), LINK_ROUTE);
-	}
-	for (i = 0; i < g->nnodes; i++) {
-		const struct og_node_def *n = &g->nodes[i];
-		for (k = 0; k < n->ndestinations; k++) {
-			int d = dest_node(g, n->destinations[k]);
-			if (d >= OG_END)
-				mermaid_link(b, node_id(i, ia, sizeof(ia)), node_id(d, ib, sizeof(ib)),
-					     LINK_GOTO);
-		}
-	}
+	j = render_links(b, g, mermaid_link, mermaid_join);
 	if (j > 0)
 		og_strbuf_puts(b, "    classDef join fill:#424242,stroke:#424242;\n");
 	if (hl >= OG_END) {
@@ -175,8 +197,8 @@ static void dot_node(struct og_strbuf *b, const char *id, const char *label, con
 
 static void render_dot(struct og_strbuf *b, const struct og_graph *g, int show_end, int hl)
 {
-	char ia[32], ib[32];
-	int i, k, j;
+	char ia[32];
+	int i;
 
 	og_strbuf_puts(b, "digraph ");
 	dot_quoted(b, g->name);
@@ -187,34 +209,7 @@ static void render_dot(struct og_strbuf *b, const struct og_graph *g, int show_e
 	if (show_end)
 		dot_node(b, OG_END_NAME, "END", "doublecircle", "", hl == OG_END);
 
-	for (i = 0, j = 0; i < g->nedges; i++) {
-		const struct og_edge *e = &g->edges[i];
-		if (e->nfrom == 1) {
-			dot_link(b, node_id(e->from[0], ia, sizeof(ia)), node_id(e->to, ib, sizeof(ib)),
-				 LINK_EDGE);
-			continue;
-		}
-		snprintf(ib, sizeof(ib), "join_%d", j++);
-		og_strbuf_printf(b, "  \"%s\" [shape=point];\n", ib);
-		for (k = 0; k < e->nfrom; k++)
-			dot_link(b, node_id(e->from[k], ia, sizeof(ia)), ib, LINK_EDGE);
-		dot_link(b, ib, node_id(e->to, ia, sizeof(ia)), LINK_EDGE);
-	}
-	for (i = 0; i < g->nroutes; i++) {
-		const struct og_route *r = &g->routes[i];
-		for (k = 0; k < r->ntargets; k++)
-			dot_link(b, node_id(r->from, ia, sizeof(ia)),
-				 node_id(r->targets[k], ib, sizeof(ib)), LINK_ROUTE);
-	}
-	for (i = 0; i < g->nnodes; i++) {
-		const struct og_node_def *n = &g->nodes[i];
-		for (k = 0; k < n->ndestinations; k++) {
-			int d = dest_node(g, n->destinations[k]);
-			if (d >= OG_END)
-				dot_link(b, node_id(i, ia, sizeof(ia)), node_id(d, ib, sizeof(ib)),
-					 LINK_GOTO);
-		}
-	}
+	render_links(b, g, dot_link, dot_join);
 	og_strbuf_puts(b, "}\n");
 }
 
