@@ -16,6 +16,10 @@
 
 #include <cJSON.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* Prints v unformatted into a new NUL-terminated string (free() it); *len,
  * when not NULL, receives its length. NULL v prints "null". Returns NULL
  * when memory runs out or the tree is nested deeper than 1000 levels. */
@@ -64,14 +68,28 @@ static inline char *og_json_print_text(const cJSON *v)
 }
 
 /* The first byte in [p, end) that a JSON string cannot hold as is (a
- * control character, '"' or '\\'), or the last few bytes when fewer than 8
- * remain: the printer and the store's parser skip plain text 8 bytes at a
- * time with it, then look at single bytes. Exact: the borrow tricks flag a
- * word only when one of its bytes matches. */
+ * control character, '"' or '\\'), or, when fewer than 8 bytes remain
+ * without one, the start of those last few: the printer skips plain text
+ * with it, then looks at single bytes. 16 bytes a step with SSE2 (x86-64
+ * has it always), else 8 with word tricks that flag a word only when one
+ * of its bytes matches. */
 static inline const char *og_json_skip_plain(const char *p, const char *end)
 {
 	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
 
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+
+	while (end - p >= 16) {
+		__m128i w = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
+					 _mm_cmpeq_epi8(_mm_max_epu8(w, ctl), ctl));	/* w <= 0x1f */
+		int bits = _mm_movemask_epi8(m);
+		if (bits)
+			return p + __builtin_ctz((unsigned)bits);
+		p += 16;
+	}
+#endif
 	while (end - p >= 8) {
 		uint64_t w, lt20, q, bs;
 		memcpy(&w, p, 8);

@@ -380,7 +380,12 @@ static int lconv_key_cmp(const void *a, const void *b)
 {
 	const struct lconv_key *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
-	int r = memcmp(x->s, y->s, n);
+	int r;
+
+	/* most keys of an object differ in the first byte: no memcmp call */
+	if (n && x->s[0] != y->s[0])
+		return (unsigned char)x->s[0] < (unsigned char)y->s[0] ? -1 : 1;
+	r = memcmp(x->s, y->s, n);
 
 	if (r)
 		return r;

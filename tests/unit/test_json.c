@@ -98,6 +98,41 @@ int main(void)
 	free(b);
 	cJSON_Delete(big);
 
+	/* strings of 0..40 bytes with one byte at each position that is to be
+	 * escaped or not ('"', '\\', control bytes, 0x20, 0x7f, UTF-8): the
+	 * plain-text skip looks at 16, then 8 bytes at a time, then single
+	 * ones, and a string with nothing to escape takes another path */
+	{
+		static const unsigned char odd[] = { 0, '"', '\\', '\n', 0x01, 0x1f, 0x20, 0x7f, 0xc3 };
+		char str[48];
+		int len, pos, k, bad = 0;
+		for (len = 0; len <= 40; len++) {
+			for (k = 0; k < (int)sizeof(odd); k++) {
+				for (pos = 0; pos < (len ? len : 1); pos++) {
+					cJSON *v;
+					memset(str, 'a' + len % 26, (size_t)len);
+					str[len] = 0;
+					if (odd[k] && len)
+						str[pos] = (char)odd[k];
+					if (odd[k] == 0xc3 && len)	/* a whole é */
+						str[pos + 1 < len ? pos + 1 : pos] = pos + 1 < len ? (char)0xa9 : 'e';
+					v = cJSON_CreateString(str);
+					a = cJSON_PrintUnformatted(v);
+					b = og_json_print(v, NULL);
+					if (!a || !b || strcmp(a, b)) {
+						if (bad++ < 3)
+							fprintf(stderr, "string of %d, byte %d at %d: %s, not %s\n", len,
+								odd[k], pos, b ? b : "(null)", a ? a : "(null)");
+					}
+					free(a);
+					free(b);
+					cJSON_Delete(v);
+				}
+			}
+		}
+		CHECK_INT(bad, ==, 0);
+	}
+
 	a = og_json_print(NULL, NULL);
 	CHECK_STR(a, "null");
 	free(a);
