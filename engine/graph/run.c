@@ -81,6 +81,16 @@ struct og_run {
 	cJSON **fresh;			/* per channel: snapshot + own writes, for routes */
 };
 
+/* snprintf(dst, size, "%s", src) without snprintf: thread and task ids are
+ * copied for every run and load */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void task_release(struct og_task *t)
 {
 	cJSON_Delete(t->input);
@@ -140,7 +150,7 @@ struct og_run *og_run_new(const struct og_graph *g, const struct og_exec_ops *op
 	run->opts.thread_id = NULL;	/* borrowed pointer; we keep our copy */
 	run->opts.interrupt_before = run->opts.interrupt_after = NULL;	/* read once, below */
 	if (opts && opts->thread_id)
-		snprintf(run->thread_id, sizeof(run->thread_id), "%s", opts->thread_id);
+		copy_str(run->thread_id, sizeof(run->thread_id), opts->thread_id);
 	else
 		og_id_thread(run->thread_id);
 	run->limit = opts && opts->recursion_limit > 0 ? opts->recursion_limit : g->recursion_limit;
@@ -1451,7 +1461,7 @@ static int load(struct og_run *run, cJSON *ck, bool move, uint64_t next_id, stru
 	if (cJSON_IsString(graph) && strcmp(graph->valuestring, g->name))
 		return og_err_set(err, -OG_EINVAL, "thread %s ran graph '%s', not '%s': pass the graph file it "
 				  "was started with", thread->valuestring, graph->valuestring, g->name);
-	snprintf(run->thread_id, sizeof(run->thread_id), "%s", thread->valuestring);
+	copy_str(run->thread_id, sizeof(run->thread_id), thread->valuestring);
 	cJSON_ArrayForEach(item, vals) {
 		if (og_graph_find_channel(g, item->string) < 0)
 			return og_err_set(err, -OG_EINVAL, "checkpoint of thread %s has channel '%s', which graph '%s' "
@@ -1492,7 +1502,7 @@ static int load(struct og_run *run, cJSON *ck, bool move, uint64_t next_id, stru
 			return og_err_set(err, -OG_ENOMEM, "run: out of memory");
 		if ((rc = task_push(&run->tasks, &run->ntasks, &run->cap, n, copy)) < 0)
 			return og_err_set(err, rc, "run: out of memory");
-		snprintf(run->tasks[run->ntasks - 1].id, sizeof(run->tasks[0].id), "%s", tid->valuestring);
+		copy_str(run->tasks[run->ntasks - 1].id, sizeof(run->tasks[0].id), tid->valuestring);
 	}
 	cJSON_ArrayForEach(item, pending) {
 		const cJSON *tid = field(item, "task");
@@ -1575,11 +1585,30 @@ static int add_resume(struct og_run *run, struct og_task *t, const cJSON *value,
 	return 0;
 }
 
+/* "ID (node NAME), ..." of the pending interrupts into buf: for messages
+ * only (printing it for every resume was a fifth of one) */
+static const char *pending_ids(const struct og_run *run, char *buf, size_t size)
+{
+	size_t len = 0;
+	char id[17];
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < run->ntasks; i++) {
+		if (!run->tasks[i].waiting)
+			continue;
+		interrupt_id(id, run->tasks[i].id, cJSON_GetArraySize(run->tasks[i].resume));
+		if (len + 40 < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s (node %s)", len ? ", " : "", id,
+						og_graph_node_name(run->g, run->tasks[i].node));
+	}
+	return buf;
+}
+
 int og_run_resume(struct og_run *run, const cJSON *resume, const char *by, struct og_err *err)
 {
 	const cJSON *value = field(resume, "value"), *by_id = field(resume, "by_id"), *item;
 	char ids[512], id[17];
-	size_t len = 0;
 	int i, waiting = 0, rc;
 
 	if (!resume) {
@@ -1625,20 +1654,13 @@ breakpoint:
 		}
 		return 0;
 	}
-	ids[0] = '\0';
-	for (i = 0; i < run->ntasks; i++) {
-		if (!run->tasks[i].waiting)
-			continue;
-		waiting++;
-		interrupt_id(id, run->tasks[i].id, cJSON_GetArraySize(run->tasks[i].resume));
-		if (len + 40 < sizeof(ids))
-			len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%s (node %s)", len ? ", " : "", id,
-						og_graph_node_name(run->g, run->tasks[i].node));
-	}
+	for (i = 0; i < run->ntasks; i++)
+		waiting += run->tasks[i].waiting;
 	if (value) {
 		if (waiting != 1)
 			return og_err_set(err, -OG_EINVAL, "%d interrupts are pending (%s): answer each by its id, "
-					  "e.g. --command '{\"resume\": {\"<id>\": VALUE}}'", waiting, ids);
+					  "e.g. --command '{\"resume\": {\"<id>\": VALUE}}'", waiting,
+					  pending_ids(run, ids, sizeof(ids)));
 		for (i = 0; !run->tasks[i].waiting; i++)
 			;
 		if ((rc = add_resume(run, &run->tasks[i], value, by)) < 0)
@@ -1655,7 +1677,8 @@ breakpoint:
 			}
 			if (i == run->ntasks)
 				return og_err_set(err, -OG_ENOENT, "no pending interrupt '%s' in thread %s (pending: %s)",
-						  item->string, run->thread_id, ids[0] ? ids : "none");
+						  item->string, run->thread_id,
+						  pending_ids(run, ids, sizeof(ids))[0] ? ids : "none");
 		}
 		cJSON_ArrayForEach(item, by_id) {
 			for (i = 0; i < run->ntasks; i++) {
