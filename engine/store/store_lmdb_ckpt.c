@@ -26,7 +26,7 @@ static void put_word(struct ogl_buf *b, const char *w)
 	size_t i;
 
 	for (i = 1; i < NWORDS; i++) {
-		if (!strcmp(words[i], w)) {
+		if (words[i][0] == w[0] && !strcmp(words[i], w)) {	/* two words a put */
 			ogl_put_varint(b, i);
 			return;
 		}

@@ -195,10 +195,17 @@ static inline void ogl_put_str(struct ogl_buf *b, const char *s)
 static inline void ogl_put_be64(struct ogl_buf *b, uint64_t v)
 {
 	uint8_t t[8];
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* one byte swap: the byte loop was most of building a key (2 per put
+	 * of a row), as the compiler kept it a loop */
+	v = __builtin_bswap64(v);
+	memcpy(t, &v, 8);
+#else
 	int i;
 
 	for (i = 7; i >= 0; i--, v >>= 8)
 		t[i] = (uint8_t)v;
+#endif
 	ogl_put_raw(b, t, 8);
 }
 
@@ -289,6 +296,12 @@ static inline struct ogl_span ogl_get_opt(struct ogl_rd *r)
 
 static inline uint64_t ogl_be64(const void *p)
 {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+#else
 	const uint8_t *b = p;
 	uint64_t v = 0;
 	int i;
@@ -296,6 +309,7 @@ static inline uint64_t ogl_be64(const void *p)
 	for (i = 0; i < 8; i++)
 		v = (v << 8) | b[i];
 	return v;
+#endif
 }
 
 static inline bool ogl_span_eq(struct ogl_span s, const char *z)
