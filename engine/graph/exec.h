@@ -80,4 +80,15 @@ struct og_exec_ops {
 
 void og_task_result_release(struct og_task_result *res);	/* keeps the struct */
 
+/* Empties res for a call: what memset(res, 0, ...) gave, but of the message
+ * only its first byte (og_err.msg is 2 KB, and clearing it three times was
+ * 1% of a benchmarked node call). */
+static inline void og_task_result_clear(struct og_task_result *res)
+{
+	res->status = OG_TASK_OK;
+	res->writes = res->next = res->interrupt = res->journal = NULL;
+	res->err.code = 0;
+	res->err.msg[0] = '\0';
+}
+
 #endif

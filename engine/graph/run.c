@@ -17,6 +17,7 @@
  */
 #include "run.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,16 @@ static void copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* memset(t, 0, ...) but for the 2 KB of its result's message (res is
+ * the last member) */
+static void task_clear(struct og_task *t)
+{
+	_Static_assert(offsetof(struct og_task, res) + sizeof(t->res) == sizeof(struct og_task),
+		       "res is the last member of og_task");
+	memset(t, 0, offsetof(struct og_task, res));
+	og_task_result_clear(&t->res);
+}
+
 static void task_release(struct og_task *t)
 {
 	cJSON_Delete(t->input);
@@ -124,7 +135,7 @@ static int task_push(struct og_task **arr, int *n, int *cap, int node, cJSON *in
 		*cap = ncap;
 	}
 	t = &(*arr)[(*n)++];
-	memset(t, 0, sizeof(*t));
+	task_clear(t);
 	t->node = node;
 	t->input = input;
 	return 0;
@@ -868,7 +879,7 @@ static int call_task(struct og_run *run, struct og_task *t, const struct og_view
 	for (attempt = 1;; attempt++) {
 		call.attempt = attempt;
 		og_task_result_release(&t->res);
-		memset(&t->res, 0, sizeof(t->res));
+		og_task_result_clear(&t->res);
 		if (run->opts.on_event)
 			t0 = og_clock_mono_us();
 		rc = run->ops->call_node(run->exec, &call, &t->res);
@@ -1765,7 +1776,7 @@ int og_run_replay(struct og_run *run, struct og_err *err)
 		memcpy(id, t->id, sizeof(id));
 		t->input = NULL;
 		task_release(t);
-		memset(t, 0, sizeof(*t));
+		task_clear(t);
 		t->node = node;
 		t->input = input;
 		memcpy(t->id, id, sizeof(id));

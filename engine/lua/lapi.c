@@ -24,9 +24,12 @@
 /* ctx.json.encode(value) -> string | nil, err */
 static int lapi_json_encode(lua_State *L)
 {
-	struct og_err err = { 0 };
+	struct og_err err;	/* set on failure only: not 2 KB of zeros per call */
 	size_t len;
 	char *s;
+
+	err.code = 0;
+	err.msg[0] = '\0';
 
 	luaL_checkany(L, 1);
 	/* printed straight from the Lua value: no cJSON tree in between */

@@ -195,7 +195,7 @@ static int call_node(void *self, const struct og_call *call, struct og_task_resu
 	char what[300];
 	int top = lua_gettop(L);
 
-	memset(res, 0, sizeof(*res));
+	og_task_result_clear(res);
 	{
 		/* "node 'NAME'" (snprintf's, by hand: this runs for every call) */
 		size_t n = strlen(nd->name);

@@ -257,7 +257,9 @@ int lvm_call(struct og_lvm *vm, int nargs, int nres, int64_t instructions, int64
 		*kind = OG_TASK_INTERRUPT;
 		lua_getfield(L, -1, "value");		/* msgh err value */
 		if (interrupt) {
-			struct og_err cerr = { 0 };
+			struct og_err cerr;	/* set on failure only */
+			cerr.code = 0;
+			cerr.msg[0] = '\0';
 			*interrupt = og_lconv_to_json(L, -1, "og.interrupt value", &cerr);
 			if (!*interrupt && !lua_isnil(L, -1)) {
 				*kind = OG_TASK_INVALID;
