@@ -129,8 +129,13 @@ static void lconv_push_value(lua_State *L, const cJSON *v, int mt, int depth, bo
 		for (c = v->child; c; c = c->next) {
 			if (!c->string)                 /* not from a parser; nothing to key it by */
 				continue;
-			lconv_push_value(L, c, mt, depth + 1, false); /* t v */
-			lua_setfield(L, -2, c->string); /* t (fresh table: no metamethods) */
+			/* the key pushed with its length, then rawset (a fresh table
+			 * has no metamethods): lua_setfield would first look the
+			 * key's address up in the API's string cache, which a
+			 * tree's keys always miss */
+			lua_pushlstring(L, c->string, strlen(c->string)); /* t k */
+			lconv_push_value(L, c, mt, depth + 1, false); /* t k v */
+			lua_rawset(L, -3);              /* t */
 		}
 	}
 }
