@@ -58,14 +58,27 @@ static void put_number(struct og_json_out *o, double d)
 	}
 	if (d == (double)(long long)d && fabs(d) < 9007199254740992.0) {
 		/* the common case: counters, ids, timestamps in ms */
+		static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+					    "25262728293031323334353637383940414243444546474849"
+					    "50515253545556575859606162636465666768697071727374"
+					    "75767778798081828384858687888990919293949596979899";
 		long long v = (long long)d;
 		char tmp[24], *q = tmp + sizeof(tmp);
 		int neg = v < 0;
 		unsigned long long u = neg ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-		do {
-			*--q = (char)('0' + u % 10);
-			u /= 10;
-		} while (u);
+		/* two digits a division: timestamps in ms have 13 */
+		while (u >= 100) {
+			unsigned r = (unsigned)(u % 100);
+			u /= 100;
+			*--q = pairs[2 * r + 1];
+			*--q = pairs[2 * r];
+		}
+		if (u >= 10) {
+			*--q = pairs[2 * u + 1];
+			*--q = pairs[2 * u];
+		} else {
+			*--q = (char)('0' + u);
+		}
 		if (neg)
 			*--q = '-';
 		put(o, q, (size_t)(tmp + sizeof(tmp) - q));

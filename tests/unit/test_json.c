@@ -133,6 +133,41 @@ int main(void)
 		CHECK_INT(bad, ==, 0);
 	}
 
+	/* integers, printed two digits at a time: every length, both signs */
+	{
+		long long v, p10;
+		char want[32];
+		int bad = 0, k;
+		for (k = 0, p10 = 1; k <= 15; k++, p10 *= 10) {
+			for (v = p10 - 2; v <= p10 + 1; v++) {
+				long long x;
+				int sgn;
+				for (sgn = 0; sgn < 2; sgn++) {
+					cJSON *n;
+					x = sgn ? -v : v;
+					n = cJSON_CreateNumber((double)x);
+					b = og_json_print(n, NULL);
+					snprintf(want, sizeof(want), "%lld", x);
+					if (!b || strcmp(b, want)) {
+						if (bad++ < 3)
+							fprintf(stderr, "%lld printed as %s\n", x, b ? b : "(null)");
+					}
+					free(b);
+					cJSON_Delete(n);
+				}
+			}
+		}
+		for (v = 0; v < 1000; v++) {
+			cJSON *n = cJSON_CreateNumber((double)(v * 37));
+			b = og_json_print(n, NULL);
+			snprintf(want, sizeof(want), "%lld", v * 37);
+			bad += !b || strcmp(b, want) != 0;
+			free(b);
+			cJSON_Delete(n);
+		}
+		CHECK_INT(bad, ==, 0);
+	}
+
 	a = og_json_print(NULL, NULL);
 	CHECK_STR(a, "null");
 	free(a);
