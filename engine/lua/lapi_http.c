@@ -6,14 +6,24 @@
  *                     connect_timeout_ms=, max_bytes=, follow_redirects=, proxy= }
  *   ctx.http.get(url [, opts])
  *   ctx.http.post_json(url, value [, opts])
+ *   ctx.http.get_many({ {url=, ...}, ... } [, { parallel = N }])
  *
  * Each returns the response table { status, headers (lower-cased names),
  * body, duration_ms } for any HTTP status, or nil, message, kind when the
  * transfer failed (kind: timeout, connect, dns, too_large, invalid, tls,
- * other). get and post_json also decode a JSON response (content-type
+ * other). get, post_json and get_many also decode a JSON response (content-type
  * application/json or any type ending in +json) into response.json, or set
  * response.json_error when it does not parse. Bad arguments (types, unknown
  * options, out-of-range numbers) raise.
+ *
+ * get_many performs 1..64 requests (each a table of ctx.http.request's
+ * options; method GET unless given) concurrently, at most `parallel` at once
+ * (default 8, 1..32; engine/net/http_client.h og_http_request_many), and
+ * returns an array in request order: each element the response as get
+ * returns it, or { error = message, kind = kind } for a failed transfer.
+ * All arguments are checked before any request is sent. Each outcome is
+ * journaled as its own "http" entry in request order, as request journals
+ * one; a re-run replays the recorded ones and performs the rest.
  *
  * The call blocks the node; it runs no VM instructions, so its wall time
  * counts against no budget. The body is copied into Lua and counts against
@@ -746,12 +756,164 @@ static int lapi_http_post_json(lua_State *L)
 	return perform(L, &c);
 }
 
+/* ---- many requests at once ------------------------------------------------------ */
+
+#define GET_MANY_MAX 64			/* requests in one ctx.http.get_many */
+
+/* the C side of one get_many batch, owned by a box */
+struct batch {
+	size_t n;
+	struct og_http_request *reqs;
+	struct og_http_response *res;
+	struct og_err *errs;
+};
+
+static void free_batch(void *p)
+{
+	struct batch *bt = p;
+	size_t i;
+
+	for (i = 0; i < bt->n; i++)
+		og_http_response_release(&bt->res[i]);
+	free(bt->reqs);
+	free(bt->res);
+	free(bt->errs);
+	free(bt);
+}
+
+/* [-3, +1, m] nil, msg, kind on top become { error = msg, kind = kind } */
+static void failure_to_table(lua_State *L)
+{
+	lua_createtable(L, 0, 2);		/* nil msg kind t */
+	lua_rotate(L, -4, 1);			/* t nil msg kind */
+	lua_setfield(L, -4, "kind");
+	lua_setfield(L, -3, "error");
+	lua_pop(L, 1);
+}
+
+/* [-0, +0, e] opts = { parallel = N }: N, or 0 for the default */
+static int many_parallel(lua_State *L, int idx)
+{
+	struct call c = { .fname = "ctx.http.get_many: opts" };
+	int parallel = 0;
+
+	if (lua_isnoneornil(L, idx))
+		return 0;
+	if (!lua_istable(L, idx))
+		luaL_error(L, "ctx.http.get_many: the second argument must be an options table such as "
+			   "{ parallel = 4 } (got %s)", luaL_typename(L, idx));
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {		/* key value */
+		if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "parallel"))
+			luaL_error(L, "ctx.http.get_many: unknown option '%s' in opts (known: parallel; the "
+				   "request options go into each request's table)",
+				   lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : luaL_typename(L, -2));
+		parallel = (int)int_opt(L, &c, lua_gettop(L), "parallel", 1, OG_HTTP_PARALLEL_MAX);
+		lua_pop(L, 1);
+	}
+	return parallel;
+}
+
+/* ctx.http.get_many(requests [, opts]) -> { response | { error, kind }, ... } */
+static int lapi_http_get_many(lua_State *L)
+{
+	struct call *calls;
+	struct batch *bt;
+	struct box *b;
+	lua_Integer n, i, k;
+	int parallel, out, first;
+	char reqname[300];
+
+	lua_settop(L, 2);
+	if (!lua_istable(L, 1))
+		return luaL_error(L, "ctx.http.get_many: expects an array of request tables such as "
+				  "{ { url = \"http://...\" }, ... } (got %s)", luaL_typename(L, 1));
+	n = (lua_Integer)lua_rawlen(L, 1);
+	if (n < 1 || n > GET_MANY_MAX)
+		return luaL_error(L, "ctx.http.get_many: give 1 to %d requests (got %I); split longer lists",
+				  GET_MANY_MAX, n);
+	lua_pushnil(L);
+	for (k = 0; lua_next(L, 1); k++)
+		lua_pop(L, 1);
+	if (k != n)
+		return luaL_error(L, "ctx.http.get_many: requests must be an array { {...}, {...} } without other "
+				  "keys or holes (it has %I entries, %I in sequence)", k, n);
+	parallel = many_parallel(L, 2);
+	/* each request keeps its table, its name for messages and its anchor on the stack */
+	if (!lua_checkstack(L, (int)(3 * n + 20)))
+		return luaL_error(L, "ctx.http.get_many: out of stack space");
+	calls = lua_newuserdatauv(L, (size_t)n * sizeof(*calls), 0);
+	for (i = 0; i < n; i++) {
+		int t;
+		lua_rawgeti(L, 1, i + 1);
+		t = lua_gettop(L);
+		if (!lua_istable(L, t))
+			return luaL_error(L, "ctx.http.get_many: requests[%I] must be a table such as "
+					  "{ url = \"http://...\" } (got %s)", i + 1, luaL_typename(L, t));
+		call_init(L, &calls[i], lua_pushfstring(L, "ctx.http.get_many: requests[%I]", i + 1));
+		calls[i].json = true;
+		parse_opts(L, &calls[i], t);
+		if (!calls[i].req.url)
+			return luaL_error(L, "%s: url is required (url = \"http://host:port/path\")", calls[i].fname);
+	}
+	lua_createtable(L, (int)n, 0);
+	out = lua_gettop(L);
+
+	/* a re-run gets the recorded outcomes back, as far as they were recorded */
+	for (first = 0; first < n; first++) {
+		int top = lua_gettop(L);
+		request_name(&calls[first], reqname, sizeof(reqname));
+		if (!lapi_journal_replay(L, "http"))
+			break;
+		if (replay(L, &calls[first], reqname) == 3)
+			failure_to_table(L);
+		lua_rawseti(L, out, first + 1);
+		lua_settop(L, top);
+	}
+	if (first == n)
+		return 1;
+
+	/* the rest at once */
+	b = box_push(L, free_batch);
+	if (!(bt = calloc(1, sizeof(*bt))))
+		return luaL_error(L, "ctx.http.get_many: out of memory");
+	b->p = bt;
+	bt->n = (size_t)(n - first);
+	if (!(bt->reqs = calloc(bt->n, sizeof(*bt->reqs))) || !(bt->res = calloc(bt->n, sizeof(*bt->res))) ||
+	    !(bt->errs = calloc(bt->n, sizeof(*bt->errs))))
+		return luaL_error(L, "ctx.http.get_many: out of memory");
+	for (i = first; i < n; i++)
+		bt->reqs[i - first] = calls[i].req;
+	/* no Lua runs until the batch has ended: the borrowed strings stay put */
+	og_http_request_many(bt->reqs, bt->n, bt->res, parallel, bt->errs);
+
+	/* journaled one by one in request order, as ctx.http.request records them */
+	for (i = first; i < n; i++) {
+		struct og_http_response *res = &bt->res[i - first];
+		request_name(&calls[i], reqname, sizeof(reqname));
+		if (res->fail != OG_HTTP_OK) {
+			push_failure(L, bt->errs[i - first].msg, og_http_fail_name(res->fail), reqname, true);
+			failure_to_table(L);
+		} else {
+			push_response(L, res);
+			og_http_response_release(res);	/* the copy in Lua is the one that counts */
+			record_response(L, -1, reqname);
+			decode_json(L, lua_gettop(L));
+		}
+		lua_rawseti(L, out, i + 1);
+	}
+	box_empty(b);
+	lua_pushvalue(L, out);
+	return 1;
+}
+
 #define LAPI_FN(ns, name) { #name, lapi_##ns##_##name }
 
 static const luaL_Reg lapi_http_fns[] = {
 	LAPI_FN(http, request),
 	LAPI_FN(http, get),
 	LAPI_FN(http, post_json),
+	LAPI_FN(http, get_many),
 	{ NULL, NULL }
 };
 

@@ -282,12 +282,6 @@ static bool token_ok(const char *s)
 
 /* ---- the request ------------------------------------------------------------ */
 
-#define FAIL(kind, code, ...) do {                                                        \
-	res->fail = (kind);                                                               \
-	rc = og_err_set(err, (code), __VA_ARGS__);                                        \
-	goto out;                                                                         \
-} while (0)
-
 /* the full URL with the query appended, curl_free() it; NULL and err set on failure */
 static char *build_url(CURL *h, const struct og_http_request *req, const char *pre, char **host,
 		       struct og_err *err)
@@ -377,49 +371,80 @@ static bool is_tls_error(CURLcode c)
 	}
 }
 
-int og_http_request(const struct og_http_request *req, struct og_http_response *res,
-		    struct og_err *err)
+/* ---- one transfer: set up, result, release ----------------------------------
+ *
+ * og_http_request and og_http_request_many give every request the same
+ * treatment through these four steps; only who performs the transfer
+ * differs (curl_easy_perform, or a multi handle). A transfer lives in one
+ * place from prepare to end: curl keeps pointers to its collect and errbuf.
+ */
+
+struct xfer {
+	const struct og_http_request *req;
+	struct og_http_response *res;
+	struct og_err *err;
+	struct collect col;
+	struct curl_slist *hdrs;
+	char *full, *host;		/* curl_free()d by xfer_end */
+	const char *method;
+	bool has_ua;
+	long timeout, connect_timeout;
+	int64_t t0;			/* when the transfer started */
+	CURL *h;
+	int rc;				/* og_http_request_many's outcome of this one */
+	char pre[300];			/* "GET http://host/path", for messages */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static int xfer_fail(struct xfer *x, enum og_http_fail kind, int rc)
+{
+	x->res->fail = kind;
+	return rc;
+}
+
+#define FAIL(kind, code, ...) return xfer_fail(x, (kind), og_err_set(x->err, (code), __VA_ARGS__))
+
+/* checks req and builds its header list; no curl handle needed yet */
+static int xfer_prepare(struct xfer *x, const struct og_http_request *req, struct og_http_response *res,
+			struct og_err *err)
 {
 	const char *method = req && req->method ? req->method : "GET";
-	char shown[256], pre[300], errbuf[CURL_ERROR_SIZE] = "";
-	struct collect col = { .res = res };
-	struct curl_slist *hdrs = NULL, *tmp;
-	bool has_expect = false, has_ua = false, has_ct = false;
-	char *full = NULL, *host = NULL;
-	long timeout, connect_timeout, os_errno = 0;
-	int64_t t0 = og_clock_mono_us();
-	CURLcode cc = CURLE_OK;
-	CURL *h;
+	bool has_expect = false, has_ct = false;
+	struct curl_slist *tmp;
+	char shown[256];
 	size_t i;
-	int rc = 0;
 
+	memset(x, 0, sizeof(*x));
 	memset(res, 0, sizeof(*res));
-	if (!req || !req->url || !*req->url) {
-		res->fail = OG_HTTP_INVALID;
-		return og_err_set(err, -OG_EINVAL, "%s: no URL given (pass url = \"http://host/path\")", method);
-	}
+	x->req = req;
+	x->res = res;
+	x->err = err;
+	x->method = method;
+	x->col.res = res;
+	if (!req || !req->url || !*req->url)
+		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: no URL given (pass url = \"http://host/path\")", method);
 	og_http_url_redact(req->url, shown, sizeof(shown));
-	snprintf(pre, sizeof(pre), "%.16s %s", method, shown);
+	snprintf(x->pre, sizeof(x->pre), "%.16s %s", method, shown);
 	if (!method_ok(method))
 		FAIL(OG_HTTP_INVALID, -OG_EINVAL,
-		     "%s: method not supported (use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)", pre);
-	timeout = req->timeout_ms ? req->timeout_ms : OG_HTTP_TIMEOUT_DEFAULT_MS;
-	if (timeout < 1 || timeout > OG_HTTP_TIMEOUT_MAX_MS)
-		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: timeout_ms must be between 1 and %d (got %ld)", pre,
-		     OG_HTTP_TIMEOUT_MAX_MS, timeout);
-	connect_timeout = req->connect_timeout_ms ? req->connect_timeout_ms : OG_HTTP_CONNECT_TIMEOUT_MS;
-	if (connect_timeout < 1 || connect_timeout > OG_HTTP_TIMEOUT_MAX_MS)
+		     "%s: method not supported (use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)", x->pre);
+	x->timeout = req->timeout_ms ? req->timeout_ms : OG_HTTP_TIMEOUT_DEFAULT_MS;
+	if (x->timeout < 1 || x->timeout > OG_HTTP_TIMEOUT_MAX_MS)
+		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: timeout_ms must be between 1 and %d (got %ld)", x->pre,
+		     OG_HTTP_TIMEOUT_MAX_MS, x->timeout);
+	x->connect_timeout = req->connect_timeout_ms ? req->connect_timeout_ms : OG_HTTP_CONNECT_TIMEOUT_MS;
+	if (x->connect_timeout < 1 || x->connect_timeout > OG_HTTP_TIMEOUT_MAX_MS)
 		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: connect_timeout_ms must be between 1 and %d (got %ld)",
-		     pre, OG_HTTP_TIMEOUT_MAX_MS, connect_timeout);
-	if (connect_timeout > timeout)
-		connect_timeout = timeout;
-	col.max_bytes = req->max_bytes ? req->max_bytes : OG_HTTP_MAX_BYTES_DEFAULT;
-	if (col.max_bytes > OG_HTTP_MAX_BYTES_LIMIT)
-		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: max_bytes must be between 1 and %u (got %zu)", pre,
-		     OG_HTTP_MAX_BYTES_LIMIT, col.max_bytes);
+		     x->pre, OG_HTTP_TIMEOUT_MAX_MS, x->connect_timeout);
+	if (x->connect_timeout > x->timeout)
+		x->connect_timeout = x->timeout;
+	x->col.max_bytes = req->max_bytes ? req->max_bytes : OG_HTTP_MAX_BYTES_DEFAULT;
+	if (x->col.max_bytes > OG_HTTP_MAX_BYTES_LIMIT)
+		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: max_bytes must be between 1 and %u (got %zu)", x->pre,
+		     OG_HTTP_MAX_BYTES_LIMIT, x->col.max_bytes);
 	if (!strcmp(method, "HEAD") && req->body)
 		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: a HEAD request has no body (drop body or use another method)",
-		     pre);
+		     x->pre);
 
 	for (i = 0; i < req->nheaders; i++) {
 		const char *n = req->headers[i].name, *v = req->headers[i].value;
@@ -429,56 +454,63 @@ int og_http_request(const struct og_http_request *req, struct og_http_response *
 		if (!n || !token_ok(n))
 			FAIL(OG_HTTP_INVALID, -OG_EINVAL,
 			     "%s: header name '%.64s' is not a valid HTTP token (letters, digits and !#$%%&'*+-.^_`|~)",
-			     pre, n ? n : "(null)");
+			     x->pre, n ? n : "(null)");
 		if (!v)
 			v = "";
 		if (strpbrk(v, "\r\n"))
 			/* the value itself is never shown: it may be a token */
 			FAIL(OG_HTTP_INVALID, -OG_EINVAL,
-			     "%s: the value of header '%s' holds a line break (CR or LF); remove it", pre, n);
+			     "%s: the value of header '%s' holds a line break (CR or LF); remove it", x->pre, n);
 		if (!strcasecmp(n, "expect"))
 			has_expect = true;
 		if (!strcasecmp(n, "user-agent"))
-			has_ua = true;
+			x->has_ua = true;
 		if (!strcasecmp(n, "content-type"))
 			has_ct = true;
 		len = strlen(n) + strlen(v) + 3;
 		if (!(line = malloc(len)))
-			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", pre);
+			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", x->pre);
 		if (*v)
 			snprintf(line, len, "%s: %s", n, v);
 		else
 			snprintf(line, len, "%s;", n);	/* curl's way to send an empty value */
-		tmp = curl_slist_append(hdrs, line);
+		tmp = curl_slist_append(x->hdrs, line);
 		free(line);
 		if (!tmp)
-			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", pre);
-		hdrs = tmp;
+			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", x->pre);
+		x->hdrs = tmp;
 	}
 	if (!has_expect) {
 		/* no "Expect: 100-continue" wait before large bodies */
-		if (!(tmp = curl_slist_append(hdrs, "Expect:")))
-			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", pre);
-		hdrs = tmp;
+		if (!(tmp = curl_slist_append(x->hdrs, "Expect:")))
+			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", x->pre);
+		x->hdrs = tmp;
 	}
 	if (!has_ct && req->body) {
 		/* no made-up "application/x-www-form-urlencoded" for a body of unknown type */
-		if (!(tmp = curl_slist_append(hdrs, "Content-Type:")))
-			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", pre);
-		hdrs = tmp;
+		if (!(tmp = curl_slist_append(x->hdrs, "Content-Type:")))
+			FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", x->pre);
+		x->hdrs = tmp;
 	}
+	return 0;
+}
 
-	if (!(h = http_handle()))
-		FAIL(OG_HTTP_OTHER, -OG_EIO, "%s: libcurl could not be initialized", pre);
-	if (!(full = build_url(h, req, pre, &host, err))) {
-		res->fail = err && err->code == -OG_ENOMEM ? OG_HTTP_OTHER : OG_HTTP_INVALID;
-		rc = err ? err->code : -OG_EINVAL;
-		goto out;
-	}
+/* sets the prepared request on h (NULL: libcurl failed), ready to perform */
+static int xfer_attach(struct xfer *x, CURL *h)
+{
+	const struct og_http_request *req = x->req;
+	const char *method = x->method;
+	CURLcode cc = CURLE_OK;
+
+	if (!(x->h = h))
+		FAIL(OG_HTTP_OTHER, -OG_EIO, "%s: libcurl could not be initialized", x->pre);
+	if (!(x->full = build_url(h, req, x->pre, &x->host, x->err)))
+		return xfer_fail(x, x->err && x->err->code == -OG_ENOMEM ? OG_HTTP_OTHER : OG_HTTP_INVALID,
+				 x->err ? x->err->code : -OG_EINVAL);
 
 #define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(h, opt, val); } while (0)
-	SET(CURLOPT_ERRORBUFFER, errbuf);
-	SET(CURLOPT_URL, full);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_URL, x->full);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROXY, req->proxy ? req->proxy : "");
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -488,18 +520,19 @@ int og_http_request(const struct og_http_request *req, struct og_http_response *
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	SET(CURLOPT_TIMEOUT_MS, timeout);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+	SET(CURLOPT_TIMEOUT_MS, x->timeout);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, x->connect_timeout);
 	SET(CURLOPT_FOLLOWLOCATION, req->follow_redirects ? 1L : 0L);
 	SET(CURLOPT_MAXREDIRS, (long)OG_HTTP_MAX_REDIRECTS);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)col.max_bytes);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->col.max_bytes);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, &col);
+	SET(CURLOPT_WRITEDATA, &x->col);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, &col);
+	SET(CURLOPT_HEADERDATA, &x->col);
 	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-	SET(CURLOPT_HTTPHEADER, hdrs);
-	if (!has_ua)
+	SET(CURLOPT_HTTPHEADER, x->hdrs);
+	SET(CURLOPT_PRIVATE, x);
+	if (!x->has_ua)
 		SET(CURLOPT_USERAGENT, "opsgraph");
 	if (!strcmp(method, "HEAD")) {
 		SET(CURLOPT_NOBODY, 1L);
@@ -513,18 +546,27 @@ int og_http_request(const struct og_http_request *req, struct og_http_response *
 	}
 #undef SET
 	if (cc != CURLE_OK)
-		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: %s", pre, curl_easy_strerror(cc));
+		FAIL(OG_HTTP_INVALID, -OG_EINVAL, "%s: %s", x->pre, curl_easy_strerror(cc));
+	x->t0 = og_clock_mono_us();
+	return 0;
+}
 
-	cc = curl_easy_perform(h);
-	res->duration_ms = (og_clock_mono_us() - t0) / 1000;
-	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-	if (col.nomem)
+/* maps the transfer's end (cc) to the response or to an error */
+static int xfer_result(struct xfer *x, CURLcode cc)
+{
+	struct og_http_response *res = x->res;
+	const char *pre = x->pre, *errbuf = x->errbuf;
+	long os_errno = 0;
+
+	res->duration_ms = (og_clock_mono_us() - x->t0) / 1000;
+	curl_easy_getinfo(x->h, CURLINFO_OS_ERRNO, &os_errno);
+	if (x->col.nomem)
 		FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory while reading the response", pre);
-	if (col.body_too_large || cc == CURLE_FILESIZE_EXCEEDED)
+	if (x->col.body_too_large || cc == CURLE_FILESIZE_EXCEEDED)
 		FAIL(OG_HTTP_TOO_LARGE, -OG_EIO,
 		     "%s: the response body is larger than max_bytes (%zu bytes); raise max_bytes (at most %u MiB) "
-		     "or ask for less (a narrower query, a limit)", pre, col.max_bytes, OG_HTTP_MAX_BYTES_LIMIT >> 20);
-	if (col.hdr_too_large)
+		     "or ask for less (a narrower query, a limit)", pre, x->col.max_bytes, OG_HTTP_MAX_BYTES_LIMIT >> 20);
+	if (x->col.hdr_too_large)
 		FAIL(OG_HTTP_TOO_LARGE, -OG_EIO,
 		     "%s: the response has more than %d header lines or %u bytes of headers; "
 		     "is this the right server?", pre, OG_HTTP_MAX_HEADERS, OG_HTTP_MAX_HEADER_BYTES);
@@ -533,14 +575,14 @@ int og_http_request(const struct og_http_request *req, struct og_http_response *
 		break;
 	case CURLE_OPERATION_TIMEDOUT: {
 		curl_off_t connected = 0;
-		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected);
-		if (!connected && res->duration_ms < timeout)
+		curl_easy_getinfo(x->h, CURLINFO_CONNECT_TIME_T, &connected);
+		if (!connected && res->duration_ms < x->timeout)
 			FAIL(OG_HTTP_TIMEOUT, -OG_EIO,
 			     "%s: could not connect within %ld ms (is the host up and reachable? "
-			     "raise connect_timeout_ms if it is slow)", pre, connect_timeout);
+			     "raise connect_timeout_ms if it is slow)", pre, x->connect_timeout);
 		FAIL(OG_HTTP_TIMEOUT, -OG_EIO,
 		     "%s: timed out after %ld ms (the server did not finish in time; raise timeout_ms, "
-		     "up to %d, or check the server)", pre, timeout, OG_HTTP_TIMEOUT_MAX_MS);
+		     "up to %d, or check the server)", pre, x->timeout, OG_HTTP_TIMEOUT_MAX_MS);
 	}
 	case CURLE_COULDNT_CONNECT:
 		if (os_errno == ECONNREFUSED)
@@ -550,7 +592,7 @@ int og_http_request(const struct og_http_request *req, struct og_http_response *
 		     os_errno ? strerror((int)os_errno) : errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	case CURLE_COULDNT_RESOLVE_HOST:
 		FAIL(OG_HTTP_DNS, -OG_EIO, "%s: cannot resolve host '%.128s' (check the host name and DNS)", pre,
-		     host ? host : "?");
+		     x->host ? x->host : "?");
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		FAIL(OG_HTTP_DNS, -OG_EIO, "%s: cannot resolve the proxy's host (check the proxy setting)", pre);
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -573,21 +615,156 @@ int og_http_request(const struct og_http_request *req, struct og_http_response *
 			     errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		FAIL(OG_HTTP_OTHER, -OG_EIO, "%s: %s", pre, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &res->status);
 	if (!res->body && !(res->body = calloc(1, 1)))
 		FAIL(OG_HTTP_OTHER, -OG_ENOMEM, "%s: out of memory", pre);
-out:
-	curl_slist_free_all(hdrs);
-	curl_free(full);
-	curl_free(host);
+	return 0;
+}
+
+/* frees what the transfer holds (not its handle); on failure (rc) the
+ * response keeps only duration_ms and fail. Returns rc. */
+static int xfer_end(struct xfer *x, int rc)
+{
+	curl_slist_free_all(x->hdrs);
+	curl_free(x->full);
+	curl_free(x->host);
+	x->hdrs = NULL;
+	x->full = x->host = NULL;
 	if (rc) {
-		int64_t d = res->duration_ms;
-		enum og_http_fail f = res->fail;
-		og_http_response_release(res);
-		res->duration_ms = d;
-		res->fail = f;
+		int64_t d = x->res->duration_ms;
+		enum og_http_fail f = x->res->fail;
+		og_http_response_release(x->res);
+		x->res->duration_ms = d;
+		x->res->fail = f;
 	}
 	return rc;
+}
+
+#undef FAIL
+
+int og_http_request(const struct og_http_request *req, struct og_http_response *res,
+		    struct og_err *err)
+{
+	struct xfer x;
+	int rc = xfer_prepare(&x, req, res, err);
+
+	if (!rc)
+		rc = xfer_attach(&x, http_handle());
+	if (!rc)
+		rc = xfer_result(&x, curl_easy_perform(x.h));
+	return xfer_end(&x, rc);
+}
+
+/* ---- many at once -------------------------------------------------------------- */
+
+/* every request of the batch fails with the same message, as the call
+ * itself could not run (bad max_parallel, no memory, libcurl broken) */
+static int fail_all(const struct og_http_request *reqs, size_t n, struct og_http_response *res,
+		    struct og_err *errs, enum og_http_fail kind, int code, const char *why)
+{
+	char shown[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *m = reqs[i].method ? reqs[i].method : "GET";
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].fail = kind;
+		og_err_set(&errs[i], code, "%.16s %s: %s", m, og_http_url_redact(reqs[i].url, shown, sizeof(shown)),
+			   why);
+	}
+	return code;
+}
+
+/* starts x on the multi handle; its failure is x's own */
+static void many_start(CURLM *m, struct xfer *x)
+{
+	if (!(x->rc = xfer_attach(x, curl_easy_init())) && curl_multi_add_handle(m, x->h) != CURLM_OK)
+		x->rc = xfer_fail(x, OG_HTTP_OTHER,
+				  og_err_set(x->err, -OG_EIO, "%s: libcurl could not start the transfer", x->pre));
+	if (x->rc) {
+		curl_easy_cleanup(x->h);	/* accepts NULL */
+		x->h = NULL;
+	}
+}
+
+int og_http_request_many(const struct og_http_request *reqs, size_t n, struct og_http_response *res,
+			 int max_parallel, struct og_err *errs)
+{
+	struct xfer *xs = NULL;
+	CURLM *m = NULL;
+	size_t next = 0, active = 0, i;
+	CURLMcode mc = CURLM_OK;
+
+	if (!n)
+		return 0;
+	if (!max_parallel)
+		max_parallel = OG_HTTP_PARALLEL_DEFAULT;
+	if (max_parallel < 1 || max_parallel > OG_HTTP_PARALLEL_MAX) {
+		char why[120];
+		snprintf(why, sizeof(why), "max_parallel must be between 1 and %d (got %d)", OG_HTTP_PARALLEL_MAX,
+			 max_parallel);
+		return fail_all(reqs, n, res, errs, OG_HTTP_INVALID, -OG_EINVAL, why);
+	}
+	pthread_once(&http_once, http_global_init);
+	if (http_global_rc != CURLE_OK)
+		return fail_all(reqs, n, res, errs, OG_HTTP_OTHER, -OG_EIO, "libcurl could not be initialized");
+	if (!(xs = calloc(n, sizeof(*xs))) || !(m = curl_multi_init())) {
+		free(xs);
+		return fail_all(reqs, n, res, errs, OG_HTTP_OTHER, -OG_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		og_err_clear(&errs[i]);
+		xs[i].rc = xfer_prepare(&xs[i], &reqs[i], &res[i], &errs[i]);
+	}
+
+	for (;;) {
+		int running = 0, left, ended = 0;
+		CURLMsg *msg;
+
+		/* at most max_parallel at once; each one's timeout runs from its start */
+		for (; next < n && active < (size_t)max_parallel; next++) {
+			if (xs[next].rc)
+				continue;		/* refused by xfer_prepare: never started */
+			many_start(m, &xs[next]);
+			if (!xs[next].rc)
+				active++;
+		}
+		if (!active)
+			break;
+		if ((mc = curl_multi_perform(m, &running)) != CURLM_OK)
+			break;
+		while ((msg = curl_multi_info_read(m, &left))) {
+			struct xfer *x = NULL;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			x->rc = xfer_result(x, msg->data.result);
+			curl_multi_remove_handle(m, x->h);
+			curl_easy_cleanup(x->h);
+			x->h = NULL;
+			active--;
+			ended++;
+		}
+		if (!ended && (mc = curl_multi_poll(m, NULL, 0, 1000, NULL)) != CURLM_OK)
+			break;
+	}
+	for (i = 0; i < n; i++) {
+		struct xfer *x = &xs[i];
+		if (x->h) {			/* the multi handle broke mid-way: x never ended */
+			curl_multi_remove_handle(m, x->h);
+			curl_easy_cleanup(x->h);
+			x->h = NULL;
+			x->rc = xfer_fail(x, OG_HTTP_OTHER, og_err_set(x->err, -OG_EIO, "%s: %s", x->pre,
+								       curl_multi_strerror(mc)));
+		} else if (!x->rc && i >= next) {
+			x->rc = xfer_fail(x, OG_HTTP_OTHER, og_err_set(x->err, -OG_EIO, "%s: not started: %s",
+								       x->pre, curl_multi_strerror(mc)));
+		}
+		xfer_end(x, x->rc);
+	}
+	curl_multi_cleanup(m);
+	free(xs);
+	return 0;
 }
 
 const char *og_http_response_header(const struct og_http_response *res, const char *name)

@@ -10,6 +10,9 @@
  * from the environment (http_proxy, ...) are ignored, only req->proxy is
  * used. No signals are used (CURLOPT_NOSIGNAL), so any thread may call.
  *
+ * og_http_request_many performs a batch concurrently (curl multi), each
+ * request treated exactly as og_http_request treats it.
+ *
  * One CURL handle is kept per calling thread and reused (connections and DNS
  * answers are cached between calls); og_http_thread_cleanup frees it, and a
  * thread that exits frees it too. libcurl is initialized once per process,
@@ -35,6 +38,8 @@
 #define OG_HTTP_MAX_HEADERS 100			/* response header lines, per response */
 #define OG_HTTP_MAX_HEADER_BYTES (64u << 10)	/* all response header lines together */
 #define OG_HTTP_MAX_REDIRECTS 5			/* with follow_redirects */
+#define OG_HTTP_PARALLEL_DEFAULT 8		/* og_http_request_many's max_parallel when 0 */
+#define OG_HTTP_PARALLEL_MAX 32			/* larger max_parallel is refused */
 
 /* Why a request failed; "ok" when it did not. Any HTTP status is a success. */
 enum og_http_fail {
@@ -99,6 +104,21 @@ struct og_http_response {
  * refused (is the server running? check the URL)". */
 int og_http_request(const struct og_http_request *req, struct og_http_response *res,
 		    struct og_err *err);
+
+/* Performs reqs[0..n) concurrently over libcurl's multi interface, at most
+ * max_parallel transfers at once (0 = OG_HTTP_PARALLEL_DEFAULT;
+ * 1..OG_HTTP_PARALLEL_MAX); the others start as slots free up, in order.
+ * Each request gets exactly what og_http_request would give it: the same
+ * checks, limits and messages, its own timeout (counted from its own start),
+ * res[i] filled as og_http_request fills it and, when it failed
+ * (res[i].fail != OG_HTTP_OK), errs[i] set as og_http_request sets err.
+ * res and errs have n elements; release every res[i] whatever the outcome.
+ * Returns when all have ended: 0, or -OG_EINVAL (max_parallel out of
+ * range), -OG_ENOMEM, -OG_EIO (libcurl unusable) when the batch could not
+ * run at all, then every request failed with that reason. Connections are
+ * not shared with the calling thread's og_http_request handle. */
+int og_http_request_many(const struct og_http_request *reqs, size_t n, struct og_http_response *res,
+			 int max_parallel, struct og_err *errs);
 
 /* url as messages and journals show it: without user:password@, ?query and
  * #fragment, control characters as '?', cut at about 200 bytes with "...".

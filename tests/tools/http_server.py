@@ -17,6 +17,9 @@ Paths:
   /slow        answers after 3 s
   /big         200 with 5000 bytes
   /binary      200 application/octet-stream, bytes 00 ff 61 00
+  /barrier/G/K/MS  a barrier: answers 200 "released" once K requests of group G
+               are open at the same time (then every later one of G too), or
+               503 "barrier: N of K" after waiting MS ms (at most 10000) for it
   anything else (e.g. /once): 200 text/plain "once"
 """
 import json
@@ -28,6 +31,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 portfile, logfile = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
+barrier_cv = threading.Condition()
+barrier_open = {}      # group -> requests of it open now
+barrier_released = set()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,6 +52,26 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def barrier(self, group, k, ms):
+        deadline = time.monotonic() + min(ms, 10000) / 1000.0
+        with barrier_cv:
+            barrier_open[group] = barrier_open.get(group, 0) + 1
+            if barrier_open[group] >= k:
+                barrier_released.add(group)
+                barrier_cv.notify_all()
+            while group not in barrier_released:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                barrier_cv.wait(left)
+            seen = barrier_open[group]
+            barrier_open[group] -= 1
+            ok = group in barrier_released
+        if ok:
+            self.reply(200, "released")
+        else:
+            self.reply(503, "barrier: %d of %d" % (seen, k))
 
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -73,6 +99,9 @@ class Handler(BaseHTTPRequestHandler):
         elif p == "/slow":
             time.sleep(3)
             self.reply(200, "late")
+        elif p.startswith("/barrier/"):
+            _, _, group, k, ms = p.split("?")[0].split("/")
+            self.barrier(group, int(k), int(ms))
         elif p == "/big":
             self.reply(200, "x" * 5000)
         elif p == "/binary":

@@ -12,7 +12,8 @@
  * headers; a connection closed without an answer; connection refused; bad
  * URLs, schemes, methods, header names and values (the value never shows in
  * the message), out-of-range options; user:password and the query never
- * show in messages; the handle is reused, per thread, and freed.
+ * show in messages; the handle is reused, per thread, and freed;
+ * og_http_request_many ends each request as og_http_request does.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -520,6 +521,83 @@ static void test_threads(void)
 	og_http_response_release(&res);
 }
 
+/* og_http_request_many: every request ends exactly as og_http_request ends
+ * it (status, body, fail kind, message), in the caller's order, whatever
+ * max_parallel; a bad max_parallel fails every request. (Concurrency itself
+ * is proven by tests/cli/http_many.sh against a server that answers only
+ * once K requests are open at once.) */
+static void test_many(void)
+{
+	enum { N = 8 };
+	struct og_http_response one, res[N];
+	struct og_err err1, errs[N];
+	char refused[128];
+	int closed_port, fd = bind_local(&closed_port);
+
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(refused, sizeof(refused), "http://127.0.0.1:%d/api", closed_port);
+	char u[6][128];
+	snprintf(u[0], sizeof(u[0]), "%s", url("/ok"));
+	snprintf(u[1], sizeof(u[1]), "%s", url("/404"));
+	snprintf(u[2], sizeof(u[2]), "%s", url("/big"));
+	snprintf(u[3], sizeof(u[3]), "%s", url("/binary"));
+	snprintf(u[4], sizeof(u[4]), "%s", url("/slow"));
+	snprintf(u[5], sizeof(u[5]), "%s", url("/echo/many"));
+	const struct og_http_request reqs[N] = {
+		{ .url = u[0] },
+		{ .url = u[1] },
+		{ .url = refused },
+		{ .url = "ftp://127.0.0.1/x" },
+		{ .url = u[2], .max_bytes = 1000 },
+		{ .url = u[3] },
+		{ .method = "PUT", .url = u[5], .body = "b\0dy", .body_len = 4 },
+		{ .url = u[4], .timeout_ms = 300 },	/* last: the server is busy 1.5 s with it */
+	};
+	for (int par = 1; par <= 3; par += 2) {
+		int n = par == 1 ? N - 1 : N;		/* /slow once: it holds the serial server */
+		CHECK_INT(og_http_request_many(reqs, (size_t)n, res, par, errs), ==, 0);
+		for (int i = 0; i < n; i++) {
+			int rc = og_http_request(&reqs[i], &one, &err1);
+			CHECK_INT(res[i].fail, ==, one.fail);
+			CHECK_INT(res[i].status, ==, one.status);
+			CHECK_INT((long)res[i].body_len, ==, (long)one.body_len);
+			if (rc) {
+				CHECK_STR(errs[i].msg, err1.msg);
+				CHECK_INT(errs[i].code, ==, rc);
+				CHECK(!res[i].body);
+			} else if (i != 6) {		/* /echo holds the request: the ports differ */
+				CHECK(!memcmp(res[i].body, one.body, one.body_len));
+			}
+			og_http_response_release(&one);
+		}
+		CHECK_INT(res[0].status, ==, 200);
+		CHECK_STR(res[0].body, "hello");
+		CHECK_STR(og_http_response_header(&res[0], "x-test"), "a, b");
+		CHECK_INT(res[1].status, ==, 404);
+		CHECK_STR(og_http_fail_name(res[2].fail), "connect");
+		CHECK_STR(og_http_fail_name(res[3].fail), "invalid");
+		CHECK_STR(og_http_fail_name(res[4].fail), "too_large");
+		CHECK_INT((long)res[5].body_len, ==, 4);
+		CHECK_CONTAINS(res[6].body, "PUT /echo/many");
+		if (n == N) {
+			CHECK_STR(og_http_fail_name(res[7].fail), "timeout");
+			CHECK_CONTAINS(errs[7].msg, "timed out after 300 ms");
+		}
+		for (int i = 0; i < n; i++)
+			og_http_response_release(&res[i]);
+	}
+
+	CHECK_INT(og_http_request_many(reqs, 2, res, 33, errs), ==, -OG_EINVAL);
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(res[i].fail, ==, OG_HTTP_INVALID);
+		CHECK_CONTAINS(errs[i].msg, "max_parallel must be between 1 and 32 (got 33)");
+		CHECK_CONTAINS(errs[i].msg, "GET http://127.0.0.1");
+		og_http_response_release(&res[i]);
+	}
+	CHECK_INT(og_http_request_many(reqs, 0, res, 0, errs), ==, 0);
+}
+
 int main(void)
 {
 	if (srv_start()) {
@@ -533,6 +611,7 @@ int main(void)
 	test_redirects();
 	test_errors();
 	test_threads();
+	test_many();
 	og_http_thread_cleanup();
 	srv_end();
 	TEST_END();
