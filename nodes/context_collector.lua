@@ -25,7 +25,9 @@
 --                max_templates = 10, max_spans = 5, collect_deadline_ms = 20000 }
 --
 -- Metrics: every query over the incident window and over the same window 24 h
--- and 7 d earlier (/api/v1/query_range); see nodes/lib/prom.lua for what
+-- and 7 d earlier (/api/v1/query_range), all these requests at once
+-- (ctx.http.get_many, at most prometheus.parallel = 1..32, default 8, in
+-- flight; 21 queries a batch); see nodes/lib/prom.lua for what
 -- current (the last sample of the max series), peak, baseline_* (means) and
 -- change_*_pct mean. Logs: Loki query_range (direction backward) over the
 -- window and the window 24 h earlier, clustered by nodes/lib/log_templates.lua;
@@ -53,9 +55,11 @@
 -- to context.notes (eBPF unavailable: "(source: /proc sampling, reduced
 -- fidelity)"). Without a host source a note says so.
 --
--- The deadline: with defaults.collect_deadline_ms, a source (a query, a
--- window, a file, a trace) that would start after it is skipped with a
--- "deadline:" note naming it, and no request waits past it.
+-- The deadline: with defaults.collect_deadline_ms, a source (the batch of
+-- Prometheus queries, a window, a file, a trace) that would start after it
+-- is skipped with a "deadline:" note naming it, and no request waits past
+-- it. Prometheus transfer failures (connect, timeout, dns) are one note per
+-- error, naming every query and window it hit.
 --
 -- Failures never stop the run: a source that fails (HTTP error, timeout,
 -- refused connection, bad JSON, empty result) adds a line to context.notes
@@ -182,10 +186,8 @@ local function collect(state, ctx)
     return math.floor(math.max(1, math.min(num(v, max_bytes) or max_bytes, 64 * 1048576)))
   end
 
-  local function get(url, query, headers)
-    local tmo = req_timeout()
-    local r, err, kind = ctx.http.get(url, { query = query, timeout_ms = tmo, max_bytes = max_bytes, headers = headers })
-    if not r then return nil, describe(err, kind, tmo), kind end
+  -- a response's JSON body, or nil, err, kind for an HTTP error or a body that is not JSON
+  local function answer(r)
     if r.status >= 400 then
       local detail = type(r.json) == "table" and (r.json.error or r.json.message) or nil
       if not detail and type(r.body) == "string" then detail = r.body:sub(1, 120) end
@@ -195,43 +197,100 @@ local function collect(state, ctx)
     return r.json
   end
 
+  local function get(url, query, headers)
+    local tmo = req_timeout()
+    local r, err, kind = ctx.http.get(url, { query = query, timeout_ms = tmo, max_bytes = max_bytes, headers = headers })
+    if not r then return nil, describe(err, kind, tmo), kind end
+    return answer(r)
+  end
+
   -- ---- metrics ------------------------------------------------------------
+  -- Every query over its three windows in one ctx.http.get_many: the requests
+  -- run concurrently, so a slow Prometheus costs about one timeout, not one
+  -- per request. The answers are read in query order as before.
   local pc = scfg.prometheus
   if type(pc) == "table" and pc.url then
     local base = trim_url(pc.url) .. "/api/v1/query_range"
     local step = math.floor(num(pc.step or d.step, 60))
-    local down
+    local parallel = math.floor(math.max(1, math.min(num(pc.parallel, 8) or 8, 32)))
+    local WINDOWS = { { "cur", 0, "incident window" }, { "b24", DAY, "24 h baseline" }, { "b7", WEEK, "7 d baseline" } }
+    local todo = {}   -- { name, q, expr } with an expr, in name order
     for _, name in ipairs(sorted_keys(pc.queries)) do
       local q = pc.queries[name]
       if type(q) == "string" then q = { expr = q } end
       local expr = prom.expand(q.expr, { service = service })
-      if down then
-        note(("prometheus: skipped query %s (%s earlier); continuing without it"):format(name, down))
-      elseif type(expr) ~= "string" or expr == "" then
+      if type(expr) ~= "string" or expr == "" then
         note(("prometheus: query %s has no expr in the config; skipped"):format(name))
-      elseif not can_start(("prometheus query %s"):format(name)) then
-        down = "the deadline was reached"
       else
+        todo[#todo + 1] = { name = name, q = q, expr = expr }
+      end
+    end
+    -- transfer failures (connect, timeout, dns) are grouped: one note per error
+    local down, down_order = {}, {}
+    local function failed(err, kind, name, label)
+      if kind ~= "connect" and kind ~= "timeout" and kind ~= "dns" then
+        note(("prometheus: %s (query %s, %s); continuing without it"):format(err, name, label))
+        return
+      end
+      local g = down[err]
+      if not g then
+        g = { names = {}, labels = {} }
+        down[err] = g
+        down_order[#down_order + 1] = err
+      end
+      if not g.labels[name] then
+        g.names[#g.names + 1] = name
+        g.labels[name] = {}
+      end
+      table.insert(g.labels[name], label)
+    end
+    -- at most 21 queries (63 requests) a batch; the deadline is checked before each
+    local PER_BATCH = 21
+    for first = 1, #todo, PER_BATCH do
+      local last = math.min(#todo, first + PER_BATCH - 1)
+      local names = {}
+      for i = first, last do names[#names + 1] = todo[i].name end
+      if not can_start(("prometheus quer%s %s"):format(#names > 1 and "ies" or "y", table.concat(names, ", "))) then
+        if last < #todo then
+          local rest = {}
+          for i = last + 1, #todo do rest[#rest + 1] = todo[i].name end
+          note(("prometheus: skipped quer%s %s (the deadline was reached earlier); continuing without %s")
+            :format(#rest > 1 and "ies" or "y", table.concat(rest, ", "), #rest > 1 and "them" or "it"))
+        end
+        break
+      end
+      local tmo = req_timeout()
+      local reqs = {}
+      for i = first, last do
+        for _, w in ipairs(WINDOWS) do
+          reqs[#reqs + 1] = { url = base, timeout_ms = tmo, max_bytes = max_bytes,
+            query = { query = todo[i].expr, start = from - w[2], ["end"] = to - w[2], step = step } }
+        end
+      end
+      local answers = ctx.http.get_many(reqs, { parallel = parallel })
+      for i = first, last do
+        local t = todo[i]
         local picks, n = {}, 0
-        for _, wdef in ipairs({ { "cur", 0, "incident window" }, { "b24", DAY, "24 h baseline" }, { "b7", WEEK, "7 d baseline" } }) do
-          local key, off, label = wdef[1], wdef[2], wdef[3]
-          if key ~= "cur" and not can_start(("prometheus query %s, %s"):format(name, label)) then
-            down = "the deadline was reached"
-            break
+        for wi, w in ipairs(WINDOWS) do
+          local key, label = w[1], w[3]
+          local r = answers[(i - first) * #WINDOWS + wi]
+          local body, err, kind = nil, nil, nil
+          if r.error then
+            err, kind = describe(r.error, r.kind, tmo), r.kind
+          else
+            body, err, kind = answer(r)
           end
-          local body, err, kind = get(base, { query = expr, start = from - off, ["end"] = to - off, step = step })
           local series
           if body then series, err = prom.series(body) end
           if not series then
-            note(("prometheus: %s (query %s, %s); continuing without it"):format(err, name, label))
-            if kind == "connect" or kind == "timeout" or kind == "dns" then down = err break end
+            failed(err, kind, t.name, label)
             if key == "cur" then break end
           elseif #series == 0 then
             if key == "cur" then
-              note(("prometheus: no data for query %s in the incident window (empty result)"):format(name))
+              note(("prometheus: no data for query %s in the incident window (empty result)"):format(t.name))
               break
             end
-            note(("prometheus: no series for query %s in the %s (empty result)"):format(name, label))
+            note(("prometheus: no series for query %s in the %s (empty result)"):format(t.name, label))
           else
             local p, cnt = prom.pick_max(series)
             picks[key] = p
@@ -239,11 +298,20 @@ local function collect(state, ctx)
           end
         end
         if picks.cur then
-          local m = prom.summary({ expr = expr, unit = q.unit }, picks.cur, n, picks.b24, picks.b7, time.format)
-          context.metrics[name] = m
+          local m = prom.summary({ expr = t.expr, unit = t.q.unit }, picks.cur, n, picks.b24, picks.b7, time.format)
+          context.metrics[t.name] = m
           counts.metrics = counts.metrics + 1
         end
       end
+    end
+    for _, err in ipairs(down_order) do
+      local g, parts, nreq = down[err], {}, 0
+      for _, name in ipairs(g.names) do
+        parts[#parts + 1] = ("query %s, %s"):format(name, table.concat(g.labels[name], ", "))
+        nreq = nreq + #g.labels[name]
+      end
+      note(("prometheus: %s (%s); continuing without %s"):format(err, table.concat(parts, "; "),
+        nreq > 1 and "them" or "it"))
     end
   end
 

@@ -8,7 +8,8 @@
 # picked by the start parameter, change_%, max of several series); log
 # templates (masking, counts, first_seen, level, `new` vs 24 h earlier);
 # traces (error groups with attributes, slowest p99); notes for a Prometheus
-# 400, an empty result, a timeout, Loki on a closed port, and for an
+# 400, an empty result, a timeout, Loki on a closed port, Prometheus on a
+# closed port (one note for all its queries, fetched at once), and for an
 # unconfigured service (run still done); the token budget cap; the collected
 # context fed to nodes/lib/builtin_analyzer.lua gives db_pool_exhaustion; and
 # nodes/lib/log_templates.lua on fixture lines (tests/nodes/collector/log_templates_test.lua).
@@ -61,6 +62,9 @@ save("cfg_failing.json", bad)
 small = copy.deepcopy(cfg)
 small["defaults"]["token_budget"] = 700
 save("cfg_small.json", small)
+down = copy.deepcopy(cfg)
+down["services"]["payment-service"]["prometheus"]["url"] = closed
+save("cfg_promdown.json", down)
 EOF
 ALERT='{"alert": {"service": "payment-service", "started_at": "2025-11-28T14:02:13Z", "severity": "critical", "source": "alertmanager", "summary": "DB connection pool of payment-service at 97%", "labels": {"alertname": "DBConnectionPoolExhausted", "service": "payment-service", "pool": "HikariPool-payments"}, "window": {"from": "2025-11-28T13:30:00Z", "to": "2025-11-28T14:30:00Z"}}}'
 
@@ -77,6 +81,7 @@ run failing tests/nodes/collector/collector_only.lua "$tmp/cfg_failing.json" "$A
 run unconf tests/nodes/collector/collector_only.lua "$tmp/cfg_main.json" \
 	'{"alert": {"service": "billing-service", "window": {"from": "2025-11-28T13:30:00Z", "to": "2025-11-28T14:30:00Z"}}}'
 run small tests/nodes/collector/collector_only.lua "$tmp/cfg_small.json" "$ALERT"
+run promdown tests/nodes/collector/collector_only.lua "$tmp/cfg_promdown.json" "$ALERT"
 run analyzer tests/nodes/collector/collector_analyzer.lua "$tmp/cfg_main.json" "$ALERT"
 
 # log_templates on the fixture lines
@@ -195,6 +200,10 @@ check("failing: HTTP 400 noted with Prometheus' error", note("prometheus: HTTP 4
 check("failing: empty result noted", note("prometheus: no data for query queue_depth", "empty result"), notes)
 check("failing: timeout noted", note("prometheus: timeout after 0.7 s", "query zz_slow"), notes)
 check("failing: loki on a closed port noted", note("loki: connection refused", closed, "continuing without logs"), notes)
+# Prometheus down: its 9 requests (run at once) fail alike, and one note says so
+dn = [n for n in (((load("promdown").get("state") or {}).get("context") or {}).get("notes") or []) if n.startswith("prometheus:")]
+check("prometheus down: one note for all queries and windows", dn == ["prometheus: connection refused (is the server running? check the URL) "
+      "(query db_pool_usage, incident window; query error_rate, incident window; query latency_p99, incident window); continuing without them"], dn)
 fm = fc.get("metrics") or {}
 check("failing: the good metrics still there", sorted(fm) == ["db_pool_usage", "error_rate", "latency_p99"], sorted(fm))
 check("failing: logs empty, traces still there", fc.get("logs") == {} and len((fc.get("traces") or {}).get("errors") or []) == 3, fc.get("logs"))

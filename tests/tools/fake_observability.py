@@ -166,6 +166,9 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"deploys": []})
 
 
+# a listen backlog for concurrent clients (ctx.http.get_many): the default 5
+# drops SYNs of a burst, and the retried connects look like a slow server
+ThreadingHTTPServer.request_queue_size = 64
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 srv.daemon_threads = True
 threading.Timer(300, lambda: os._exit(0)).start()

@@ -112,6 +112,9 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
 
 
+# a listen backlog for concurrent clients (ctx.http.get_many): the default 5
+# drops SYNs of a burst, and the retried connects look like a slow server
+ThreadingHTTPServer.request_queue_size = 64
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 srv.daemon_threads = True
 threading.Timer(600, lambda: os._exit(0)).start()
