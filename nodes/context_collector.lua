@@ -22,12 +22,13 @@
 --   }
 --   files_allow = { "/var/log/payment", ... }   -- what ctx.files may read (logs, OTLP, deploy files)
 --   defaults = { step = "60s", token_budget = 1500, timeout_ms = 5000, max_bytes = 8388608,
---                max_templates = 10, max_spans = 5, collect_deadline_ms = 20000 }
+--                max_templates = 10, max_spans = 5, collect_deadline_ms = 20000, parallel = 8 }
 --
 -- Metrics: every query over the incident window and over the same window 24 h
 -- and 7 d earlier (/api/v1/query_range), all these requests at once
--- (ctx.http.get_many, at most prometheus.parallel = 1..32, default 8, in
--- flight; 21 queries a batch); see nodes/lib/prom.lua for what
+-- (ctx.http.get_many, at most defaults.parallel = 1..32, default 8, in
+-- flight; 21 queries a batch; Loki's two windows and Tempo's traces are
+-- fetched at once too); see nodes/lib/prom.lua for what
 -- current (the last sample of the max series), peak, baseline_* (means) and
 -- change_*_pct mean. Logs: Loki query_range (direction backward) over the
 -- window and the window 24 h earlier, clustered by nodes/lib/log_templates.lua;
@@ -204,6 +205,20 @@ local function collect(state, ctx)
     return answer(r)
   end
 
+  -- GETs at once (ctx.http.get_many, at most `parallel` in flight), each
+  -- {url, query, headers}: for each, { body } or { nil, err, kind } as get gives them
+  local parallel = math.floor(math.max(1, math.min(num(d.parallel, 8) or 8, 32)))
+  local function get_all(list)
+    local tmo, reqs, out = req_timeout(), {}, {}
+    for i, g in ipairs(list) do
+      reqs[i] = { url = g[1], query = g[2], headers = g[3], timeout_ms = tmo, max_bytes = max_bytes }
+    end
+    for i, r in ipairs(ctx.http.get_many(reqs, { parallel = parallel })) do
+      if r.error then out[i] = { nil, describe(r.error, r.kind, tmo), r.kind } else out[i] = { answer(r) } end
+    end
+    return out
+  end
+
   -- ---- metrics ------------------------------------------------------------
   -- Every query over its three windows in one ctx.http.get_many: the requests
   -- run concurrently, so a slow Prometheus costs about one timeout, not one
@@ -212,7 +227,6 @@ local function collect(state, ctx)
   if type(pc) == "table" and pc.url then
     local base = trim_url(pc.url) .. "/api/v1/query_range"
     local step = math.floor(num(pc.step or d.step, 60))
-    local parallel = math.floor(math.max(1, math.min(num(pc.parallel, 8) or 8, 32)))
     local WINDOWS = { { "cur", 0, "incident window" }, { "b24", DAY, "24 h baseline" }, { "b7", WEEK, "7 d baseline" } }
     local todo = {}   -- { name, q, expr } with an expr, in name order
     for _, name in ipairs(sorted_keys(pc.queries)) do
@@ -259,27 +273,19 @@ local function collect(state, ctx)
         end
         break
       end
-      local tmo = req_timeout()
       local reqs = {}
       for i = first, last do
         for _, w in ipairs(WINDOWS) do
-          reqs[#reqs + 1] = { url = base, timeout_ms = tmo, max_bytes = max_bytes,
-            query = { query = todo[i].expr, start = from - w[2], ["end"] = to - w[2], step = step } }
+          reqs[#reqs + 1] = { base, { query = todo[i].expr, start = from - w[2], ["end"] = to - w[2], step = step } }
         end
       end
-      local answers = ctx.http.get_many(reqs, { parallel = parallel })
+      local answers = get_all(reqs)
       for i = first, last do
         local t = todo[i]
         local picks, n = {}, 0
         for wi, w in ipairs(WINDOWS) do
           local key, label = w[1], w[3]
-          local r = answers[(i - first) * #WINDOWS + wi]
-          local body, err, kind = nil, nil, nil
-          if r.error then
-            err, kind = describe(r.error, r.kind, tmo), r.kind
-          else
-            body, err, kind = answer(r)
-          end
+          local body, err, kind = table.unpack(answers[(i - first) * #WINDOWS + wi], 1, 3)
           local series
           if body then series, err = prom.series(body) end
           if not series then
@@ -327,9 +333,14 @@ local function collect(state, ctx)
     local url = trim_url(lk.url) .. "/loki/api/v1/query_range"
     local query = prom.expand(lk.query or ('{app="$service"}'), { service = service })
     local limit = math.floor(num(lk.limit or d.log_limit, 2000))
-    local function fetch(off)
-      local body, err = get(url, { query = query, start = ("%d"):format((from - off) * 1000000000),
-        ["end"] = ("%d"):format((to - off) * 1000000000), limit = limit, direction = "backward" })
+    local function range(off)
+      return { url, { query = query, start = ("%d"):format((from - off) * 1000000000),
+        ["end"] = ("%d"):format((to - off) * 1000000000), limit = limit, direction = "backward" } }
+    end
+    -- the incident window and the 24 h baseline at once
+    local answers = get_all({ range(0), range(DAY) })
+    local function templates_of(a)
+      local body, err = a[1], a[2]
       if not body then return nil, err end
       if body.status == "error" or type(body.data) ~= "table" then
         return nil, tostring(body.error or "no data in the answer")
@@ -343,16 +354,13 @@ local function collect(state, ctx)
       end
       return c
     end
-    local cur, err = fetch(0)
+    local cur, err = templates_of(answers[1])
     if not cur then
       note(("loki: %s (%s); continuing without logs"):format(err, trim_url(lk.url)))
     else
-      local base, berr
-      if can_start("loki 24 h baseline") then
-        base, berr = fetch(DAY)
-        if not base then
-          note(("loki: the 24 h baseline query failed (%s); `new` flags unknown"):format(berr))
-        end
+      local base, berr = templates_of(answers[2])
+      if not base then
+        note(("loki: the 24 h baseline query failed (%s); `new` flags unknown"):format(berr))
       end
       local templates, distinct = cur:result{ baseline = base, max = math.floor(num(d.max_templates, 10)),
         fmt_time = time.format, example_max = 200 }
@@ -475,13 +483,21 @@ local function collect(state, ctx)
     if not body then
       if err then note(("tempo: %s (%s); continuing without traces"):format(err, url)) end
     else
-      local spans, fetched, failed = {}, 0, 0
+      local ids, spans, fetched, failed = {}, {}, 0, 0
       for i, t in ipairs(body.traces) do
         if i > limit then break end
         local id = type(t) == "table" and (t.traceID or t.traceId)
-        if type(id) == "string" and id:match("^%x+$") then
-          if not can_start(("tempo trace %s and %d more"):format(id, math.min(#body.traces, limit) - i)) then break end
-          local doc, terr = get(url .. "/api/traces/" .. id, nil, { Accept = "application/json" })
+        if type(id) == "string" and id:match("^%x+$") then ids[#ids + 1] = id end
+      end
+      -- the traces at once, 64 a batch
+      for first = 1, #ids, 64 do
+        if not can_start(("tempo trace %s and %d more"):format(ids[first], #ids - first)) then break end
+        local list = {}
+        for i = first, math.min(#ids, first + 63) do
+          list[#list + 1] = { url .. "/api/traces/" .. ids[i], nil, { Accept = "application/json" } }
+        end
+        for k, a in ipairs(get_all(list)) do
+          local id, doc, terr = ids[first + k - 1], a[1], a[2]
           local ok, perr = doc and tr.otlp_spans(doc, spans)
           if not doc or not ok then
             failed = failed + 1

@@ -734,10 +734,12 @@ int og_http_request_many(const struct og_http_request *reqs, size_t n, struct og
 		if ((mc = curl_multi_perform(m, &running)) != CURLM_OK)
 			break;
 		while ((msg = curl_multi_info_read(m, &left))) {
-			struct xfer *x = NULL;
+			struct xfer *x;
+			char *priv = NULL;
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+			x = (struct xfer *)(void *)priv;
 			x->rc = xfer_result(x, msg->data.result);
 			curl_multi_remove_handle(m, x->h);
 			curl_easy_cleanup(x->h);
