@@ -90,6 +90,19 @@ static void put_number(struct og_json_out *o, double d)
 	put(o, buf, (size_t)n);
 }
 
+/* 1 for the bytes a JSON string holds as they are: not a control
+ * character, '"' or '\\' (one load a byte in the short tails the word
+ * and vector skips leave) */
+static const unsigned char plain[256] = {
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+	[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x22 '"' */
+	P16, P16,							/* 0x30..0x4f */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,		/* 0x5c '\\' */
+	P16, P16,							/* 0x60..0x7f */
+	P16, P16, P16, P16, P16, P16, P16, P16,				/* 0x80..0xff */
+#undef P16
+};
+
 /* put_string for a string with a byte to escape in [p, end) */
 static void put_escaped(struct og_json_out *o, const unsigned char *p, const unsigned char *end)
 {
@@ -107,7 +120,7 @@ static void put_escaped(struct og_json_out *o, const unsigned char *p, const uns
 		 * byte that needs it, or through the last few (keys are mostly
 		 * shorter than 8 bytes) */
 		p = (const unsigned char *)og_json_skip_plain((const char *)p, (const char *)end);
-		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+		while (p < end && plain[*p])
 			p++;
 		c = *p;
 		put(o, (const char *)run, (size_t)(p - run));
@@ -146,7 +159,7 @@ static void put_string(struct og_json_out *o, const char *s)
 	 * check per piece was the printer's largest cost) */
 	end = p + n;
 	q = (const unsigned char *)og_json_skip_plain((const char *)p, (const char *)end);
-	while (q < end && *q >= 0x20 && *q != '"' && *q != '\\')
+	while (q < end && plain[*q])
 		q++;
 	if (q < end) {
 		put_escaped(o, p, end);

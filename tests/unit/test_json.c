@@ -130,6 +130,25 @@ int main(void)
 				}
 			}
 		}
+		/* every byte value, in a short tail and after the vector skip */
+		for (k = 1; k < 256; k++) {
+			for (len = 5; len <= 21; len += 16) {
+				cJSON *v;
+				memset(str, 'q', (size_t)len);
+				str[len] = 0;
+				str[len - 2] = (char)k;
+				v = cJSON_CreateString(str);
+				a = cJSON_PrintUnformatted(v);
+				b = og_json_print(v, NULL);
+				if (!a || !b || strcmp(a, b)) {
+					if (bad++ < 3)
+						fprintf(stderr, "byte %d: %s, not %s\n", k, b ? b : "(null)", a ? a : "(null)");
+				}
+				free(a);
+				free(b);
+				cJSON_Delete(v);
+			}
+		}
 		CHECK_INT(bad, ==, 0);
 	}
 
