@@ -27,8 +27,9 @@
 -- Metrics: every query over the incident window and over the same window 24 h
 -- and 7 d earlier (/api/v1/query_range), all these requests at once
 -- (ctx.http.get_many, at most defaults.parallel = 1..32, default 8, in
--- flight; 21 queries a batch; Loki's two windows and Tempo's traces are
--- fetched at once too); see nodes/lib/prom.lua for what
+-- flight; 21 queries a batch; Loki's two windows, Tempo's traces and the
+-- deploys' Prometheus series and URL are fetched at once too); see
+-- nodes/lib/prom.lua for what
 -- current (the last sample of the max series), peak, baseline_* (means) and
 -- change_*_pct mean. Logs: Loki query_range (direction backward) over the
 -- window and the window 24 h earlier, clustered by nodes/lib/log_templates.lua;
@@ -591,25 +592,40 @@ local function collect(state, ctx)
     local function add(list) for _, e in ipairs(list) do events[#events + 1] = e end end
     local vars = { service = service, from = math.floor(dfrom), to = math.ceil(to),
       from_iso = time.format(math.floor(dfrom)), to_iso = time.format(math.ceil(to)) }
+    -- the HTTP sources (a Prometheus series, a URL) are fetched at once, then read in that order
+    local fetches, prom_i, url_i, expr, u = {}, nil, nil, nil, nil
     local dpc = dc.prometheus
     if type(dpc) == "string" then dpc = { query = dpc } end
     if type(dpc) == "table" then
       sources = sources + 1
       local purl = dpc.url or (type(pc) == "table" and pc.url)
-      local expr = prom.expand(dpc.query or dpc.expr, vars)
+      expr = prom.expand(dpc.query or dpc.expr, vars)
       if not purl or type(expr) ~= "string" then
         note("deploys: deploys.prometheus needs a query (and a url, or services." .. service
           .. ".prometheus.url); skipped")
       elseif can_start("deploys from prometheus") then
-        local body, err = get(trim_url(purl) .. "/api/v1/query_range", { query = expr, start = math.floor(dfrom),
-          ["end"] = math.ceil(to), step = math.floor(num(dpc.step or (type(pc) == "table" and pc.step) or d.step, 60)) })
-        local series
-        if body then series, err = prom.series(body) end
-        if not series then
-          note(("deploys: prometheus: %s (query %s); continuing without it"):format(err, expr))
-        else
-          add(dp.from_series(series, service))
-        end
+        fetches[#fetches + 1] = { trim_url(purl) .. "/api/v1/query_range", { query = expr, start = math.floor(dfrom),
+          ["end"] = math.ceil(to), step = math.floor(num(dpc.step or (type(pc) == "table" and pc.step) or d.step, 60)) } }
+        prom_i = #fetches
+      end
+    end
+    if type(dc.url) == "string" then
+      sources = sources + 1
+      u = prom.expand(dc.url, vars)
+      if can_start("deploys from " .. u) then
+        fetches[#fetches + 1] = { u }
+        url_i = #fetches
+      end
+    end
+    local answers = #fetches > 0 and get_all(fetches) or {}
+    if prom_i then
+      local body, err = answers[prom_i][1], answers[prom_i][2]
+      local series
+      if body then series, err = prom.series(body) end
+      if not series then
+        note(("deploys: prometheus: %s (query %s); continuing without it"):format(err, expr))
+      else
+        add(dp.from_series(series, service))
       end
     end
     local function from_doc(doc, where)
@@ -624,14 +640,10 @@ local function collect(state, ctx)
         end
       end
     end
-    if type(dc.url) == "string" then
-      sources = sources + 1
-      local u = prom.expand(dc.url, vars)
-      if can_start("deploys from " .. u) then
-        local body, err = get(u)
-        if not body then note(("deploys: %s (%s); continuing without it"):format(err, u))
-        else from_doc(body, u) end
-      end
+    if url_i then
+      local body, err = answers[url_i][1], answers[url_i][2]
+      if not body then note(("deploys: %s (%s); continuing without it"):format(err, u))
+      else from_doc(body, u) end
     end
     if type(dc.file) == "string" then
       sources = sources + 1
