@@ -21,6 +21,9 @@
  * (default 8, 1..32; engine/net/http_client.h og_http_request_many), and
  * returns an array in request order: each element the response as get
  * returns it, or { error = message, kind = kind } for a failed transfer.
+ * The bodies of a batch together are capped at the memory budget left to
+ * the node (a transfer that would go over fails as too_large): a batch
+ * never holds 64 times max_bytes in C memory.
  * All arguments are checked before any request is sent. Each outcome is
  * journaled as its own "http" entry in request order, as request journals
  * one; a re-run replays the recorded ones and performs the rest.
@@ -817,6 +820,7 @@ static int many_parallel(lua_State *L, int idx)
 /* ctx.http.get_many(requests [, opts]) -> { response | { error, kind }, ... } */
 static int lapi_http_get_many(lua_State *L)
 {
+	struct og_lvm *vm;
 	struct call *calls;
 	struct batch *bt;
 	struct box *b;
@@ -884,8 +888,13 @@ static int lapi_http_get_many(lua_State *L)
 		return luaL_error(L, "ctx.http.get_many: out of memory");
 	for (i = first; i < n; i++)
 		bt->reqs[i - first] = calls[i].req;
-	/* no Lua runs until the batch has ended: the borrowed strings stay put */
-	og_http_request_many(bt->reqs, bt->n, bt->res, parallel, bt->errs);
+	/* no Lua runs until the batch has ended: the borrowed strings stay put.
+	 * The bodies together get no more than the memory budget left: they are
+	 * copied into Lua next, where more would raise anyway */
+	vm = lvm_from(L);
+	og_http_request_many(bt->reqs, bt->n, bt->res, parallel,
+			     vm->mem_limit ? (vm->mem_limit > vm->mem_used ? vm->mem_limit - vm->mem_used : 1) : 0,
+			     bt->errs);
 
 	/* journaled one by one in request order, as ctx.http.request records them */
 	for (i = first; i < n; i++) {

@@ -88,7 +88,9 @@ struct collect {
 	size_t max_bytes;
 	size_t hdr_cap;			/* of res->headers */
 	size_t hdr_lines, hdr_bytes;	/* of the current response */
-	bool body_too_large, hdr_too_large, nomem;
+	size_t *batch_left;		/* og_http_request_many with a total cap: bytes the batch may still take */
+	size_t batch_cap;
+	bool body_too_large, hdr_too_large, batch_too_large, nomem;
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -100,6 +102,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	if (n > c->max_bytes - res->body_len) {
 		c->body_too_large = true;
 		return 0;			/* curl aborts with CURLE_WRITE_ERROR */
+	}
+	if (c->batch_left && n > *c->batch_left) {
+		c->batch_too_large = true;
+		return 0;
 	}
 	if (res->body_len + n + 1 > c->cap) {
 		size_t cap = c->cap ? c->cap : 16384;
@@ -117,6 +123,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	}
 	memcpy(res->body + res->body_len, data, n);
 	res->body_len += n;
+	if (c->batch_left)
+		*c->batch_left -= n;
 	res->body[res->body_len] = '\0';
 	return n;
 }
@@ -566,6 +574,11 @@ static int xfer_result(struct xfer *x, CURLcode cc)
 		FAIL(OG_HTTP_TOO_LARGE, -OG_EIO,
 		     "%s: the response body is larger than max_bytes (%zu bytes); raise max_bytes (at most %u MiB) "
 		     "or ask for less (a narrower query, a limit)", pre, x->col.max_bytes, OG_HTTP_MAX_BYTES_LIMIT >> 20);
+	if (x->col.batch_too_large)
+		FAIL(OG_HTTP_TOO_LARGE, -OG_EIO,
+		     "%s: the batch's response bodies together went over %zu bytes (what its caller may hold); "
+		     "ask for less (a narrower query, a limit, a lower max_bytes) or split the batch", pre,
+		     x->col.batch_cap);
 	if (x->col.hdr_too_large)
 		FAIL(OG_HTTP_TOO_LARGE, -OG_EIO,
 		     "%s: the response has more than %d header lines or %u bytes of headers; "
@@ -688,11 +701,11 @@ static void many_start(CURLM *m, struct xfer *x)
 }
 
 int og_http_request_many(const struct og_http_request *reqs, size_t n, struct og_http_response *res,
-			 int max_parallel, struct og_err *errs)
+			 int max_parallel, size_t max_total_bytes, struct og_err *errs)
 {
 	struct xfer *xs = NULL;
 	CURLM *m = NULL;
-	size_t next = 0, active = 0, i;
+	size_t next = 0, active = 0, i, bytes_left = max_total_bytes;
 	CURLMcode mc = CURLM_OK;
 
 	if (!n)
@@ -715,6 +728,10 @@ int og_http_request_many(const struct og_http_request *reqs, size_t n, struct og
 	for (i = 0; i < n; i++) {
 		og_err_clear(&errs[i]);
 		xs[i].rc = xfer_prepare(&xs[i], &reqs[i], &res[i], &errs[i]);
+		if (max_total_bytes) {
+			xs[i].col.batch_left = &bytes_left;
+			xs[i].col.batch_cap = max_total_bytes;
+		}
 	}
 
 	for (;;) {

@@ -113,12 +113,16 @@ int og_http_request(const struct og_http_request *req, struct og_http_response *
  * res[i] filled as og_http_request fills it and, when it failed
  * (res[i].fail != OG_HTTP_OK), errs[i] set as og_http_request sets err.
  * res and errs have n elements; release every res[i] whatever the outcome.
+ * max_total_bytes (0 = none) caps the response bodies of the whole batch
+ * together, so that n requests cannot hold n times max_bytes: a transfer
+ * whose data would go over it fails as OG_HTTP_TOO_LARGE, saying so (bytes
+ * received are never given back, whatever becomes of their transfer).
  * Returns when all have ended: 0, or -OG_EINVAL (max_parallel out of
  * range), -OG_ENOMEM, -OG_EIO (libcurl unusable) when the batch could not
  * run at all, then every request failed with that reason. Connections are
  * not shared with the calling thread's og_http_request handle. */
 int og_http_request_many(const struct og_http_request *reqs, size_t n, struct og_http_response *res,
-			 int max_parallel, struct og_err *errs);
+			 int max_parallel, size_t max_total_bytes, struct og_err *errs);
 
 /* url as messages and journals show it: without user:password@, ?query and
  * #fragment, control characters as '?', cut at about 200 bytes with "...".

@@ -10,7 +10,9 @@
 # timing: the server's barrier answers only once K requests are open at the
 # same time (or 503 after its own bounded wait), so get_many with
 # parallel >= K gets 200s, while one after another, or parallel < K, gets
-# 503s; argument errors that raise, naming the element and the option; the
+# 503s; the bodies of a batch together capped at the node's memory budget
+# left (one 3 MB body fits a 5 MiB budget, the next ones are too_large);
+# argument errors that raise, naming the element and the option; the
 # journal: a node calls get_many then og.interrupt, and after resume the
 # server saw each request once and the re-run got the same answers; a
 # partially recorded batch (the re-run asks one request more) replays the
@@ -37,9 +39,13 @@ og() {
 	out=$(cat "$tmp/out"); err=$(cat "$tmp/err"); last="opsgraph $*"
 }
 count() { grep -cF -- "$1" "$tmp/log" 2>/dev/null || true; }
-# runs python checks from stdin on $1; each line "ok NAME" or "FAIL NAME: why"
+# runs the python from stdin with $1 as argv[1]: it fills `checks`, a list of
+# (name, good), and `detail`, shown with each failure
 pycheck() {
-	python3 - "$@" >"$tmp/checks" 2>&1
+	{ cat; printf '%s\n' 'for name, good in checks:' \
+		'    print(("ok " if good else "FAIL ") + name + ("" if good else ": " + json.dumps(detail)[:3000]))'
+	} >"$tmp/check.py"
+	python3 "$tmp/check.py" "$@" >"$tmp/checks" 2>&1
 	while read -r verdict rest; do
 		if [ "$verdict" = ok ]; then ok; else bad "$rest"; fi
 	done <"$tmp/checks"
@@ -119,8 +125,7 @@ checks = [
 m6 = dict(m[6]); m6.pop("json", None)
 for i in range(9):
     checks.append(("mix: element %d as the single call gives it" % (i + 1), (m6 if i == 6 else m[i]) == o[i]))
-for name, good in checks:
-    print(("ok " if good else "FAIL ") + name + ("" if good else ": many=%s one=%s" % (json.dumps(m)[:1500], json.dumps(o)[:1500])))
+detail = {"many": m, "one": o}
 EOF
 [ "$(count 'ftp')" = 0 ] && ok || bad "an ftp URL reached the server"
 
@@ -159,8 +164,37 @@ checks = [
   ("barrier: parallel = 2 never had 3 open", r["par2"] == [503] * 3),
   ("barrier: one after another never had 2 open", r["seq"] == [503] * 2),
 ]
-for name, good in checks:
-    print(("ok " if good else "FAIL ") + name + ("" if good else ": %s" % json.dumps(r)))
+detail = r
+EOF
+
+# --- the bodies of a batch together stay within the node's memory budget ----------
+cat >"$tmp/budget.lua" <<'EOF'
+local og = require("opsgraph")
+local g = og.graph{ name = "many_budget", state = { base = og.last(), closed = og.last(), r = og.last() } }
+g:node("calls", function(s, ctx)
+  local reqs = {}
+  for i = 1, 3 do reqs[i] = { url = ("%s/bytes/3000000?i=%d"):format(s.base, i), max_bytes = 4000000 } end
+  local r = {}
+  for i, x in ipairs(ctx.http.get_many(reqs, { parallel = 1 })) do
+    r[i] = { len = x.body and #x.body, kind = x.kind, error = x.error }
+  end
+  return { r = r }
+end, { budget = { memory_mb = 5 } })
+g:edge(og.START, "calls")
+return g
+EOF
+og run "$tmp/budget.lua" --db :memory: --input "$INPUT" --output json
+expect_rc 0
+printf '%s' "$out" >"$tmp/budget.json"
+pycheck "$tmp/budget.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["state"]["r"]
+checks = [
+  ("budget: the first body fits", r[0].get("len") == 3000000),
+  ("budget: the next ones would go over: too_large, saying why", all(x.get("kind") == "too_large"
+   and "the batch's response bodies together went over" in x.get("error", "") for x in r[1:])),
+]
+detail = r
 EOF
 
 # --- argument errors raise, naming the element and the option -------------------
@@ -249,8 +283,7 @@ checks = [
   ("journal: binary as base64", v[2].get("body_b64") == "AP9hAA==" and "body" not in v[2]),
   ("journal: the POST", v[3]["req"].startswith("POST http://127.0.0.1:")),
 ]
-for name, good in checks:
-    print(("ok " if good else "FAIL ") + name + ("" if good else ": %s" % json.dumps(j)[:2000]))
+detail = j
 EOF
 og resume j1 --db "$DB" --value '"go"' --output json
 expect_rc 0
@@ -269,8 +302,7 @@ checks = [
   ("replay: json decoded again", o["echo_n"] == 1),
   ("replay: answer", o["answer"] == "go"),
 ]
-for name, good in checks:
-    print(("ok " if good else "FAIL ") + name + ("" if good else ": %s" % json.dumps(o)))
+detail = o
 EOF
 
 # --- a partially recorded batch: the recorded part replays, the rest is performed --
@@ -285,9 +317,11 @@ pycheck "$tmp/partial.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
 o = d["state"]["out"]
-print("ok partial: done" if d["status"] == "done" else "FAIL partial: status %s" % d["status"])
-print("ok partial: 5 results, the new one performed" if o["n"] == 5 and o["body5"] == "once" and o["body1"] == "once"
-      else "FAIL partial: %s" % json.dumps(o))
+checks = [
+  ("partial: done", d["status"] == "done"),
+  ("partial: 5 results, the new one performed", o["n"] == 5 and o["body5"] == "once" and o["body1"] == "once"),
+]
+detail = d
 EOF
 
 finish

@@ -16,6 +16,7 @@ Paths:
   /status/N    status N, text body "status N"
   /slow        answers after 3 s
   /big         200 with 5000 bytes
+  /bytes/N     200 with N bytes (at most 8 MiB)
   /binary      200 application/octet-stream, bytes 00 ff 61 00
   /barrier/G/K/MS  a barrier: answers 200 "released" once K requests of group G
                are open at the same time (then every later one of G too), or
@@ -102,6 +103,8 @@ class Handler(BaseHTTPRequestHandler):
         elif p.startswith("/barrier/"):
             _, _, group, k, ms = p.split("?")[0].split("/")
             self.barrier(group, int(k), int(ms))
+        elif p.startswith("/bytes/"):
+            self.reply(200, "x" * min(int(p.split("/")[2].split("?")[0]), 8 << 20))
         elif p == "/big":
             self.reply(200, "x" * 5000)
         elif p == "/binary":

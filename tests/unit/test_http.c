@@ -13,7 +13,8 @@
  * URLs, schemes, methods, header names and values (the value never shows in
  * the message), out-of-range options; user:password and the query never
  * show in messages; the handle is reused, per thread, and freed;
- * og_http_request_many ends each request as og_http_request does.
+ * og_http_request_many ends each request as og_http_request does, and
+ * caps the bodies of a batch together when asked.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -556,7 +557,7 @@ static void test_many(void)
 	};
 	for (int par = 1; par <= 3; par += 2) {
 		int n = par == 1 ? N - 1 : N;		/* /slow once: it holds the serial server */
-		CHECK_INT(og_http_request_many(reqs, (size_t)n, res, par, errs), ==, 0);
+		CHECK_INT(og_http_request_many(reqs, (size_t)n, res, par, 0, errs), ==, 0);
 		for (int i = 0; i < n; i++) {
 			int rc = og_http_request(&reqs[i], &one, &err1);
 			CHECK_INT(res[i].fail, ==, one.fail);
@@ -588,14 +589,26 @@ static void test_many(void)
 			og_http_response_release(&res[i]);
 	}
 
-	CHECK_INT(og_http_request_many(reqs, 2, res, 33, errs), ==, -OG_EINVAL);
+	CHECK_INT(og_http_request_many(reqs, 2, res, 33, 0, errs), ==, -OG_EINVAL);
 	for (int i = 0; i < 2; i++) {
 		CHECK_INT(res[i].fail, ==, OG_HTTP_INVALID);
 		CHECK_CONTAINS(errs[i].msg, "max_parallel must be between 1 and 32 (got 33)");
 		CHECK_CONTAINS(errs[i].msg, "GET http://127.0.0.1");
 		og_http_response_release(&res[i]);
 	}
-	CHECK_INT(og_http_request_many(reqs, 0, res, 0, errs), ==, 0);
+	CHECK_INT(og_http_request_many(reqs, 0, res, 0, 0, errs), ==, 0);
+
+	/* a cap on the batch's bodies together: /big is 100000 bytes; one at a
+	 * time, the first fits in 150000, the second would go over */
+	struct og_http_request two[2] = { { .url = u[2] }, { .url = u[2] } };
+	CHECK_INT(og_http_request_many(two, 2, res, 1, 150000, errs), ==, 0);
+	CHECK_INT(res[0].fail, ==, OG_HTTP_OK);
+	CHECK_INT((long)res[0].body_len, ==, 100000);
+	CHECK_STR(og_http_fail_name(res[1].fail), "too_large");
+	CHECK_CONTAINS(errs[1].msg, "the batch's response bodies together went over 150000 bytes");
+	CHECK(!res[1].body);
+	og_http_response_release(&res[0]);
+	og_http_response_release(&res[1]);
 }
 
 int main(void)
