@@ -22,11 +22,11 @@
 --   }
 --   files_allow = { "/var/log/payment", ... }   -- what ctx.files may read (logs, OTLP, deploy files)
 --   defaults = { step = "60s", token_budget = 1500, timeout_ms = 5000, max_bytes = 8388608,
---                max_templates = 10, max_spans = 5, collect_deadline_ms = 20000, parallel = 8 }
+--                max_templates = 10, max_spans = 5, collect_deadline_ms = 20000, parallel = 16 }
 --
 -- Metrics: every query over the incident window and over the same window 24 h
 -- and 7 d earlier (/api/v1/query_range), all these requests at once
--- (ctx.http.get_many, at most defaults.parallel = 1..32, default 8, in
+-- (ctx.http.get_many, at most defaults.parallel = 1..32, default 16, in
 -- flight; 21 queries a batch; Loki's two windows, Tempo's traces and the
 -- deploys' Prometheus series and URL are fetched at once too); see
 -- nodes/lib/prom.lua for what
@@ -208,7 +208,9 @@ local function collect(state, ctx)
 
   -- GETs at once (ctx.http.get_many, at most `parallel` in flight), each
   -- {url, query, headers}: for each, { body } or { nil, err, kind } as get gives them
-  local parallel = math.floor(math.max(1, math.min(num(d.parallel, 8) or 8, 32)))
+  -- 16 by default: five queries (15 requests) in one round, under Prometheus' own
+  -- --query.max-concurrency (20)
+  local parallel = math.floor(math.max(1, math.min(num(d.parallel, 16) or 16, 32)))
   local function get_all(list)
     local tmo, reqs, out = req_timeout(), {}, {}
     for i, g in ipairs(list) do
