@@ -797,7 +797,6 @@ static void failure_to_table(lua_State *L)
 /* [-0, +0, e] opts = { parallel = N }: N, or 0 for the default */
 static int many_parallel(lua_State *L, int idx)
 {
-	struct call c = { .fname = "ctx.http.get_many: opts" };
 	int parallel = 0;
 
 	if (lua_isnoneornil(L, idx))
@@ -811,7 +810,10 @@ static int many_parallel(lua_State *L, int idx)
 			luaL_error(L, "ctx.http.get_many: unknown option '%s' in opts (known: parallel; the "
 				   "request options go into each request's table)",
 				   lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : luaL_typename(L, -2));
-		parallel = (int)int_opt(L, &c, lua_gettop(L), "parallel", 1, OG_HTTP_PARALLEL_MAX);
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > OG_HTTP_PARALLEL_MAX)
+			luaL_error(L, "ctx.http.get_many: opts: parallel must be a whole number of transfers from 1 to %d "
+				   "(got %s)", OG_HTTP_PARALLEL_MAX, luaL_tolstring(L, -1, NULL));
+		parallel = (int)lua_tointeger(L, -1);
 		lua_pop(L, 1);
 	}
 	return parallel;

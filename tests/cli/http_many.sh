@@ -216,6 +216,7 @@ local cases = {
   range = function(s, ctx) return ctx.http.get_many({ { url = s.base, timeout_ms = 0 } }) end,
   par0 = function(s, ctx) return ctx.http.get_many({ { url = s.base } }, { parallel = 0 }) end,
   par33 = function(s, ctx) return ctx.http.get_many({ { url = s.base } }, { parallel = 33 }) end,
+  parfrac = function(s, ctx) return ctx.http.get_many({ { url = s.base } }, { parallel = 1.5 }) end,
   optkey = function(s, ctx) return ctx.http.get_many({ { url = s.base } }, { timeout_ms = 5 }) end,
   opttype = function(s, ctx) return ctx.http.get_many({ { url = s.base } }, 4) end,
 }
@@ -236,8 +237,9 @@ argerr elem "ctx.http.get_many: requests[2] must be a table such as { url = "
 argerr unknown "ctx.http.get_many: requests[2]: unknown option 'urll' (did you mean url?)"
 argerr nourl "ctx.http.get_many: requests[2]: url is required"
 argerr range "ctx.http.get_many: requests[1]: timeout_ms must be between 1 and 120000 (got 0)"
-argerr par0 "ctx.http.get_many: opts: parallel must be between 1 and 32 (got 0)"
-argerr par33 "ctx.http.get_many: opts: parallel must be between 1 and 32 (got 33)"
+argerr par0 "ctx.http.get_many: opts: parallel must be a whole number of transfers from 1 to 32 (got 0)"
+argerr par33 "ctx.http.get_many: opts: parallel must be a whole number of transfers from 1 to 32 (got 33)"
+argerr parfrac "ctx.http.get_many: opts: parallel must be a whole number of transfers from 1 to 32 (got 1.5)"
 argerr optkey "ctx.http.get_many: unknown option 'timeout_ms' in opts (known: parallel"
 argerr opttype "ctx.http.get_many: the second argument must be an options table"
 [ "$(count '/argerr')" = 0 ] && ok || bad "a request was sent although an argument was bad: $(grep argerr "$tmp/log")"
