@@ -923,23 +923,35 @@ static void run_batch(struct ogl_env *e, struct ogl_req *first, struct ogl_req *
 			if ((rc = mdb_txn_begin(e->env, NULL, 0, &txn)))
 				txn = NULL;
 		}
-		e->pc.nfn = 0;
+		if (txn) {
+			/* PUT CACHE (store_lmdb_ckpt.c): a gap after this
+			 * process's last commit is another process's commit */
+			size_t id = mdb_txn_id(txn);
+			if (id != e->pc_last_commit + 1)
+				e->pc_valid_from = id - 1;
+			e->pc_txn_clean = true;
+		}
 		for (r = first; rc == 0 && r != stop; r = r->next) {
 			if (r->settled)
 				continue;
-			e->pc.nfn++;
+			e->pc_fn_clean = false;
 			if ((rc = r->fn(e, txn, r->ctx, r->err)) && !ogl_is_mdb(rc))
 				bad = r;
+			if (!e->pc_fn_clean)
+				e->pc_txn_clean = false;
 		}
 		if (txn) {
 			size_t id = mdb_txn_id(txn);
-			if (rc == 0) {
+			if (rc == 0)
 				rc = mdb_txn_commit(txn);	/* frees txn, even on failure */
-				/* the put cache holds if its put was the last write */
-				if (rc == 0 && e->pc.txnid == id && e->pc.fn_at == e->pc.nfn)
-					e->pc.committed = true;
-			} else {
+			else
 				mdb_txn_abort(txn);
+			if (rc == 0) {
+				e->pc_last_commit = id;
+				if (!e->pc_txn_clean)
+					e->pc_valid_from = id + 1;
+			} else {
+				ogl_pc_drop(e, id);	/* none of its puts is in the store */
 			}
 			txn = NULL;
 		}
@@ -1414,9 +1426,11 @@ static void env_free(struct ogl_env *e)
 	ogl_buf_release(&e->row);
 	free(e->jout.p);
 	free(e->pch);
-	ogl_buf_release(&e->pc.tid);
-	ogl_buf_release(&e->pc.row);
-	free(e->pc.ch);
+	for (size_t i = 0; i < OGL_PC_SLOTS; i++) {
+		ogl_buf_release(&e->pc[i].tid);
+		ogl_buf_release(&e->pc[i].row);
+		free(e->pc[i].ch);
+	}
 	free(e->cidx);
 	free(e->rnames);
 	free(e->path);

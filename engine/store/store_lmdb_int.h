@@ -39,6 +39,9 @@ struct ogl_chan {
 
 struct ogl_req;		/* one queued write (store_lmdb.c) */
 
+/* put cache entries: one per thread in flight (64 in S1c), hashed */
+#define OGL_PC_SLOTS 128
+
 /* One LMDB environment, shared by every handle of this process that opened
  * the same directory. */
 struct ogl_env {
@@ -68,19 +71,24 @@ struct ogl_env {
 	size_t rnames_cap;
 	uint64_t max_handle;		/* highest thread handle seen: puts of that
 					 * thread try MDB_APPEND (a hint only) */
-	/* put: what the last put left in the store, so that the next put of
-	 * the same thread need not read it back (PUT CACHE in
-	 * store_lmdb_ckpt.c); valid only while no other write was committed */
-	struct {
-		size_t txnid;		/* the put's transaction (0: nothing) */
-		bool committed;		/* and that transaction committed */
+	/* put: what recent puts left in the store, one entry a thread (a
+	 * thread's slot is its id's hash), so that its next put need not read
+	 * it back (PUT CACHE in store_lmdb_ckpt.c); an entry is valid only
+	 * while no other process committed and this one ran only puts and
+	 * put_writes */
+	struct ogl_pc {
+		size_t txnid;		/* the put's transaction, or the get's
+					 * snapshot (0: empty) */
+		bool primed;		/* filled by a get: committed by definition */
 		uint64_t h0, id;	/* the thread's handle, the checkpoint's id */
 		struct ogl_buf tid, row;	/* thread id; its row after the put */
 		struct ogl_chan *ch;	/* the record's channel table */
 		size_t nch, cap;
-		int nfn;		/* fns run so far in the write transaction */
-		int fn_at;		/* the put's place among them */
-	} pc;
+	} pc[OGL_PC_SLOTS];
+	size_t pc_last_commit;		/* this process's last committed write txn */
+	size_t pc_valid_from;		/* entries of older transactions are stale */
+	bool pc_txn_clean;		/* the running txn ran only puts and put_writes */
+	bool pc_fn_clean;		/* set by a put or put_writes for run_batch */
 
 	/* group commit of sync-mode writes (GROUP COMMIT in store_lmdb.c) */
 	pthread_mutex_t q_mu;		/* guards the fields below */
@@ -394,6 +402,9 @@ cJSON *ogl_json_parse(struct ogl_span s);
 int ogl_add(cJSON *o, const char *k, cJSON *v);
 /* ogl_add for a key that is a string literal: not copied (cJSON's "CS"). */
 int ogl_add_cs(cJSON *o, const char *k, cJSON *v);
+/* Forgets the put cache entries (PUT CACHE in store_lmdb_ckpt.c) that write
+ * transaction txnid filled: it did not commit. Under write_lock. */
+void ogl_pc_drop(struct ogl_env *e, size_t txnid);
 int ogl_push(cJSON *a, cJSON *v);
 
 #endif

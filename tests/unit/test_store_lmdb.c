@@ -1752,6 +1752,95 @@ static void *race_main(void *arg)
 	return NULL;
 }
 
+/* The put cache keeps an entry per thread (PUT CACHE in store_lmdb_ckpt.c):
+ * 8 threads put 25 checkpoints each in shared sync commits, each put
+ * changing one of three channels and adding a fourth on the 10th, so most
+ * puts take their thread's handle, row and parent table from the cache.
+ * Every checkpoint reads back as it was put, and only changed values were
+ * stored. */
+struct pcb {
+	struct og_store_lmdb *s;
+	struct og_graph *g;
+	int idx, fails;
+	cJSON *want[26];
+};
+
+static void *pcb_main(void *arg)
+{
+	struct pcb *w = arg;
+	struct og_err err = { 0 };
+	char tid[32], val[64];
+	struct fake f;
+	int k;
+
+	snprintf(tid, sizeof(tid), "pcb-%d", w->idx);
+	fake_init(&f, w->g, tid);
+	f.st.n = 3;			/* the fourth channel comes later */
+	for (k = 1; k <= 25; k++) {
+		if (k == 10)
+			f.st.n = 4;
+		snprintf(val, sizeof(val), "\"%s v%d\"", tid, k);
+		fake_set(&f, k == 10 ? 3 : k % 3, val);
+		if (k == 1) {
+			fake_set(&f, 1, "\"b\"");
+			fake_set(&f, 2, "\"c\"");
+		}
+		if (fake_put(&f, w->s, &err) != 0)
+			w->fails++;
+		w->want[k] = og_ckpt_to_json(&f.ck);
+	}
+	fake_release(&f);
+	return NULL;
+}
+
+static void test_put_cache_threads(void)
+{
+	struct og_store_lmdb *s = open_db(newpath("pcb"), OG_DURABLE_SYNC, 0, false);
+	struct og_graph *g = graph_n(4);
+	struct pcb w[8];
+	pthread_t tid[8];
+	int i, k, bad = 0, fails = 0;
+
+	for (i = 0; i < 8; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].s = s;
+		w[i].g = g;
+		w[i].idx = i;
+		CHECK_INT(pthread_create(&tid[i], NULL, pcb_main, &w[i]), ==, 0);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		fails += w[i].fails;
+	}
+	CHECK_INT(fails, ==, 0);
+	for (i = 0; i < 8; i++) {
+		char t[32];
+		snprintf(t, sizeof(t), "pcb-%d", i);
+		for (k = 1; k <= 25; k++) {
+			struct og_err err = { 0 };
+			cJSON *got = NULL;
+			int rc = og_store_lmdb_ops.get(s, t, (uint64_t)k, &got, &err);
+			if (rc || !cJSON_Compare(got, w[i].want[k], 1)) {
+				if (bad++ < 2) {
+					char *a = got ? cJSON_PrintUnformatted(got) : NULL;
+					char *b = cJSON_PrintUnformatted(w[i].want[k]);
+					fprintf(stderr, "%s/%d: %s\n  got:  %s\n  want: %s\n", t, k, err.msg,
+						a ? a : "(none)", b ? b : "?");
+					free(a);
+					free(b);
+				}
+			}
+			cJSON_Delete(got);
+			cJSON_Delete(w[i].want[k]);
+		}
+	}
+	CHECK_INT(bad, ==, 0);
+	/* 2 values of the first put (b, c), then one a put */
+	CHECK_INT(stat_num(s, "values"), ==, 8 * (2 + 24));
+	og_graph_free(g);
+	og_store_lmdb_close(s);
+}
+
 static void test_group_failures(void)
 {
 	const char *path = newpath("race");
@@ -2029,6 +2118,7 @@ int main(void)
 	test_runner_forms();
 	test_fork_values();
 	test_put_cache();
+	test_put_cache_threads();
 	test_put_writes();
 	test_history_threads();
 	test_lease();
