@@ -57,7 +57,18 @@ static const unsigned char lvm_prelude[] = {
  * what they were. One VM runs on one thread at a time: no lock. */
 #define LVM_POOL_STEP 16
 #define LVM_POOL_SMALL (LVM_POOL_STEP * (sizeof(((struct og_lvm *)0)->pool) / sizeof(void *)))
+/* Under AddressSanitizer nothing is kept: a block Lua frees goes back to
+ * the allocator at once, so a use after free is still caught. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LVM_POOL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(LVM_POOL_ASAN)
+#define LVM_POOL_MAX 0
+#else
 #define LVM_POOL_MAX (64 * 1024)
+#endif
 
 static void *pool_get(struct og_lvm *vm, size_t n)
 {
