@@ -143,6 +143,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(404, {"error": {"message": "model %r not found" % model}})
 
 
+# a listen backlog for bursts of clients (the default 5 drops SYNs, and a
+# client retries ~1 s later: what looks like a timeout)
+ThreadingHTTPServer.request_queue_size = 64
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 srv.daemon_threads = True
 threading.Timer(600, lambda: threading.Thread(target=srv.shutdown).start()).start()

@@ -60,6 +60,9 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, {"error": "POST /v1/traces"})
 
 
+# a listen backlog for bursts of clients (the default 5 drops SYNs, and a
+# client retries ~1 s later: what looks like a timeout)
+ThreadingHTTPServer.request_queue_size = 64
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 timer = threading.Timer(600, srv.shutdown)
 timer.daemon = True

@@ -78,6 +78,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, {"ok": False, "error": "unknown_method"})
 
 
+# a listen backlog for bursts of clients (the default 5 drops SYNs, and a
+# client retries ~1 s later: what looks like a timeout)
+ThreadingHTTPServer.request_queue_size = 64
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 threading.Timer(600, srv.shutdown).start()
 with open(PORTFILE + ".tmp", "w") as f:

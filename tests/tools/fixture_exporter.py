@@ -69,6 +69,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+# a listen backlog for bursts of clients (the default 5 drops SYNs, and a
+# client retries ~1 s later: what looks like a timeout)
+ThreadingHTTPServer.request_queue_size = 64
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 srv.daemon_threads = True
 threading.Timer(300, lambda: os._exit(0)).start()

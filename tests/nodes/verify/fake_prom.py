@@ -75,6 +75,9 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"status": "success", "data": {"resultType": "vector", "result": result}})
 
 
+# a listen backlog for bursts of clients (the default 5 drops SYNs, and a
+# client retries ~1 s later: what looks like a timeout)
+ThreadingHTTPServer.request_queue_size = 64
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 srv.daemon_threads = True
 threading.Timer(300, lambda: os._exit(0)).start()
