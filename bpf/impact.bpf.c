@@ -52,7 +52,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define S_IFMT 00170000
-#define S_IFCHR 0020000
+#define S_IFREG 0100000
 
 /* how many cgroups are in `cgids` (user space keeps it): 0 = disarmed,
  * every program returns after this one load */
@@ -244,8 +244,9 @@ int exit_execveat(struct trace_event_raw_sys_exit *ctx) { return exec_exit(ctx, 
 /* --- files --- */
 
 
-/* Is fd of the current task a file on the overlay (so in its diff), or a
- * character device (/dev/null, a tty: nothing a diff would hold)? */
+/* Is fd of the current task something the overlay diff accounts for: a
+ * file on the overlay (in its diff), or not a regular file at all (/dev/null,
+ * a tty, the pipe behind /dev/stderr: nothing a diff would hold)? */
 static __always_inline bool open_in_diff(long fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -260,7 +261,7 @@ static __always_inline bool open_in_diff(long fd)
 	/* f came through a plain read: not a BTF pointer any more */
 	ino = BPF_CORE_READ(f, f_inode);
 	return BPF_CORE_READ(ino, i_sb, s_magic) == OVERLAYFS_SUPER_MAGIC ||
-	       (BPF_CORE_READ(ino, i_mode) & S_IFMT) == S_IFCHR;
+	       (BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFREG;
 }
 
 /* A failure the sandbox caused (read-only /proc/sys and /sys, capabilities

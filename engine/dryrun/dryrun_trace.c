@@ -408,6 +408,11 @@ static void fold_write_elsewhere(cJSON *writes, const struct impact_event *e)
 {
 	cJSON *o, *it;
 
+	/* the process's own /proc entries (oom_score_adj...): the real run
+	 * changes only itself there */
+	if (e->ret >= 0 && (!strncmp(e->path, "/proc/self/", 11) || !strncmp(e->path, "/proc/thread-self/", 18)))
+		return;
+
 	cJSON_ArrayForEach(it, writes) {
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
 

@@ -461,9 +461,19 @@ static void denied_clause(struct og_strbuf *b, const cJSON *denied)
 static void elsewhere_clause(struct og_strbuf *b, const cJSON *w)
 {
 	int n = cJSON_GetArraySize(w);
-	const char *first = w && w->child ? str(w->child, "path") : NULL;
-	const char *res = first ? str(w->child, "result") : NULL;
+	const cJSON *it, *pick = w ? w->child : NULL;
+	const char *first, *res;
 
+	/* a refused write first: the one a real run may carry out */
+	cJSON_ArrayForEach(it, w) {
+		const char *r = str(it, "result");
+		if (r && strcmp(r, "ok")) {
+			pick = it;
+			break;
+		}
+	}
+	first = pick ? str(pick, "path") : NULL;
+	res = first ? str(pick, "result") : NULL;
 	if (n <= 0 || !first)
 		return;
 	sb_clause(b);

@@ -182,14 +182,15 @@ expect_eq "None" "$(json 'r.get("reason")')" "no reason: the trace is whole (den
 # --- writes the overlay diff cannot show: a sysctl (EROFS in the dry-run,
 # a real change on the host), next to ones it shows or that mean nothing ---
 dry --timeout 10 -- bash -c 'echo 10 >/proc/sys/vm/swappiness; echo 20 >/proc/sys/vm/swappiness
-echo x >/dev/null; for i in 1 2 3; do echo $i >/var/tmp/og-dry-count; done; rm -f /var/tmp/og-dry-count; exit 0'
+echo x >/dev/null; echo e >/dev/stderr; echo 0 >/proc/self/oom_score_adj
+for i in 1 2 3; do echo $i >/var/tmp/og-dry-count; done; rm -f /var/tmp/og-dry-count; exit 0'
 expect_rc 0
 expect_eq "[('/proc/sys/vm/swappiness', 'EROFS', 'bash')]" \
 	"$(json '[(w["path"], w["result"], w["comm"]) for w in r.get("writes_not_in_diff", [])]')" "writes_not_in_diff (each path once)"
 expect_in "tries to write /proc/sys/vm/swappiness (EROFS in the dry-run; the real run may change it)" \
 	"$(json 'r["verdict"]')" "verdict"
-expect_eq "7 1" "$(json 'r["trace"]["opens_for_write"], r["trace"]["unlinks"]' | tr -d '(),')" \
-	"opens for writing (bash's /dev/tty probe, 2 sysctl, /dev/null, 3) and unlinks, counted in the kernel"
+expect_eq "9 1" "$(json 'r["trace"]["opens_for_write"], r["trace"]["unlinks"]' | tr -d '(),')" \
+	"opens for writing (bash's /dev/tty probe, 2 sysctl, /dev/null, the pipe of /dev/stderr, its own oom_score_adj, 3) and unlinks, counted in the kernel"
 expect_eq "[]" "$(json 'r["files"]["created"]')" "nothing left behind in the diff"
 
 # --- unshare: denied, each call listed once ---

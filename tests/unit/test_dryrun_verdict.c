@@ -168,6 +168,10 @@ static void test_outcome(void)
 	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":[],\"writes_not_in_diff\":["
 			  "{\"path\":\"/dev/shm/lock\",\"result\":\"ok\"}]}"),
 		  "touches no files, writes /dev/shm/lock (outside the overlay), no network");
+	CHECK_STR(verdict("{\"fidelity\":\"sandbox\",\"files\":{},\"network\":[],\"writes_not_in_diff\":["
+			  "{\"path\":\"/dev/shm/lock\",\"result\":\"ok\"},{\"path\":\"/sys/x\",\"result\":\"EROFS\"}]}"),
+		  "touches no files, tries to write /sys/x (EROFS in the dry-run; the real run may change it) and 1 more "
+		  "the diff cannot show, no network");
 	CHECK_STR(verdict("{\"fidelity\":\"none\",\"reason\":\"not dry-run: the sandbox needs root\"}"),
 		  "not dry-run: the sandbox needs root");
 	CHECK_STR(verdict("{\"fidelity\":\"none\",\"reason\":\"namespaces unavailable\"}"),
