@@ -231,7 +231,7 @@ local function collect(state, ctx)
     local base = trim_url(pc.url) .. "/api/v1/query_range"
     local step = math.floor(num(pc.step or d.step, 60))
     local WINDOWS = { { "cur", 0, "incident window" }, { "b24", DAY, "24 h baseline" }, { "b7", WEEK, "7 d baseline" } }
-    local todo = {}   -- { name, q, expr } with an expr, in name order
+    local wanted = {}   -- { name, q, expr } with an expr, in name order
     for _, name in ipairs(sorted_keys(pc.queries)) do
       local q = pc.queries[name]
       if type(q) == "string" then q = { expr = q } end
@@ -239,7 +239,7 @@ local function collect(state, ctx)
       if type(expr) ~= "string" or expr == "" then
         note(("prometheus: query %s has no expr in the config; skipped"):format(name))
       else
-        todo[#todo + 1] = { name = name, q = q, expr = expr }
+        wanted[#wanted + 1] = { name = name, q = q, expr = expr }
       end
     end
     -- transfer failures (connect, timeout, dns) are grouped: one note per error
@@ -263,14 +263,14 @@ local function collect(state, ctx)
     end
     -- at most 21 queries (63 requests) a batch; the deadline is checked before each
     local PER_BATCH = 21
-    for first = 1, #todo, PER_BATCH do
-      local last = math.min(#todo, first + PER_BATCH - 1)
+    for first = 1, #wanted, PER_BATCH do
+      local last = math.min(#wanted, first + PER_BATCH - 1)
       local names = {}
-      for i = first, last do names[#names + 1] = todo[i].name end
+      for i = first, last do names[#names + 1] = wanted[i].name end
       if not can_start(("prometheus quer%s %s"):format(#names > 1 and "ies" or "y", table.concat(names, ", "))) then
-        if last < #todo then
+        if last < #wanted then
           local rest = {}
-          for i = last + 1, #todo do rest[#rest + 1] = todo[i].name end
+          for i = last + 1, #wanted do rest[#rest + 1] = wanted[i].name end
           note(("prometheus: skipped quer%s %s (the deadline was reached earlier); continuing without %s")
             :format(#rest > 1 and "ies" or "y", table.concat(rest, ", "), #rest > 1 and "them" or "it"))
         end
@@ -279,12 +279,12 @@ local function collect(state, ctx)
       local reqs = {}
       for i = first, last do
         for _, w in ipairs(WINDOWS) do
-          reqs[#reqs + 1] = { base, { query = todo[i].expr, start = from - w[2], ["end"] = to - w[2], step = step } }
+          reqs[#reqs + 1] = { base, { query = wanted[i].expr, start = from - w[2], ["end"] = to - w[2], step = step } }
         end
       end
       local answers = get_all(reqs)
       for i = first, last do
-        local t = todo[i]
+        local t = wanted[i]
         local picks, n = {}, 0
         for wi, w in ipairs(WINDOWS) do
           local key, label = w[1], w[3]

@@ -360,6 +360,22 @@ static void *reader_main(void *arg)
 static void tracer_linger_at_exit(void);
 static void links_to_holder(struct impact_tracer *t);
 
+/* Frees t and whatever of it was made (a half-built one from tracer_load's
+ * failure too); its links detach here unless a holder took copies. */
+static void tracer_free(struct impact_tracer *t)
+{
+	ring_buffer__free(t->rb);
+	if (t->wake_fd >= 0)
+		close(t->wake_fd);
+	for (size_t i = 0; i < t->n_links; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	impact_bpf__destroy(t->skel);
+	pthread_cond_destroy(&t->flushed);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
 /* under tracer_mu */
 static int tracer_load(struct og_err *err)
 {
@@ -439,17 +455,8 @@ fail:
 	libbpf_set_print(old);
 	if (btf_fd >= 0)
 		close(btf_fd);
-	ring_buffer__free(t->rb);
-	if (t->wake_fd >= 0)
-		close(t->wake_fd);
 	/* nothing was armed: this detach is the only one, and pays its grace periods */
-	for (size_t i = 0; i < t->n_links; i++)
-		bpf_link__destroy(t->links[i]);
-	free(t->links);
-	impact_bpf__destroy(t->skel);
-	pthread_cond_destroy(&t->flushed);
-	pthread_mutex_destroy(&t->mu);
-	free(t);
+	tracer_free(t);
 	return rc;
 }
 
@@ -700,15 +707,7 @@ static void tracer_linger_at_exit(void)
 static void tracer_unload(struct impact_tracer *t)
 {
 	links_to_holder(t);
-	ring_buffer__free(t->rb);
-	close(t->wake_fd);
-	for (size_t i = 0; i < t->n_links; i++)
-		bpf_link__destroy(t->links[i]);
-	free(t->links);
-	impact_bpf__destroy(t->skel);
-	pthread_cond_destroy(&t->flushed);
-	pthread_mutex_destroy(&t->mu);
-	free(t);
+	tracer_free(t);
 }
 
 bool og_impact_loaded(void)
