@@ -8,7 +8,8 @@
  * summed from the store's LLM usage log (store_lmdb_llmlog.h) at scrape
  * time for the same reason: `opsgraph run` and every server on the
  * database write to it, and it is never pruned, so the sums only grow, as
- * Prometheus counters must.
+ * Prometheus counters must. The store's sync commit counters are this
+ * process's (og_store_lmdb_sync_stats).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "../core/json.h"
+#include "../store/store_lmdb.h"
 #include "../store/store_lmdb_llmlog.h"
 #include "server.h"
 
@@ -238,6 +240,25 @@ static void llm_print(struct srv *S, struct evbuffer *b)
 	cJSON_Delete(rows);
 }
 
+/* Group commit at a glance: writes / commits is how many writes share a
+ * flush, flush seconds / commits what the disk charges for one. */
+static void sync_commits_print(struct srv *S, struct evbuffer *b)
+{
+	struct og_store_sync_stats sc;
+
+	og_store_lmdb_sync_stats(S->db, &sc);
+	evbuffer_add_printf(b, "# HELP opsgraph_store_sync_commits_total Durable (sync) store commits by this "
+			       "server; concurrent writes share one.\n# TYPE opsgraph_store_sync_commits_total counter\n"
+			       "opsgraph_store_sync_commits_total %llu\n"
+			       "# HELP opsgraph_store_sync_commit_writes_total Writes (checkpoints, pending writes, "
+			       "leases) those commits carried.\n# TYPE opsgraph_store_sync_commit_writes_total counter\n"
+			       "opsgraph_store_sync_commit_writes_total %llu\n"
+			       "# HELP opsgraph_store_sync_commit_flush_seconds_total Time those commits spent flushing "
+			       "to disk.\n# TYPE opsgraph_store_sync_commit_flush_seconds_total counter\n"
+			       "opsgraph_store_sync_commit_flush_seconds_total %.6f\n",
+			    (unsigned long long)sc.commits, (unsigned long long)sc.writes, sc.flush_s);
+}
+
 void metrics_get(struct srv *S, struct evhttp_request *req)
 {
 	static const char *const sts[] = { "running", "interrupted", "done", "error" };
@@ -289,6 +310,7 @@ void metrics_get(struct srv *S, struct evhttp_request *req)
 			       "(sync: until on disk).\n# TYPE opsgraph_checkpoint_commit_seconds histogram\n");
 	hist_print(b, "opsgraph_checkpoint_commit_seconds", "", &m->commit);
 	pthread_mutex_unlock(&m->mu);
+	sync_commits_print(S, b);
 	evbuffer_add_printf(b, "# HELP opsgraph_sse_clients Open event streams.\n# TYPE opsgraph_sse_clients gauge\n"
 			       "opsgraph_sse_clients %d\n", sse_count(S->sse));
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");

@@ -899,6 +899,20 @@ static int set_nosync(struct ogl_env *e, bool nosync)
 	return rc;
 }
 
+static void count_sync_commit(struct ogl_env *e, size_t writes, int64_t us)
+{
+	__atomic_fetch_add(&e->sc_commits, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&e->sc_writes, (uint64_t)writes, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&e->sc_flush_us, (uint64_t)(us > 0 ? us : 0), __ATOMIC_RELAXED);
+}
+
+void og_store_lmdb_sync_stats(const struct og_store_lmdb *s, struct og_store_sync_stats *out)
+{
+	out->commits = __atomic_load_n(&s->e->sc_commits, __ATOMIC_RELAXED);
+	out->writes = __atomic_load_n(&s->e->sc_writes, __ATOMIC_RELAXED);
+	out->flush_s = (double)__atomic_load_n(&s->e->sc_flush_us, __ATOMIC_RELAXED) / 1e6;
+}
+
 /* Runs the unsettled requests from `first` up to `stop` (exclusive) in one
  * write transaction, in order, commits it and settles each. Under
  * write_lock. `txn` is one the caller began holding map_lock shared, or NULL
@@ -910,7 +924,7 @@ static int set_nosync(struct ogl_env *e, bool nosync)
 static void run_batch(struct ogl_env *e, struct ogl_req *first, struct ogl_req *stop, MDB_txn *txn)
 {
 	struct ogl_req *r, *bad;
-	size_t left = 0;
+	size_t left = 0, nfn;
 	int rc, tries = 0;
 
 	for (r = first; r != stop; r = r->next)
@@ -931,9 +945,11 @@ static void run_batch(struct ogl_env *e, struct ogl_req *first, struct ogl_req *
 				e->pc_valid_from = id - 1;
 			e->pc_txn_clean = true;
 		}
+		nfn = 0;
 		for (r = first; rc == 0 && r != stop; r = r->next) {
 			if (r->settled)
 				continue;
+			nfn++;
 			e->pc_fn_clean = false;
 			if ((rc = r->fn(e, txn, r->ctx, r->err)) && !ogl_is_mdb(rc))
 				bad = r;
@@ -942,10 +958,15 @@ static void run_batch(struct ogl_env *e, struct ogl_req *first, struct ogl_req *
 		}
 		if (txn) {
 			size_t id = mdb_txn_id(txn);
+			bool timed = rc == 0 && !e->nosync;
+			int64_t t0 = timed ? og_clock_mono_us() : 0;
+
 			if (rc == 0)
 				rc = mdb_txn_commit(txn);	/* frees txn, even on failure */
 			else
 				mdb_txn_abort(txn);
+			if (rc == 0 && timed)
+				count_sync_commit(e, nfn, og_clock_mono_us() - t0);
 			if (rc == 0) {
 				e->pc_last_commit = id;
 				if (!e->pc_txn_clean)
@@ -1697,6 +1718,18 @@ static int stat_txn(struct ogl_env *e, MDB_txn *txn, void *ctx, struct og_err *e
 			return rc;
 		}
 		if (ogl_add(o, names[i], cJSON_CreateNumber((double)ms.ms_entries)) < 0)
+			goto nomem;
+	}
+	if (__atomic_load_n(&e->sc_commits, __ATOMIC_RELAXED)) {
+		struct og_store_lmdb h = { .e = e };
+		struct og_store_sync_stats sc;
+		cJSON *j;
+
+		og_store_lmdb_sync_stats(&h, &sc);
+		if (!(j = cJSON_CreateObject()) || ogl_add(o, "sync_commits", j) < 0 ||
+		    ogl_add(j, "commits", cJSON_CreateNumber((double)sc.commits)) < 0 ||
+		    ogl_add(j, "writes", cJSON_CreateNumber((double)sc.writes)) < 0 ||
+		    ogl_add(j, "flush_s", cJSON_CreateNumber(sc.flush_s)) < 0)
 			goto nomem;
 	}
 	c->out = o;

@@ -147,9 +147,23 @@ int og_store_lmdb_note_add(struct og_store_lmdb *s, const char *ns, const char *
 int og_store_lmdb_notes(struct og_store_lmdb *s, const char *ns, cJSON **out, struct og_err *err);
 
 /* Statistics: {"page_size","map_size","pages_used","bytes_used","file_pages",
- * "threads","checkpoints","values","writes","leases"}. bytes_used is the pages
- * holding live data (B-tree and overflow pages of every database, plus the
- * two meta pages) times the page size; free pages are not counted. */
+ * "threads","checkpoints","values","writes","leases"}, plus "sync_commits"
+ * {"commits","writes","flush_s"} (og_store_lmdb_sync_stats) once this
+ * process made one. bytes_used is the pages holding live data (B-tree and
+ * overflow pages of every database, plus the two meta pages) times the page
+ * size; free pages are not counted. */
 int og_store_lmdb_stat(struct og_store_lmdb *s, cJSON **out, struct og_err *err);
+
+/* Sync commits of this process on this environment since it was opened
+ * here (every handle of the process on it counts, async ones add nothing):
+ * how many, the writes (puts, put_writes, leases...) they carried, and
+ * the time spent in their commits, which is the data and meta page flushes
+ * on disk. writes / commits is what group commit shares; flush time /
+ * commits is the disk's price of one durable commit. */
+struct og_store_sync_stats {
+	uint64_t commits, writes;
+	double flush_s;
+};
+void og_store_lmdb_sync_stats(const struct og_store_lmdb *s, struct og_store_sync_stats *out);
 
 #endif

@@ -94,6 +94,9 @@ struct ogl_env {
 	pthread_mutex_t q_mu;		/* guards the fields below */
 	struct ogl_req *q_head, **q_tail;	/* writes waiting for a leader */
 	bool leading;			/* a leader is running a batch */
+	/* what sync commits cost, since the open (og_store_lmdb_sync_stats):
+	 * added under write_lock, read without it (relaxed atomics) */
+	uint64_t sc_commits, sc_writes, sc_flush_us;
 
 	/* async flusher */
 	pthread_mutex_t flush_mu;

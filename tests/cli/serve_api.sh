@@ -316,6 +316,14 @@ expect_in 'opsgraph_node_duration_seconds_count{node="decide"}' "$body" "node du
 expect_in 'opsgraph_checkpoint_commit_seconds_bucket{le="+Inf"}' "$body" "commit latency"
 n=$(printf '%s\n' "$body" | sed -n 's/^opsgraph_checkpoint_commit_seconds_count //p'); last="commit count"
 if [ "${n:-0}" -ge 10 ]; then ok; else bad "commit count '$n'"; fi
+# group commit counters: every checkpoint put above is a write of some sync
+# commit, a commit carries one write or more, and the flushes took time
+sc=$(printf '%s\n' "$body" | sed -n 's/^opsgraph_store_sync_commits_total //p')
+sw=$(printf '%s\n' "$body" | sed -n 's/^opsgraph_store_sync_commit_writes_total //p')
+sf=$(printf '%s\n' "$body" | sed -n 's/^opsgraph_store_sync_commit_flush_seconds_total //p')
+last="sync commit counters: commits '$sc', writes '$sw', flush '$sf' s, puts '$n'"
+if [ "${sc:-0}" -ge 1 ] && [ "${sw:-0}" -ge "${n:-1}" ] && [ "${sw:-0}" -ge "$sc" ] &&
+	python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "${sf:-0}"; then ok; else bad "$last"; fi
 big=$(python3 -c 'import json; print(json.dumps({"graph": "approve", "input": {"trigger": {"text": "x" * 70000}}}))')
 req POST /api/runs "$big"; expect_code 413
 hdr=$(python3 -c 'print("x" * 20000)')

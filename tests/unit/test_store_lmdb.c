@@ -1614,10 +1614,13 @@ static void test_group_commit(int nthreads, int runs)
 	struct gworker *w = calloc((size_t)nthreads, sizeof(*w));
 	pthread_t *tid = calloc((size_t)nthreads, sizeof(*tid));
 	long syncs0 = atomic_load(&n_syncs);
+	struct og_store_sync_stats sc;
 	double secs, writes;
 	int64_t t0;
 	int i, fails = 0;
 
+	og_store_lmdb_sync_stats(s, &sc);
+	CHECK_INT((long)sc.commits, ==, 0);	/* opening commits nothing it counts */
 	t0 = og_clock_mono_us();
 	for (i = 0; i < nthreads; i++) {
 		w[i] = (struct gworker){ s, g, "g", i, runs, 0 };
@@ -1633,6 +1636,14 @@ static void test_group_commit(int nthreads, int runs)
 		"%d puts + 2 put_writes), %.3f fsyncs per write\n", nthreads, writes / secs,
 		nthreads * runs / secs, RUN_CKPTS, (double)(atomic_load(&n_syncs) - syncs0) / writes);
 	CHECK_INT(fails, ==, 0);
+	/* the counters: every write counted once, in commits that each carried
+	 * one or more (one each for a lone writer), which took time to flush */
+	og_store_lmdb_sync_stats(s, &sc);
+	CHECK_INT((long)sc.writes, ==, (long)writes);
+	CHECK(sc.commits >= 1 && sc.commits <= sc.writes);
+	if (nthreads == 1)
+		CHECK_INT((long)sc.commits, ==, (long)sc.writes);
+	CHECK(sc.flush_s > 0);
 	og_store_lmdb_close(s);
 	CHECK_INT(group_verify(path, g, "g", nthreads, runs), ==, 0);
 	og_graph_free(g);
