@@ -304,6 +304,28 @@
  *    and record on one leaf page): 204 -> 152 KB per flush, no gain seen in
  *    throughput, and a format change.
  *
+ * WHAT BOUNDS IT (2026-11-25, S1c sync at 64 threads, block layer traced
+ * with perf; og_store_lmdb_sync_stats counts commits and their flush time).
+ * A commit carries ~30 writes and writes ~96 KB of pages; it takes 400-500
+ * us: the data flush ~230-320 us (its requests, then a cache flush), the
+ * meta page ~100 us (a write and a cache flush), LMDB's pwrites ~25 us. The
+ * cost follows the bytes, not the number of requests: with a read
+ * transaction pinned so that no page was reused, the same ~96 KB went out
+ * contiguous in 2 requests instead of 14 and took as long (the disk does
+ * ~0.4-0.5 GB/s of such writes, while a lone 4 KiB write + fdatasync takes
+ * ~70 us). The cycle is the batch's fns (~75 us) then its commit, and the
+ * process used 1.1 of the 2 cores. Measured and not taken, none faster
+ * than the noise (alternating runs of 3 reps):
+ *  - the leader committing as SCHED_FIFO (no run-queue wait after its I/O);
+ *  - zeros written past the file's end ahead of the pages (the data flush
+ *    then had no inode write: 345 -> 235 us median, yet the commits took
+ *    as long);
+ *  - a futex word per caller instead of a mutex and condition variable
+ *    (fewer wakes and context switches; CPU was not the limit);
+ *  - MDB_NOMETASYNC with the meta flush after the write lock, again: 315
+ *    us commits, but callers woken later, so batches of 25.
+ * What would move it: fewer bytes per commit (pages dirtied per write).
+ *
  * Processes: each process batches its own callers; LMDB's writer lock
  * serialises their commits. While one process commits, the others' queues
  * grow, and since a leader takes its batch after it got the writer lock,
