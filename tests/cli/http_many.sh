@@ -39,6 +39,13 @@ og() {
 	out=$(cat "$tmp/out"); err=$(cat "$tmp/err"); last="opsgraph $*"
 }
 count() { grep -cF -- "$1" "$tmp/log" 2>/dev/null || true; }
+# runs $tmp/NAME.lua once on an in-memory store and keeps its JSON output as
+# $tmp/NAME.json for pycheck
+run_lua() {
+	og run "$tmp/$1.lua" --db :memory: --input "$INPUT" --output json
+	expect_rc 0
+	printf '%s' "$out" >"$tmp/$1.json"
+}
 # runs the python from stdin with $1 as argv[1]: it fills `checks`, a list of
 # (name, good), and `detail`, shown with each failure
 pycheck() {
@@ -98,9 +105,7 @@ end)
 g:edge(og.START, "calls")
 return g
 EOF
-og run "$tmp/mix.lua" --db :memory: --input "$INPUT" --output json
-expect_rc 0
-printf '%s' "$out" >"$tmp/mix.json"
+run_lua mix
 CLOSED="$CLOSED" pycheck "$tmp/mix.json" <<'EOF'
 import json, os, sys
 closed = os.environ["CLOSED"]
@@ -152,9 +157,7 @@ end)
 g:edge(og.START, "calls")
 return g
 EOF
-og run "$tmp/barrier.lua" --db :memory: --input "$INPUT" --output json
-expect_rc 0
-printf '%s' "$out" >"$tmp/barrier.json"
+run_lua barrier
 pycheck "$tmp/barrier.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))["state"]["r"]
@@ -183,9 +186,7 @@ end, { budget = { memory_mb = 5 } })
 g:edge(og.START, "calls")
 return g
 EOF
-og run "$tmp/budget.lua" --db :memory: --input "$INPUT" --output json
-expect_rc 0
-printf '%s' "$out" >"$tmp/budget.json"
+run_lua budget
 pycheck "$tmp/budget.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))["state"]["r"]
